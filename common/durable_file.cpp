@@ -1,0 +1,67 @@
+#include "common/durable_file.hpp"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "common/fs.hpp"
+
+namespace hs {
+namespace {
+
+std::pair<std::string, std::string> split_path(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return {".", path};
+  return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1)};
+}
+
+// Removes the temp file unless dismissed: every early return cleans up.
+class TempGuard {
+ public:
+  explicit TempGuard(std::string path) : path_(std::move(path)) {}
+  ~TempGuard() {
+    if (!path_.empty()) ::unlink(path_.c_str());
+  }
+  void dismiss() { path_.clear(); }
+  TempGuard(const TempGuard&) = delete;
+  TempGuard& operator=(const TempGuard&) = delete;
+
+ private:
+  std::string path_;
+};
+
+}  // namespace
+
+std::string durable_temp_prefix(std::string_view basename) {
+  std::string p(basename);
+  p += ".tmp.";
+  return p;
+}
+
+Status replace_file_durably(const std::string& path, std::string_view data, mode_t mode) {
+  auto [dir, base] = split_path(path);
+  std::string tmpl = fs::join(dir, durable_temp_prefix(base) + "XXXXXX");
+  // mkostemp creates the file exclusively with mode 0600, so no other user
+  // can read it even for the moment before fchmod.
+  int raw = ::mkostemp(tmpl.data(), O_CLOEXEC);
+  if (raw < 0) return os_error("create temp file in", dir, errno);
+  UniqueFd fd(raw);
+  TempGuard guard(tmpl);
+
+  if (::fchmod(fd.get(), mode) != 0) return os_error("chmod", tmpl, errno);
+  HS_TRY(fs::write_all(fd.get(), data, tmpl));
+  // The data must be on disk before the rename makes it visible under `path`;
+  // otherwise a crash could leave a renamed but empty or partial file.
+  if (::fsync(fd.get()) != 0) return os_error("fsync", tmpl, errno);
+  if (::close(fd.release()) != 0) return os_error("close", tmpl, errno);
+  if (::rename(tmpl.c_str(), path.c_str()) != 0) return os_error("rename to " + path, tmpl, errno);
+  guard.dismiss();
+  // The rename itself lives in the directory: sync it so that the new name
+  // (and not the old file) is what a crash leaves behind.
+  return fs::fsync_dir(dir);
+}
+
+}  // namespace hs

@@ -1,0 +1,36 @@
+// Errors as values: one type for every failure, made once where the OS (or a
+// parser) reports it, carrying what was being done and to which path.
+#pragma once
+
+#include <string>
+
+namespace hs {
+
+enum class Errc {
+  os,              // a system call failed; `sys_errno` says why
+  invalid_argument,  // the caller passed something out of contract; `field` names it
+  corrupt,         // a file exists but its content cannot be used
+  unsupported,     // a file is from a newer, unknown schema version
+  busy,            // a resource is held by someone else (e.g. the daemon lock)
+};
+
+struct Error {
+  Errc code = Errc::os;
+  int sys_errno = 0;      // errno for Errc::os (and when an OS error caused another code)
+  std::string op;         // the operation: "open", "fsync", "rename", "parse", ...
+  std::string path;       // the file or directory concerned, when there is one
+  std::string detail;     // a reason in words, when errno alone does not say it
+  std::string field;      // for Errc::invalid_argument: the parameter at fault
+
+  /// "open /x/state.json: Permission denied" — one line, for logs and CLIs.
+  std::string message() const;
+  /// The reason alone: strerror(sys_errno), or `detail`.
+  std::string reason() const;
+};
+
+/// An OS error from the current errno (or `err`), with operation and path.
+Error os_error(std::string op, std::string path, int err);
+/// A caller error: `field` is out of contract, `reason` says how.
+Error invalid_argument(std::string field, std::string reason);
+
+}  // namespace hs

@@ -1,0 +1,109 @@
+#include "common/fs.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <memory>
+
+namespace hs::fs {
+
+Result<UniqueFd> open(const std::string& path, int flags, mode_t mode) {
+  int fd;
+  do {
+    fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return os_error("open", path, errno);
+  return UniqueFd(fd);
+}
+
+Result<std::string> read_file(const std::string& path) {
+  auto fd = open(path, O_RDONLY);
+  if (!fd) return std::move(fd).error();
+  std::string out;
+  struct stat st {};
+  if (::fstat(fd->get(), &st) == 0 && st.st_size > 0) out.reserve(static_cast<size_t>(st.st_size));
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd->get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return os_error("read", path, errno);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Status write_all(int fd, std::string_view data, const std::string& path_for_errors) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return os_error("write", path_for_errors, errno);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return {};
+}
+
+Status fsync_dir(const std::string& dir) {
+  auto fd = open(dir, O_RDONLY | O_DIRECTORY);
+  if (!fd) return std::move(fd).error();
+  if (::fsync(fd->get()) != 0) return os_error("fsync", dir, errno);
+  return {};
+}
+
+Result<std::vector<std::string>> list_dir(const std::string& dir) {
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
+  if (!d) return os_error("opendir", dir, errno);
+  std::vector<std::string> names;
+  for (;;) {
+    errno = 0;
+    dirent* ent = ::readdir(d.get());
+    if (ent == nullptr) {
+      if (errno != 0) return os_error("readdir", dir, errno);
+      break;
+    }
+    std::string_view name = ent->d_name;
+    if (name == "." || name == "..") continue;
+    names.emplace_back(name);
+  }
+  return names;
+}
+
+Result<bool> exists(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) return true;
+  if (errno == ENOENT) return false;
+  return os_error("stat", path, errno);
+}
+
+Status make_dirs(const std::string& dir, mode_t mode) {
+  if (dir.empty()) return invalid_argument("directory", "empty path");
+  // Walk the components left to right; mkdir each, treating EEXIST as fine.
+  for (size_t pos = 1;; ++pos) {
+    pos = dir.find('/', pos);
+    std::string prefix = dir.substr(0, pos);
+    if (!prefix.empty() && prefix != "/" && ::mkdir(prefix.c_str(), mode) != 0 && errno != EEXIST) {
+      return os_error("mkdir", prefix, errno);
+    }
+    if (pos == std::string::npos) break;
+  }
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return os_error("stat", dir, errno);
+  if (!S_ISDIR(st.st_mode)) return os_error("mkdir", dir, ENOTDIR);
+  return {};
+}
+
+std::string join(std::string_view dir, std::string_view name) {
+  std::string out(dir);
+  if (out.empty() || out.back() != '/') out += '/';
+  out += name;
+  return out;
+}
+
+}  // namespace hs::fs

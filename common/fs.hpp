@@ -1,0 +1,33 @@
+// Thin, error-valued wrappers over the POSIX file calls the project needs.
+// Every error names the operation and the path.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+#include "common/unique_fd.hpp"
+
+namespace hs::fs {
+
+/// Opens `path` (flags as for open(2); O_CLOEXEC is always added).
+Result<UniqueFd> open(const std::string& path, int flags, mode_t mode = 0);
+/// Whole content of a file. Errc::os with ENOENT when it does not exist.
+Result<std::string> read_file(const std::string& path);
+/// Writes all of `data` to `fd`, retrying short writes and EINTR.
+Status write_all(int fd, std::string_view data, const std::string& path_for_errors);
+/// fsync(2) of a directory, so that renames and unlinks inside it are durable.
+Status fsync_dir(const std::string& dir);
+/// Names in `dir` (without "." and "..").
+Result<std::vector<std::string>> list_dir(const std::string& dir);
+/// True when `path` exists (lstat); false on ENOENT; other errors are errors.
+Result<bool> exists(const std::string& path);
+/// Creates `dir` and its missing parents with `mode`. Existing ones are left as they are.
+Status make_dirs(const std::string& dir, mode_t mode);
+/// `dir` + "/" + `name`.
+std::string join(std::string_view dir, std::string_view name);
+
+}  // namespace hs::fs

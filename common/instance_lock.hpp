@@ -1,0 +1,31 @@
+// The single-writer lock: an exclusive flock on <state dir>/harnesssyncd.lock,
+// holding the owner's pid. The kernel drops the lock when the process dies,
+// even by SIGKILL, so a crash never leaves a stale lock behind.
+#pragma once
+
+#include <string>
+
+#include "common/result.hpp"
+#include "common/unique_fd.hpp"
+
+namespace hs {
+
+class InstanceLock {
+ public:
+  /// Takes the lock without waiting and writes this process's pid into it.
+  /// Fails with Errc::busy (the detail names the holder's pid) when another
+  /// process holds it, or Errc::os.
+  static Result<InstanceLock> acquire(const std::string& path);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  InstanceLock(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
+  std::string path_;
+  UniqueFd fd_;
+};
+
+/// The pid written in a lock file, or -1 when there is none.
+long read_lock_pid(const std::string& path);
+
+}  // namespace hs

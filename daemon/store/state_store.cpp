@@ -1,0 +1,315 @@
+#include "daemon/store/state_store.hpp"
+
+#include <cerrno>
+#include <array>
+#include <string_view>
+
+#include "common/durable_file.hpp"
+#include "common/fs.hpp"
+#include "common/sha256.hpp"
+#include "common/state_dir.hpp"
+#include "daemon/store/json_text.hpp"
+#include "daemon/store/load.hpp"
+#include "daemon/store/rules.hpp"
+
+namespace hs::store {
+namespace json = boost::json;
+namespace {
+
+constexpr std::array<std::string_view, 3> kTopLevelOrder = {"version", "last_sync", "targets"};
+
+// Sets o[key] = v. A new key is placed where STATE.md shows it (version,
+// last_sync, targets first); other members keep their order.
+void set_ordered(json::object& o, std::string_view key, json::value v) {
+  if (json::value* existing = o.if_contains(key)) {
+    *existing = std::move(v);
+    return;
+  }
+  o[key] = std::move(v);
+  json::object ordered;
+  ordered.reserve(o.size());
+  for (std::string_view k : kTopLevelOrder) {
+    if (json::value* m = o.if_contains(k)) ordered[k] = std::move(*m);
+  }
+  for (auto& kv : o) {
+    if (!ordered.contains(kv.key())) ordered[kv.key()] = std::move(kv.value());
+  }
+  o = std::move(ordered);
+}
+
+json::object& child_object(json::object& parent, std::string_view key) {
+  json::value& v = parent[key];
+  if (!v.is_object()) v = json::object();
+  return v.get_object();
+}
+
+Status check_ref(const TargetRef& ref) {
+  HS_TRY(check_name("target", ref.target));
+  if (ref.account) HS_TRY(check_name("account", *ref.account));
+  return {};
+}
+
+Status check_string_map(std::string_view field, const json::object& m) {
+  for (const auto& [path, v] : m) {
+    HS_TRY(check_path(field, path));
+    if (!v.is_string()) return invalid_argument(std::string(field), "every value must be a string");
+  }
+  return {};
+}
+
+std::string describe(const TargetRef& ref) {
+  std::string s = "target '" + ref.target + "'";
+  if (ref.account) s += " of account '" + *ref.account + "'";
+  return s;
+}
+
+}  // namespace
+
+json::object AcceptResult::to_json() const {
+  json::array u(updated.begin(), updated.end());
+  json::array r(removed.begin(), removed.end());
+  return json::object{{"updated", std::move(u)}, {"removed", std::move(r)}};
+}
+
+json::object MigrateResult::to_json() const {
+  json::object o;
+  o["migrated"] = migrated;
+  o["last_sync"] = last_sync ? json::value(*last_sync) : json::value(nullptr);
+  return o;
+}
+
+StateStore::StateStore(StoreOptions opts, InstanceLock lock, json::object doc)
+    : opts_(std::move(opts)),
+      lock_(std::move(lock)),
+      state_path_(fs::join(opts_.dir, kStateFileName)),
+      doc_(std::move(doc)) {}
+
+Result<std::unique_ptr<StateStore>> StateStore::open(StoreOptions opts,
+                                                     std::vector<std::string>* warnings) {
+  HS_TRY(ensure_state_dir(opts.dir));
+  // The lock comes before anything else touches the dir: the temp sweep must
+  // never remove a file another live writer is about to rename.
+  auto lock = InstanceLock::acquire(fs::join(opts.dir, "harnesssyncd.lock"));
+  if (!lock) return std::move(lock).error();
+  auto loaded = load_state(opts.dir, opts.now());
+  if (!loaded) return std::move(loaded).error();
+  if (warnings != nullptr) {
+    warnings->insert(warnings->end(), loaded->warnings.begin(), loaded->warnings.end());
+  }
+  return std::unique_ptr<StateStore>(
+      new StateStore(std::move(opts), std::move(*lock), std::move(loaded->doc)));
+}
+
+const json::object* StateStore::find_entry(const TargetRef& ref) const {
+  const json::object* targets = nullptr;
+  if (ref.account) {
+    const json::value* accounts = doc_.if_contains("accounts");
+    if (accounts == nullptr || !accounts->is_object()) return nullptr;
+    const json::value* account = accounts->get_object().if_contains(*ref.account);
+    if (account == nullptr || !account->is_object()) return nullptr;
+    const json::value* t = account->get_object().if_contains("targets");
+    if (t != nullptr && t->is_object()) targets = &t->get_object();
+  } else if (const json::value* t = doc_.if_contains("targets"); t != nullptr && t->is_object()) {
+    targets = &t->get_object();
+  }
+  if (targets == nullptr) return nullptr;
+  const json::value* entry = targets->if_contains(ref.target);
+  return entry != nullptr && entry->is_object() ? &entry->get_object() : nullptr;
+}
+
+json::object* StateStore::find_entry_mut(const TargetRef& ref) {
+  return const_cast<json::object*>(std::as_const(*this).find_entry(ref));
+}
+
+Result<DriftReport> StateStore::drift(const TargetRef& ref, const json::object& current) const {
+  HS_TRY(check_ref(ref));
+  return drift_from_hashes(find_entry(ref), current);
+}
+
+Result<DriftReport> StateStore::drift_on_disk(const TargetRef& ref) const {
+  HS_TRY(check_ref(ref));
+  return store::drift_on_disk(find_entry(ref));
+}
+
+void StateStore::remember_durable() {
+  // One copy per commit, not per change: later changes in the same commit
+  // roll back to this same point.
+  if (!snapshot_) snapshot_ = doc_;
+}
+
+Result<json::object> StateStore::apply_record(const RecordArgs& a) {
+  HS_TRY(check_ref(a.ref));
+  HS_TRY(check_string_map("file_hashes", a.file_hashes));
+  HS_TRY(check_string_map("sync_methods", a.sync_methods));
+  HS_TRY(check_count("synced", a.synced));
+  HS_TRY(check_count("skipped", a.skipped));
+  HS_TRY(check_count("failed", a.failed));
+
+  const std::string now = iso_local(opts_.now());
+  json::object entry;
+  entry["last_sync"] = now;
+  entry["status"] = sync_status(a.synced, a.failed);
+  entry["scope"] = a.scope;
+  entry["file_hashes"] = a.file_hashes;
+  entry["sync_method"] = a.sync_methods;
+  entry["items_synced"] = a.synced;
+  entry["items_skipped"] = a.skipped;
+  entry["items_failed"] = a.failed;
+
+  remember_durable();
+  if (a.ref.account) {
+    json::object& account = child_object(child_object(doc_, "accounts"), *a.ref.account);
+    child_object(account, "targets")[a.ref.target] = entry;
+    account["last_sync"] = now;
+    // Accounts exist only in schema 2: recording into one upgrades the file.
+    const json::value* v = doc_.if_contains("version");
+    if (v == nullptr || !v->is_int64() || v->get_int64() < 2) set_ordered(doc_, "version", 2);
+  } else {
+    child_object(doc_, "targets")[a.ref.target] = entry;
+  }
+  set_ordered(doc_, "last_sync", json::value(now));
+
+  entry["target"] = a.ref.target;
+  return entry;
+}
+
+Result<bool> StateStore::apply_clear(const TargetRef& ref) {
+  HS_TRY(check_ref(ref));
+  if (find_entry(ref) == nullptr) return false;
+  remember_durable();
+  json::object& holder = ref.account
+      ? child_object(child_object(child_object(doc_, "accounts"), *ref.account), "targets")
+      : child_object(doc_, "targets");
+  holder.erase(ref.target);
+  return true;
+}
+
+Result<AcceptResult> StateStore::apply_accept(const TargetRef& ref,
+                                              const std::vector<std::string>& paths) {
+  HS_TRY(check_ref(ref));
+  for (const auto& p : paths) HS_TRY(check_path("paths", p));
+  const json::object* entry = find_entry(ref);
+  if (entry == nullptr) return invalid_argument("target", describe(ref) + " is not tracked");
+
+  // Hash everything before changing anything: one unreadable file fails the
+  // whole call with nothing applied.
+  const json::value* hv = entry->if_contains("file_hashes");
+  const json::object empty;
+  const json::object& stored = hv != nullptr && hv->is_object() ? hv->get_object() : empty;
+  std::vector<std::pair<std::string, std::optional<std::string>>> plan;  // path -> new hash or gone
+  for (const auto& p : paths) {
+    auto h = sha256_file(p);
+    if (!h) {
+      int err = h.error().sys_errno;
+      if (err != ENOENT && err != ENOTDIR) {
+        return invalid_argument("paths", "cannot read " + p + ": " + h.error().reason());
+      }
+      plan.emplace_back(p, std::nullopt);
+      continue;
+    }
+    std::string hash = std::move(*h);
+    // Keep the stored form: HarnessSync's 16-character prefixes stay prefixes.
+    if (const json::value* old = stored.if_contains(p); old != nullptr && old->is_string()) {
+      std::string_view o = old->get_string();
+      if (o.size() >= 16 && o.size() < 64 && is_lower_hex(o, 16)) hash.resize(o.size());
+    }
+    plan.emplace_back(p, std::move(hash));
+  }
+
+  AcceptResult out;
+  bool changes = false;
+  for (const auto& [p, hash] : plan) {
+    const json::value* old = stored.if_contains(p);
+    if (hash) {
+      out.updated.push_back(p);
+      changes |= old == nullptr || !old->is_string() || old->get_string() != *hash;
+    } else if (old != nullptr) {
+      out.removed.push_back(p);
+      changes = true;
+    }
+  }
+  if (!changes) return out;
+
+  remember_durable();
+  json::object& hashes = child_object(*find_entry_mut(ref), "file_hashes");
+  for (auto& [p, hash] : plan) {
+    if (hash) {
+      hashes[p] = *hash;
+    } else {
+      hashes.erase(p);
+    }
+  }
+  return out;
+}
+
+Result<MigrateResult> StateStore::apply_migrate_cc2all(const std::optional<std::string>& old_dir) {
+  std::string dir;
+  if (old_dir) {
+    HS_TRY(check_path("old_state_dir", *old_dir));
+    dir = *old_dir;
+  } else if (opts_.cc2all_dir) {
+    dir = *opts_.cc2all_dir;
+  } else {
+    auto home = home_dir();
+    if (!home) return std::move(home).error();
+    dir = fs::join(*home, ".cc2all");
+  }
+  const std::string old_path = fs::join(dir, "sync-state.json");
+  auto text = fs::read_file(old_path);
+  if (!text) {
+    if (text.error().sys_errno == ENOENT || text.error().sys_errno == ENOTDIR) return MigrateResult{};
+    return std::move(text).error();
+  }
+  MigrateResult out;
+  out.migrated = true;
+  // Like the seed's read_json_safe, an unparsable old file counts as one
+  // without a last_sync: the migration is still marked as done.
+  auto parsed = parse_state_text(*text, old_path);
+  if (parsed && parsed->is_object()) {
+    const json::value* ls = parsed->get_object().if_contains("last_sync");
+    if (ls != nullptr && ls->is_string()) out.last_sync = std::string(ls->get_string());
+  }
+  remember_durable();
+  if (out.last_sync) set_ordered(doc_, "last_sync", json::value(*out.last_sync));
+  set_ordered(doc_, "migrated_from_cc2all", json::value(iso_local(opts_.now())));
+  return out;
+}
+
+PendingWrite StateStore::begin_commit() const { return {state_path_, to_state_text(doc_)}; }
+
+Status StateStore::write(const PendingWrite& w) { return replace_file_durably(w.path, w.bytes, 0600); }
+
+void StateStore::end_commit(const Status& outcome) {
+  if (!outcome) doc_ = std::move(*snapshot_);
+  snapshot_.reset();
+}
+
+Status StateStore::commit() {
+  if (!pending()) return {};
+  Status s = write(begin_commit());
+  end_commit(s);
+  return s;
+}
+
+template <class T, class F>
+Result<T> StateStore::apply_and_commit(F&& apply) {
+  Result<T> r = apply();
+  if (!r) return r;
+  HS_TRY(commit());
+  return r;
+}
+
+Result<json::object> StateStore::record(const RecordArgs& a) {
+  return apply_and_commit<json::object>([&] { return apply_record(a); });
+}
+Result<bool> StateStore::clear(const TargetRef& ref) {
+  return apply_and_commit<bool>([&] { return apply_clear(ref); });
+}
+Result<AcceptResult> StateStore::accept(const TargetRef& ref, const std::vector<std::string>& paths) {
+  return apply_and_commit<AcceptResult>([&] { return apply_accept(ref, paths); });
+}
+Result<MigrateResult> StateStore::migrate_cc2all(const std::optional<std::string>& old_dir) {
+  return apply_and_commit<MigrateResult>([&] { return apply_migrate_cc2all(old_dir); });
+}
+
+}  // namespace hs::store

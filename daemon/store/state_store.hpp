@@ -1,0 +1,142 @@
+// StateStore: the one owner of state.json (STATE.md). Synchronous, single
+// threaded, and unaware of sockets.
+//
+// Changes happen in two steps so that many can share one durable write
+// (group commit):
+//   apply_*()        validate, then change the in-memory document only;
+//   begin_commit()   encode everything applied since the last commit;
+//   write()          make those bytes durable (touches no store state, so it
+//                    may run on another thread);
+//   end_commit(s)    on success the applied changes become the durable state;
+//                    on failure memory returns to the last durable state.
+// Each caller is answered with the outcome of the write that holds its
+// change. The one-call forms (record(), clear(), ...) do all four steps.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/instance_lock.hpp"
+#include "common/result.hpp"
+#include "daemon/store/drift.hpp"
+
+namespace hs::store {
+
+struct StoreOptions {
+  std::string dir;                              // the state dir; created 0700 when missing
+  NowFn now = [] { return Clock::now(); };      // tests substitute a fixed clock
+  std::optional<std::string> cc2all_dir;        // default old dir for migrate_cc2all (~/.cc2all)
+};
+
+/// A target's place: the top-level `targets`, or `accounts.<account>.targets`.
+struct TargetRef {
+  std::string target;
+  std::optional<std::string> account;
+};
+
+struct RecordArgs {
+  TargetRef ref;
+  std::string scope;
+  boost::json::object file_hashes;   // {path: hash}
+  boost::json::object sync_methods;  // {path: method}
+  int64_t synced = 0;
+  int64_t skipped = 0;
+  int64_t failed = 0;
+};
+
+struct AcceptResult {
+  std::vector<std::string> updated;  // paths whose current hash is now the baseline
+  std::vector<std::string> removed;  // paths dropped from file_hashes (file gone)
+  boost::json::object to_json() const;
+};
+
+struct MigrateResult {
+  bool migrated = false;
+  std::optional<std::string> last_sync;  // the cc2all last_sync copied, if any
+  boost::json::object to_json() const;
+};
+
+/// Bytes ready to be made durable, from begin_commit().
+struct PendingWrite {
+  std::string path;
+  std::string bytes;
+};
+
+class StateStore {
+ public:
+  /// Creates the dir (0700), takes the single-writer lock (Errc::busy when a
+  /// daemon runs), sweeps temp files and loads state.json. Errc::unsupported
+  /// for a schema version above 2. `warnings` gets one line per recovery step.
+  static Result<std::unique_ptr<StateStore>> open(StoreOptions opts,
+                                                  std::vector<std::string>* warnings = nullptr);
+
+  const std::string& dir() const { return opts_.dir; }
+  const std::string& state_path() const { return state_path_; }
+
+  // ---- Reads: of memory, which includes changes applied but not yet
+  // committed; callers that must not show those (the daemon) read only when
+  // none are pending.
+
+  /// The whole document.
+  const boost::json::object& document() const { return doc_; }
+  /// The target's entry, or null when it has none.
+  const boost::json::object* find_entry(const TargetRef& ref) const;
+  /// Drift against caller-supplied hashes (see drift.hpp).
+  Result<DriftReport> drift(const TargetRef& ref, const boost::json::object& current) const;
+  /// Drift against the files on disk (see drift.hpp).
+  Result<DriftReport> drift_on_disk(const TargetRef& ref) const;
+
+  // ---- Changes to memory. Each validates first and changes nothing on error.
+
+  /// Replaces the entry; returns it with "target" added.
+  Result<boost::json::object> apply_record(const RecordArgs& args);
+  /// Removes the entry; false (and nothing to write) when there was none.
+  Result<bool> apply_clear(const TargetRef& ref);
+  /// Takes the files now on disk as the baseline for `paths`. Errc::invalid_argument
+  /// for an untracked target or a file that exists but cannot be read.
+  Result<AcceptResult> apply_accept(const TargetRef& ref, const std::vector<std::string>& paths);
+  /// Copies <old>/sync-state.json's last_sync (old: the argument, else
+  /// StoreOptions::cc2all_dir, else ~/.cc2all). The old dir is never touched.
+  Result<MigrateResult> apply_migrate_cc2all(const std::optional<std::string>& old_dir);
+
+  // ---- Commit (see the top of this file).
+
+  /// True when changes were applied since the last commit.
+  bool pending() const { return snapshot_.has_value(); }
+  /// REQUIRES: pending(). Encodes the document as it is now.
+  PendingWrite begin_commit() const;
+  /// Makes `w` durable (temp file, fsync, rename, fsync dir). Thread-safe.
+  static Status write(const PendingWrite& w);
+  /// REQUIRES: pending(). Ends the commit begun with the state as it is now.
+  void end_commit(const Status& outcome);
+  /// All of the above; a no-op when nothing is pending.
+  Status commit();
+
+  // ---- One-call forms: apply, then commit. On error, memory and disk are
+  // exactly as before the call.
+  Result<boost::json::object> record(const RecordArgs& args);
+  Result<bool> clear(const TargetRef& ref);
+  Result<AcceptResult> accept(const TargetRef& ref, const std::vector<std::string>& paths);
+  Result<MigrateResult> migrate_cc2all(const std::optional<std::string>& old_dir);
+
+ private:
+  StateStore(StoreOptions opts, InstanceLock lock, boost::json::object doc);
+  boost::json::object* find_entry_mut(const TargetRef& ref);
+  /// Called before the first change after a commit: keeps the durable state.
+  void remember_durable();
+  template <class T, class F>
+  Result<T> apply_and_commit(F&& apply);
+
+  StoreOptions opts_;
+  InstanceLock lock_;
+  std::string state_path_;
+  boost::json::object doc_;                          // memory: durable + pending
+  std::optional<boost::json::object> snapshot_;      // last durable, while pending
+};
+
+}  // namespace hs::store

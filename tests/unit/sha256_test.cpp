@@ -1,0 +1,75 @@
+// SHA-256 of files and bytes, checked against coreutils' sha256sum.
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "common/sha256.hpp"
+#include "tests/catch.hpp"
+#include "tests/support/test_support.hpp"
+
+using hs::test::TempDir;
+
+namespace {
+
+std::string sha256sum(const std::string& path) {
+  std::string out = hs::test::run("sha256sum '" + path + "'");
+  return out.substr(0, 64);
+}
+
+std::string pattern(size_t n) {
+  std::string s(n, '\0');
+  uint32_t x = 2463534242u;
+  for (size_t i = 0; i < n; ++i) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    s[i] = static_cast<char>(x);
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("sha256 of bytes matches the known vectors", "[sha256]") {
+  CHECK(hs::sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(hs::sha256_hex("test") == "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
+}
+
+TEST_CASE("sha256 of files matches sha256sum", "[sha256]") {
+  TempDir dir;
+  const size_t sizes[] = {0, 1, 1 << 20, 100u << 20};
+  for (size_t n : sizes) {
+    INFO("size " << n);
+    std::string path = dir / ("f" + std::to_string(n));
+    hs::test::spit(path, pattern(n));
+    auto h = hs::sha256_file(path);
+    REQUIRE(h);
+    CHECK(h->size() == 64);
+    CHECK(*h == sha256sum(path));
+    CHECK(*h == hs::sha256_hex(pattern(n)));
+    ::unlink(path.c_str());
+  }
+}
+
+TEST_CASE("sha256 follows symlinks and reports what it cannot hash", "[sha256]") {
+  TempDir dir;
+  hs::test::spit(dir / "real", "content\n");
+  REQUIRE(::symlink((dir / "real").c_str(), (dir / "link").c_str()) == 0);
+  auto via_link = hs::sha256_file(dir / "link");
+  REQUIRE(via_link);
+  CHECK(*via_link == sha256sum(dir / "real"));
+
+  auto missing = hs::sha256_file(dir / "missing");
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().sys_errno == ENOENT);
+  CHECK(missing.error().path == dir / "missing");
+
+  auto directory = hs::sha256_file(dir.path());
+  REQUIRE_FALSE(directory);
+  CHECK(directory.error().sys_errno == EISDIR);
+
+  REQUIRE(::symlink((dir / "nowhere").c_str(), (dir / "dangling").c_str()) == 0);
+  auto dangling = hs::sha256_file(dir / "dangling");
+  REQUIRE_FALSE(dangling);
+  CHECK(dangling.error().sys_errno == ENOENT);
+}
