@@ -1,27 +1,14 @@
-// The value rules of the state file (STATE.md): names, paths, counts, hash
-// equality and the three-way status. Pure functions, no I/O.
+// The state file's own value rules (STATE.md): hash equality and the
+// three-way status. Pure functions, no I/O. Name, path and count rules are
+// shared with the protocol: common/validate.hpp.
 #pragma once
 
 #include <cstdint>
 #include <string_view>
 
-#include "common/result.hpp"
+#include "common/validate.hpp"
 
 namespace hs::store {
-
-inline constexpr size_t kMaxNameLength = 64;
-inline constexpr size_t kMaxPathBytes = 4096;
-/// Counts stay exactly representable as JSON numbers everywhere (2^53 - 1).
-inline constexpr int64_t kMaxCount = (int64_t{1} << 53) - 1;
-
-/// 1..64 characters of A-Z a-z 0-9 . _ -
-bool is_valid_name(std::string_view name);
-/// Errc::invalid_argument naming `field` unless `name` is a valid name.
-Status check_name(std::string_view field, std::string_view name);
-/// Non-empty, no NUL, at most 4096 bytes.
-Status check_path(std::string_view field, std::string_view path);
-/// 0..2^53-1.
-Status check_count(std::string_view field, int64_t value);
 
 /// True for lowercase hex of at least `min_len` characters.
 bool is_lower_hex(std::string_view s, size_t min_len);

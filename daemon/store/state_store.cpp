@@ -184,36 +184,46 @@ Result<bool> StateStore::apply_clear(const TargetRef& ref) {
   return true;
 }
 
-Result<AcceptResult> StateStore::apply_accept(const TargetRef& ref,
-                                              const std::vector<std::string>& paths) {
+std::vector<Observed> observe_files(const std::vector<std::string>& paths) {
+  std::vector<Observed> out;
+  out.reserve(paths.size());
+  for (const auto& p : paths) {
+    Observed o{p, std::nullopt, std::nullopt};
+    auto h = sha256_file(p);
+    if (h) {
+      o.hash = std::move(*h);
+    } else if (h.error().sys_errno != ENOENT && h.error().sys_errno != ENOTDIR) {
+      o.unreadable = h.error().reason();
+    }
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+Result<AcceptResult> StateStore::apply_accept(const TargetRef& ref, const std::vector<Observed>& files) {
   HS_TRY(check_ref(ref));
-  for (const auto& p : paths) HS_TRY(check_path("paths", p));
+  for (const auto& f : files) HS_TRY(check_path("paths", f.path));
   const json::object* entry = find_entry(ref);
   if (entry == nullptr) return invalid_argument("target", describe(ref) + " is not tracked");
+  // One unreadable file fails the whole call, with nothing applied.
+  for (const auto& f : files) {
+    if (f.unreadable) return invalid_argument("paths", "cannot read " + f.path + ": " + *f.unreadable);
+  }
 
-  // Hash everything before changing anything: one unreadable file fails the
-  // whole call with nothing applied.
   const json::value* hv = entry->if_contains("file_hashes");
   const json::object empty;
   const json::object& stored = hv != nullptr && hv->is_object() ? hv->get_object() : empty;
   std::vector<std::pair<std::string, std::optional<std::string>>> plan;  // path -> new hash or gone
-  for (const auto& p : paths) {
-    auto h = sha256_file(p);
-    if (!h) {
-      int err = h.error().sys_errno;
-      if (err != ENOENT && err != ENOTDIR) {
-        return invalid_argument("paths", "cannot read " + p + ": " + h.error().reason());
-      }
-      plan.emplace_back(p, std::nullopt);
-      continue;
-    }
-    std::string hash = std::move(*h);
+  plan.reserve(files.size());
+  for (const auto& f : files) {
+    std::optional<std::string> hash = f.hash;
     // Keep the stored form: HarnessSync's 16-character prefixes stay prefixes.
-    if (const json::value* old = stored.if_contains(p); old != nullptr && old->is_string()) {
+    const json::value* old = stored.if_contains(f.path);
+    if (hash && old != nullptr && old->is_string()) {
       std::string_view o = old->get_string();
-      if (o.size() >= 16 && o.size() < 64 && is_lower_hex(o, 16)) hash.resize(o.size());
+      if (o.size() >= 16 && o.size() < 64 && is_lower_hex(o, 16)) hash->resize(o.size());
     }
-    plan.emplace_back(p, std::move(hash));
+    plan.emplace_back(f.path, std::move(hash));
   }
 
   AcceptResult out;
@@ -306,7 +316,7 @@ Result<bool> StateStore::clear(const TargetRef& ref) {
   return apply_and_commit<bool>([&] { return apply_clear(ref); });
 }
 Result<AcceptResult> StateStore::accept(const TargetRef& ref, const std::vector<std::string>& paths) {
-  return apply_and_commit<AcceptResult>([&] { return apply_accept(ref, paths); });
+  return apply_and_commit<AcceptResult>([&] { return apply_accept(ref, observe_files(paths)); });
 }
 Result<MigrateResult> StateStore::migrate_cc2all(const std::optional<std::string>& old_dir) {
   return apply_and_commit<MigrateResult>([&] { return apply_migrate_cc2all(old_dir); });

@@ -55,6 +55,17 @@ struct AcceptResult {
   boost::json::object to_json() const;
 };
 
+/// A file as accept sees it: its SHA-256 now, or gone, or unreadable.
+struct Observed {
+  std::string path;
+  std::optional<std::string> hash;        // set when the file exists and was read
+  std::optional<std::string> unreadable;  // why, when it exists but cannot be read
+};
+
+/// Hashes `paths` for accept. Touches no store state: thread-safe, so a
+/// caller can run it away from the store's thread and pass the result in.
+std::vector<Observed> observe_files(const std::vector<std::string>& paths);
+
 struct MigrateResult {
   bool migrated = false;
   std::optional<std::string> last_sync;  // the cc2all last_sync copied, if any
@@ -97,9 +108,9 @@ class StateStore {
   Result<boost::json::object> apply_record(const RecordArgs& args);
   /// Removes the entry; false (and nothing to write) when there was none.
   Result<bool> apply_clear(const TargetRef& ref);
-  /// Takes the files now on disk as the baseline for `paths`. Errc::invalid_argument
+  /// Takes the observed files as the baseline for their paths. Errc::invalid_argument
   /// for an untracked target or a file that exists but cannot be read.
-  Result<AcceptResult> apply_accept(const TargetRef& ref, const std::vector<std::string>& paths);
+  Result<AcceptResult> apply_accept(const TargetRef& ref, const std::vector<Observed>& files);
   /// Copies <old>/sync-state.json's last_sync (old: the argument, else
   /// StoreOptions::cc2all_dir, else ~/.cc2all). The old dir is never touched.
   Result<MigrateResult> apply_migrate_cc2all(const std::optional<std::string>& old_dir);

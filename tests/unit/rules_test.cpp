@@ -3,6 +3,11 @@
 #include "tests/catch.hpp"
 
 using namespace hs::store;
+using hs::check_count;
+using hs::check_name;
+using hs::check_path;
+using hs::is_valid_name;
+using hs::kMaxCount;
 
 TEST_CASE("target and account names", "[rules]") {
   struct Case {

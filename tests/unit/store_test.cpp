@@ -391,7 +391,7 @@ TEST_CASE("record rejects bad arguments and changes nothing", "[store]") {
       {record_args("a b", {}), "target"},
       {record_args("codex", {}, 1, 0, 0, "bad/account"), "account"},
       {record_args("codex", {}, -1), "synced"},
-      {record_args("codex", {}, 1, hs::store::kMaxCount + 1), "skipped"},
+      {record_args("codex", {}, 1, hs::kMaxCount + 1), "skipped"},
       {record_args("codex", {}, 1, 0, -5), "failed"},
       {record_args("codex", json::object{{"/a", 1}}), "file_hashes"},
       {record_args("codex", json::object{{"", "x"}}), "file_hashes"},
