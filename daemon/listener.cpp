@@ -1,0 +1,130 @@
+#include "daemon/listener.hpp"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/fs.hpp"
+#include "common/log.hpp"
+
+namespace hs::daemon {
+namespace {
+
+sockaddr_un make_addr(const std::string& path) {
+  sockaddr_un addr {};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  return addr;
+}
+
+std::string octal(mode_t m) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
+  return buf;
+}
+
+Status check_private_dir(const std::string& dir) {
+  HS_TRY(fs::make_dirs(dir, 0700));
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return os_error("stat", dir, errno);
+  // Anyone who can write the directory can replace the socket and capture
+  // the clients' requests: the directory must be ours alone.
+  if (st.st_uid != ::geteuid() || (st.st_mode & 077) != 0) {
+    Error e = invalid_argument("socket dir", "");
+    e.path = dir;
+    e.detail = "is mode " + octal(st.st_mode) + " owned by uid " + std::to_string(st.st_uid) +
+               "; it must be 0700 and owned by uid " + std::to_string(::geteuid());
+    return e;
+  }
+  return {};
+}
+
+// True when a daemon accepts connections on `path`.
+Result<bool> probe(const std::string& path) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return os_error("socket", path, errno);
+  sockaddr_un addr = make_addr(path);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return true;
+  if (errno == ECONNREFUSED || errno == ENOENT) return false;
+  return os_error("connect", path, errno);
+}
+
+}  // namespace
+
+Result<ListeningSocket> listen_unix(const std::string& path) {
+  auto slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  HS_TRY(check_private_dir(dir));
+
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      Error e = os_error("listen on", path, EEXIST);
+      e.detail = "a file that is not a socket is in the way; remove it yourself";
+      return e;
+    }
+    auto live = probe(path);
+    if (!live) return std::move(live).error();
+    if (*live) {
+      Error e;
+      e.code = Errc::busy;
+      e.op = "listen on";
+      e.path = path;
+      e.detail = "another harnesssyncd is already serving this socket";
+      return e;
+    }
+    // Nobody answers and we hold the lock: a crashed daemon left it.
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return os_error("unlink stale socket", path, errno);
+    log::info("removed stale socket " + path);
+  } else if (errno != ENOENT) {
+    return os_error("stat", path, errno);
+  }
+
+  ListeningSocket s;
+  s.path = path;
+  s.fd = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!s.fd.valid()) return os_error("socket", path, errno);
+  sockaddr_un addr = make_addr(path);
+  // bind() creates the file with the umask applied: 0177 makes it 0600 from
+  // its first moment, not after a window in which others could connect.
+  mode_t old = ::umask(0177);
+  int rc = ::bind(s.fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  int err = errno;
+  ::umask(old);
+  if (rc != 0) return os_error("bind", path, err);
+  if (::listen(s.fd.get(), SOMAXCONN) != 0) return os_error("listen", path, errno);
+  if (::stat(path.c_str(), &st) != 0) return os_error("stat", path, errno);
+  s.dev = st.st_dev;
+  s.ino = st.st_ino;
+  return s;
+}
+
+void remove_if_ours(const ListeningSocket& s) {
+  struct stat st {};
+  if (::lstat(s.path.c_str(), &st) != 0) return;
+  if (st.st_dev != s.dev || st.st_ino != s.ino) {
+    log::info("socket " + s.path + " was replaced by another process; leaving it");
+    return;
+  }
+  if (::unlink(s.path.c_str()) != 0) log::warn("unlink " + s.path + ": " + std::strerror(errno));
+}
+
+long peer_uid(int fd) {
+#if defined(SO_PEERCRED)
+  ucred cred {};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return -1;
+  return static_cast<long>(cred.uid);
+#else
+  uid_t uid;
+  gid_t gid;
+  if (::getpeereid(fd, &uid, &gid) != 0) return -1;
+  return static_cast<long>(uid);
+#endif
+}
+
+}  // namespace hs::daemon

@@ -1,0 +1,37 @@
+// The listening Unix socket (PROTOCOL.md, "Socket"): a private directory, a
+// stale socket replaced only after a connect probe, and removal on exit only
+// if the file is still the one this process created.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "common/result.hpp"
+#include "common/unique_fd.hpp"
+
+namespace hs::daemon {
+
+struct ListeningSocket {
+  UniqueFd fd;       // bound and listening
+  std::string path;
+  dev_t dev = 0;     // identity of the socket file we created
+  ino_t ino = 0;
+};
+
+/// Creates the socket's directory (0700) when missing and refuses one that is
+/// not ours or is open to others (Errc::invalid_argument, field "socket dir").
+/// An existing socket is probed: Errc::busy when a daemon answers on it;
+/// otherwise it is stale and is replaced.
+/// REQUIRES: the caller holds the single-instance lock, so no other daemon
+/// is between its own probe and bind.
+Result<ListeningSocket> listen_unix(const std::string& path);
+
+/// Removes the socket file if it is still the one `s` created (same device
+/// and inode): a newer daemon's socket is never removed.
+void remove_if_ours(const ListeningSocket& s);
+
+/// The peer's uid (SO_PEERCRED / getpeereid), or -1 when it cannot be read.
+long peer_uid(int fd);
+
+}  // namespace hs::daemon

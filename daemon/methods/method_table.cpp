@@ -1,0 +1,120 @@
+// The method table (see method_table.hpp).
+#include "daemon/methods/method_table.hpp"
+
+#include <boost/json/parse.hpp>
+#include <unordered_map>
+
+#include "common/version.hpp"
+
+namespace hs::daemon {
+namespace json = boost::json;
+namespace {
+
+constexpr std::string_view kName = R"({"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"})";
+constexpr std::string_view kPathMap =
+    R"({"type": "object", "additionalProperties": {"type": "string"}, "description": "{absolute path: value}"})";
+constexpr std::string_view kPaths = R"({"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 4096}})";
+constexpr std::string_view kCount = R"({"type": "integer", "minimum": 0, "maximum": 9007199254740991})";
+constexpr std::string_view kEntry = R"({"type": ["object", "null"], "description": "a target entry (STATE.md), or null"})";
+
+constexpr std::span<const ParamDoc> kNone{};
+constexpr ParamDoc kTargetOnly[] = {
+    {"target", true, kName, "target name"},
+    {"account", false, kName, "account (schema v2); absent: the top-level targets"},
+};
+constexpr ParamDoc kRecord[] = {
+    {"target", true, kName, "target name"},
+    {"scope", true, R"({"type": "string"})", "sync scope: all, user, project, ..."},
+    {"file_hashes", true, kPathMap, "{path: sha256 hex} of the synced files"},
+    {"sync_methods", false, kPathMap, "{path: method} (default {})"},
+    {"synced", true, kCount, "items synced"},
+    {"skipped", true, kCount, "items skipped"},
+    {"failed", true, kCount, "items failed"},
+    {"account", false, kName, "account (schema v2)"},
+};
+constexpr ParamDoc kDrift[] = {
+    {"target", true, kName, "target name"},
+    {"current_hashes", false, kPathMap, "{path: hash} now; absent: the daemon hashes the stored paths"},
+    {"account", false, kName, "account (schema v2)"},
+};
+constexpr ParamDoc kAccept[] = {
+    {"target", true, kName, "target name"},
+    {"paths", true, kPaths, "paths whose files on disk become the new baseline"},
+    {"account", false, kName, "account (schema v2)"},
+};
+constexpr ParamDoc kMigrate[] = {
+    {"old_state_dir", false, R"({"type": "string"})", "the old cc2all dir (default ~/.cc2all)"},
+};
+constexpr ParamDoc kHash[] = {
+    {"paths", true, kPaths, "files to hash"},
+};
+
+constexpr MethodSpec kMethods[] = {
+    {"daemon.info", "The daemon's name, version, protocol, pid, paths, uptime and methods.", kNone,
+     R"({"type": "object"})", daemon_info},
+    {"daemon.ping", "Liveness check: answers \"pong\".", kNone, R"({"const": "pong"})", daemon_ping},
+    {"daemon.shutdown",
+     "Answers true, then stops accepting, finishes the write in flight, answers -32000 to newer "
+     "requests, removes its socket and exits 0.",
+     kNone, R"({"const": true})", daemon_shutdown},
+    {"rpc.discover", "This OpenRPC 1.2 document.", kNone, R"({"type": "object"})", rpc_discover},
+    {"state.record", "Records a sync: replaces the target's entry; answered once durable.", kRecord,
+     R"({"type": "object", "description": "the stored entry, with target added"})", state_record},
+    {"state.drift", "Compares a target's stored hashes with the caller's, or with the files on disk.",
+     kDrift,
+     R"({"type": "object", "required": ["target", "tracked", "drifted", "changed", "added", "removed", "errors"]})",
+     state_drift},
+    {"state.target", "A target's entry, or null.", kTargetOnly, kEntry, state_target},
+    {"state.all", "The whole state document.", kNone, R"({"type": "object"})", state_all},
+    {"state.clear", "Removes a target's entry.", kTargetOnly,
+     R"({"type": "object", "properties": {"cleared": {"type": "boolean"}}})", state_clear},
+    {"state.accept", "Takes the files on disk as the new baseline for the given paths.", kAccept,
+     R"({"type": "object", "properties": {"updated": {"type": "array"}, "removed": {"type": "array"}}})",
+     state_accept},
+    {"state.migrate_cc2all", "Copies last_sync from a cc2all state dir, if there is one.", kMigrate,
+     R"({"type": "object", "properties": {"migrated": {"type": "boolean"}, "last_sync": {"type": ["string", "null"]}}})",
+     state_migrate_cc2all},
+    {"hash.files", "SHA-256 of files: {path: hex, or null when missing or not a readable regular file}.",
+     kHash, R"({"type": "object", "additionalProperties": {"type": ["string", "null"]}})", hash_files},
+};
+
+}  // namespace
+
+std::span<const MethodSpec> method_table() { return kMethods; }
+
+const MethodSpec* find_method(std::string_view name) {
+  static const auto index = [] {
+    std::unordered_map<std::string_view, const MethodSpec*> m;
+    for (const auto& spec : kMethods) m.emplace(spec.name, &spec);
+    return m;
+  }();
+  auto it = index.find(name);
+  return it == index.end() ? nullptr : it->second;
+}
+
+json::object openrpc_document() {
+  json::array methods;
+  for (const auto& m : kMethods) {
+    json::array params;
+    for (const auto& p : m.params) {
+      params.push_back(json::object{{"name", p.name},
+                                    {"required", p.required},
+                                    {"description", p.description},
+                                    {"schema", json::parse(p.schema)}});
+    }
+    methods.push_back(json::object{
+        {"name", m.name},
+        {"summary", m.summary},
+        {"paramStructure", "by-name"},
+        {"params", std::move(params)},
+        {"result", json::object{{"name", "result"}, {"schema", json::parse(m.result_schema)}}},
+    });
+  }
+  return json::object{
+      {"openrpc", "1.2.6"},
+      {"info", json::object{{"title", "harnesssyncd"}, {"version", kVersion}}},
+      {"methods", std::move(methods)},
+  };
+}
+
+}  // namespace hs::daemon

@@ -1,0 +1,64 @@
+#include "daemon/options.hpp"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "common/version.hpp"
+
+namespace hs::daemon {
+
+namespace {
+constexpr const char* kFooter = R"(Socket: --socket, else $HARNESSSYNC_SOCKET, else
+$XDG_RUNTIME_DIR/harnesssync/harnesssyncd.sock, else <state dir>/harnesssyncd.sock.
+State dir: --state-dir, else $HARNESSSYNC_HOME, else ~/.harnesssync.
+
+Runs in the foreground and logs to stderr. SIGTERM or SIGINT (or the
+daemon.shutdown method) stop it gracefully.
+
+Exit status:
+  0   stopped cleanly
+  1   unexpected error while running
+  64  usage error, or the socket path is too long
+  71  the socket cannot be created
+  73  the state dir cannot be created or written
+  75  another harnesssyncd runs on this state dir or socket
+  77  the socket's directory is not 0700 or not owned by you
+  78  state.json has a schema version above 2 (left untouched))";
+}  // namespace
+
+std::variant<Options, int> parse_options(int argc, char** argv) {
+  Options o;
+  CLI::App app{"harnesssyncd: the HarnessSync state daemon. The only process that reads and "
+               "writes state.json; serves JSON-RPC 2.0 on a Unix socket.",
+               "harnesssyncd"};
+  app.footer(kFooter);
+  app.set_version_flag("--version", std::string("harnesssyncd ") + kVersion);
+  std::string level = "info";
+  app.add_option("--state-dir", o.state_dir, "State directory")->type_name("DIR");
+  app.add_option("--socket", o.socket, "Socket path")->type_name("PATH");
+  app.add_option("--log-level", level, "error, warn, info or debug (default info)")
+      ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
+  auto& l = o.limits;
+  app.add_option("--max-message-bytes", l.max_message_bytes, "Largest message (default 16 MiB)")
+      ->check(CLI::Range(size_t{64}, size_t{1} << 31));
+  app.add_option("--max-connections", l.max_connections, "Open connections (default 512)")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
+  app.add_option("--message-timeout-ms", l.message_timeout_ms,
+                 "A started message must be complete within this (default 30000)")
+      ->check(CLI::Range(1u, 86400000u));
+  app.add_option("--max-batch", l.max_batch, "Requests in one batch (default 1024)")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
+  app.add_option("--max-output-bytes", l.max_output_bytes,
+                 "Unsent output per connection before it is closed (default 64 MiB)")
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 34));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);  // prints help, version, or the error
+    return rc == 0 ? exit_code::ok : exit_code::usage;
+  }
+  o.log_level = *log::parse_level(level);
+  return o;
+}
+
+}  // namespace hs::daemon

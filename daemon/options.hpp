@@ -1,0 +1,44 @@
+// harnesssyncd's command line.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "common/log.hpp"
+
+namespace hs::daemon {
+
+struct Limits {
+  size_t max_message_bytes = 16u << 20;    // larger messages get -32001, then the connection closes
+  size_t max_connections = 512;            // past it, new connections are closed at once
+  unsigned message_timeout_ms = 30000;     // a started message must be complete within this
+  size_t max_batch = 1024;                 // requests in one batch
+  size_t max_output_bytes = 64u << 20;     // unsent output per connection before it is closed
+};
+
+struct Options {
+  std::optional<std::string> state_dir;
+  std::optional<std::string> socket;
+  log::Level log_level = log::Level::info;
+  Limits limits;
+};
+
+/// Exit statuses of harnesssyncd (documented in --help and README.md).
+namespace exit_code {
+inline constexpr int ok = 0;
+inline constexpr int failure = 1;        // an unexpected error while running
+inline constexpr int usage = 64;         // bad command line; socket path too long
+inline constexpr int cant_create = 73;   // state dir cannot be created or written
+inline constexpr int already_running = 75;  // another daemon holds the state dir or the socket
+inline constexpr int no_permission = 77;    // socket dir not 0700 or not ours
+inline constexpr int config = 78;        // state.json has a schema version above 2
+inline constexpr int os_error = 71;      // the socket cannot be created
+}  // namespace exit_code
+
+/// Parses argv. Returns the options, or an exit status when the process
+/// should end now (after --help, --version, or a usage error it printed).
+std::variant<Options, int> parse_options(int argc, char** argv);
+
+}  // namespace hs::daemon

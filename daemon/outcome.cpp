@@ -1,0 +1,23 @@
+#include "daemon/outcome.hpp"
+
+#include <boost/json/object.hpp>
+
+namespace hs::daemon {
+
+proto::RpcError to_rpc_error(const Error& e) {
+  if (e.code == Errc::invalid_argument) return proto::RpcError::invalid_params(e.field, e.detail);
+  proto::RpcError r;
+  r.code = proto::code::internal_error;
+  r.message = "Internal error: " + e.message();
+  return r;
+}
+
+proto::RpcError write_failed(const Error& e) {
+  proto::RpcError r;
+  r.code = proto::code::state_write_failed;
+  r.message = "State write failed, nothing was applied: " + e.message();
+  r.data = boost::json::object{{"errno", e.sys_errno}, {"path", e.path}, {"reason", e.reason()}};
+  return r;
+}
+
+}  // namespace hs::daemon

@@ -1,0 +1,70 @@
+// The one logical sequence through which all state access goes, with group
+// commit (STATE.md, "Durability and order").
+//
+// Operations run in arrival order on the io_context's thread. A change is
+// applied to memory and joins the batch of the next durable write; while a
+// write is in flight (on the writer thread, so the event loop keeps serving
+// pings and reads that need no state), newer operations wait in the queue
+// and are applied together the moment it ends, to share the following
+// write. Each change is answered with the outcome of the write that holds
+// it; on failure all of them get error 1 and memory returns to the last
+// durable state. A read runs only when every change before it is durable,
+// so no read ever shows a change that is not on disk.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <deque>
+#include <memory>
+
+#include "daemon/outcome.hpp"
+#include "daemon/store/state_store.hpp"
+
+namespace hs::daemon {
+
+class Sequencer {
+ public:
+  using Apply = std::function<Result<boost::json::value>(store::StateStore&)>;
+  using Read = std::function<void(const store::StateStore&)>;
+
+  Sequencer(boost::asio::io_context& io, store::StateStore& store);
+  ~Sequencer();
+
+  /// Queues a change. `done` gets apply's value once it is durable, apply's
+  /// own error at once, or error 1 if the write fails.
+  void mutate(Apply apply, Reply done);
+
+  /// A change whose arguments are still being computed elsewhere (accept
+  /// hashes files first). It keeps its place in the queue; nothing after it
+  /// runs until fill() is called for it.
+  struct Slot;
+  std::shared_ptr<Slot> reserve();
+  void fill(const std::shared_ptr<Slot>& slot, Apply apply, Reply done);
+
+  /// Queues a read, run once every earlier change is durable (or failed).
+  void read(Read run);
+
+  /// Calls `cb` once the queue is empty and no write is in flight.
+  void when_drained(std::function<void()> cb);
+
+  /// Durable writes so far, and changes they held (for daemon.info/bench).
+  uint64_t writes() const { return writes_; }
+  uint64_t changes_written() const { return changes_written_; }
+
+ private:
+  void pump();
+  void start_write();
+  void finish_write(Status outcome);
+
+  boost::asio::io_context& io_;
+  store::StateStore& store_;
+  boost::asio::thread_pool writer_{1};  // fsync happens here, off the event loop
+  std::deque<std::shared_ptr<Slot>> queue_;
+  std::vector<std::pair<Reply, boost::json::value>> batch_;  // applied, awaiting the write
+  bool writing_ = false;
+  std::vector<std::function<void()>> drained_;
+  uint64_t writes_ = 0;
+  uint64_t changes_written_ = 0;
+};
+
+}  // namespace hs::daemon

@@ -1,0 +1,117 @@
+#include "daemon/server.hpp"
+
+#include <unistd.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "common/clock.hpp"
+#include "common/log.hpp"
+#include "daemon/session.hpp"
+
+namespace hs::daemon {
+namespace asio = boost::asio;
+using asio::local::stream_protocol;
+
+Server::Server(asio::io_context& io, const Options& opts, store::StateStore& store, ListeningSocket socket)
+    : io_(io),
+      opts_(opts),
+      seq_(io, store),
+      ctx_{io, seq_, blocking_, opts, store.state_path(), socket.path, iso_local(Clock::now()),
+           std::chrono::steady_clock::now(), [this] { request_shutdown("daemon.shutdown was called"); }},
+      listening_(std::move(socket)),
+      acceptor_(io, stream_protocol(), listening_.fd.release()),
+      signals_(io, SIGTERM, SIGINT),
+      grace_timer_(io) {}
+
+Server::~Server() {
+  blocking_.join();
+  remove_if_ours(listening_);
+}
+
+void Server::start() {
+  signals_.async_wait([this](boost::system::error_code ec, int sig) {
+    if (!ec) request_shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  });
+  asio::co_spawn(io_, accept_loop(), asio::detached);
+}
+
+asio::awaitable<void> Server::accept_loop() {
+  const uid_t me = ::geteuid();
+  for (;;) {
+    auto [ec, sock] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (ctx_.stopping) co_return;
+    if (ec) {
+      log::warn("accept: " + ec.message());
+      // Out of descriptors: pause instead of spinning on the same error.
+      grace_timer_.expires_after(std::chrono::milliseconds(100));
+      co_await grace_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    // Before reading a byte: only our own user may talk to this daemon.
+    long uid = peer_uid(sock.native_handle());
+    if (uid != static_cast<long>(me)) {
+      log::warn("refused a connection from uid " + std::to_string(uid));
+      continue;  // `sock` closes as it goes out of scope
+    }
+    if (sessions_.size() >= opts_.limits.max_connections) {
+      log::warn("refused a connection: " + std::to_string(sessions_.size()) + " open, the limit is " +
+                std::to_string(opts_.limits.max_connections));
+      continue;
+    }
+    auto s = std::make_shared<Session>(*this, std::move(sock), ++next_id_);
+    sessions_.emplace(s->id(), s);
+    log::debug("connection " + std::to_string(s->id()) + " opened");
+    s->start();
+  }
+}
+
+void Server::session_closed(uint64_t id) {
+  sessions_.erase(id);
+  log::debug("connection " + std::to_string(id) + " closed");
+  maybe_finish();
+}
+
+void Server::request_shutdown(std::string_view why) {
+  if (ctx_.stopping) return;
+  ctx_.stopping = true;
+  log::info(std::string("shutting down (") + std::string(why) + ")");
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  signals_.cancel(ignored);
+  // Posted, so that the request being dispatched now (a batch holding
+  // daemon.shutdown, say) finishes queueing its answers first.
+  seq_.when_drained([this] { asio::post(io_, [this] { close_sessions(); }); });
+}
+
+void Server::close_sessions() {
+  {
+    drained_ = true;
+    // Everything accepted before the stop is answered; now flush and close.
+    for (auto& [id, weak] : std::unordered_map(sessions_)) {
+      if (auto s = weak.lock()) s->close_when_flushed();
+    }
+    // A client that does not read its last answers gets a short grace.
+    grace_timer_.expires_after(std::chrono::seconds(2));
+    grace_timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      for (auto& [id, weak] : std::unordered_map(sessions_)) {
+        if (auto s = weak.lock()) s->close();
+      }
+    });
+    maybe_finish();
+  }
+}
+
+void Server::maybe_finish() {
+  if (!ctx_.stopping || !drained_ || !sessions_.empty() || finished_) return;
+  finished_ = true;
+  grace_timer_.cancel();
+  remove_if_ours(listening_);
+  log::info("stopped");
+}
+
+}  // namespace hs::daemon

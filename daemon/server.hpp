@@ -1,0 +1,59 @@
+// The server: accepts connections on the listening socket, owns the
+// sessions, and stops gracefully (SIGTERM, SIGINT or daemon.shutdown): stop
+// accepting, answer -32000 to anything newer, finish the queued changes and
+// the write in flight, flush and close the sessions, remove the socket if it
+// is still ours. The shape is Asio's echo server: one io_context, a listener
+// coroutine, one session per connection.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <memory>
+#include <unordered_map>
+
+#include "daemon/context.hpp"
+#include "daemon/listener.hpp"
+#include "daemon/sequencer.hpp"
+
+namespace hs::daemon {
+
+class Server {
+ public:
+  Server(boost::asio::io_context& io, const Options& opts, store::StateStore& store, ListeningSocket socket);
+  ~Server();
+
+  /// Starts accepting and handling signals. io.run() returns after shutdown.
+  void start();
+  /// Begins the graceful stop (idempotent).
+  void request_shutdown(std::string_view why);
+
+  Context& context() { return ctx_; }
+  const Options& options() const { return opts_; }
+  /// Called by a session when it closes.
+  void session_closed(uint64_t id);
+
+ private:
+  boost::asio::awaitable<void> accept_loop();
+  void close_sessions();
+  void maybe_finish();
+
+  boost::asio::io_context& io_;
+  const Options& opts_;
+  boost::asio::thread_pool blocking_{2};
+  Sequencer seq_;
+  Context ctx_;
+  ListeningSocket listening_;
+  boost::asio::local::stream_protocol::acceptor acceptor_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer grace_timer_;
+  std::unordered_map<uint64_t, std::weak_ptr<Session>> sessions_;
+  uint64_t next_id_ = 0;
+  bool drained_ = false;   // shutdown: the sequencer has nothing left
+  bool finished_ = false;
+};
+
+}  // namespace hs::daemon

@@ -1,0 +1,140 @@
+#include "daemon/session.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "common/log.hpp"
+#include "daemon/dispatcher.hpp"
+#include "daemon/server.hpp"
+
+namespace hs::daemon {
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+Session::Session(Server& server, asio::local::stream_protocol::socket socket, uint64_t id)
+    : server_(server),
+      socket_(std::move(socket)),
+      id_(id),
+      parser_(server.options().limits.max_message_bytes),
+      rbuf_(64 * 1024),
+      partial_timer_(socket_.get_executor()) {}
+
+void Session::start() {
+  asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->read_loop(); },
+                 asio::detached);
+}
+
+asio::awaitable<void> Session::read_loop() {
+  auto self = shared_from_this();
+  const auto& limits = server_.options().limits;
+  while (!closed_ && !close_when_flushed_) {
+    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(rbuf_), asio::as_tuple(asio::use_awaitable));
+    if (ec || closed_) break;
+    parser_.feed({rbuf_.data(), n});
+    while (!closed_ && !close_when_flushed_) {
+      auto frame = parser_.next();
+      if (!frame) break;
+      ++frames_done_;
+      framing_ = frame->framing;
+      dispatch(server_.context(), self, std::move(*frame));
+    }
+    if (parser_.error() != proto::FrameError::none) {
+      proto::RpcError err;
+      if (parser_.error() == proto::FrameError::too_large) {
+        err.code = proto::code::message_too_large;
+        err.message = "Message too large: the limit is " + std::to_string(limits.max_message_bytes) + " bytes";
+        err.data = json::object{{"limit", limits.max_message_bytes}};
+      } else {
+        err.code = proto::code::parse_error;
+        err.message = "Parse error: LSP headers without a valid Content-Length";
+      }
+      log::warn("connection " + std::to_string(id_) + ": " + err.message + "; closing it");
+      // The stream cannot be resynchronised after a framing error.
+      send(proto::make_error(nullptr, err), parser_.framing());
+      close_when_flushed();
+      break;
+    }
+    watch_partial_message();
+  }
+  if (!close_when_flushed_) close();
+}
+
+void Session::watch_partial_message() {
+  if (!parser_.mid_message()) {
+    if (partial_armed_) partial_timer_.cancel();
+    partial_armed_ = false;
+    return;
+  }
+  if (partial_armed_ && partial_gen_ == frames_done_) return;  // same message, still running
+  partial_armed_ = true;
+  partial_gen_ = frames_done_;
+  partial_timer_.expires_after(std::chrono::milliseconds(server_.options().limits.message_timeout_ms));
+  partial_timer_.async_wait([self = shared_from_this(), gen = partial_gen_](boost::system::error_code ec) {
+    if (ec || self->closed_ || !self->partial_armed_ || self->partial_gen_ != gen) return;
+    if (self->frames_done_ != gen || !self->parser_.mid_message()) return;
+    log::warn("connection " + std::to_string(self->id_) + ": message not completed within " +
+              std::to_string(self->server_.options().limits.message_timeout_ms) + " ms; closing it");
+    self->close();
+  });
+}
+
+void Session::send(const json::value& msg, proto::Framing framing) {
+  if (closed_) return;
+  std::string encoded = proto::encode_frame(framing, json::serialize(msg));
+  if (out_.size() + sending_.size() + encoded.size() > server_.options().limits.max_output_bytes) {
+    log::warn("connection " + std::to_string(id_) + ": more than " +
+              std::to_string(server_.options().limits.max_output_bytes) +
+              " bytes of output unread; closing it");
+    close();
+    return;
+  }
+  out_ += encoded;
+  flush();
+}
+
+void Session::flush() {
+  if (writing_ || closed_) return;
+  if (out_.empty()) {
+    if (close_when_flushed_) close();
+    return;
+  }
+  writing_ = true;
+  std::swap(out_, sending_);
+  asio::async_write(socket_, asio::buffer(sending_),
+                    [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                      self->writing_ = false;
+                      self->sending_.clear();
+                      if (ec) {
+                        self->close();
+                        return;
+                      }
+                      self->flush();
+                    });
+}
+
+void Session::close_when_flushed() {
+  close_when_flushed_ = true;
+  if (!writing_ && out_.empty()) {
+    close();
+    return;
+  }
+  // Stop reading now; the reader sees close_when_flushed_ and ends.
+  boost::system::error_code ignored;
+  socket_.shutdown(asio::socket_base::shutdown_receive, ignored);
+}
+
+void Session::close() {
+  if (closed_) return;
+  closed_ = true;
+  partial_timer_.cancel();
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+  out_.clear();
+  server_.session_closed(id_);
+}
+
+}  // namespace hs::daemon

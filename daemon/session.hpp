@@ -1,0 +1,61 @@
+// One client connection: a reader coroutine that parses frames as bytes
+// arrive, and a writer that drains an output buffer. Responses and (later)
+// notifications are queued with send().
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/value.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proto/framing.hpp"
+
+namespace hs::daemon {
+
+class Server;
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(Server& server, boost::asio::local::stream_protocol::socket socket, uint64_t id);
+
+  /// Starts reading. The session keeps itself alive until it closes.
+  void start();
+  /// Queues `msg` in `framing`. Past the unsent-output cap the connection is
+  /// closed instead: a client that never reads cannot grow our memory.
+  void send(const boost::json::value& msg, proto::Framing framing);
+  /// Closes now; queued output is dropped.
+  void close();
+  /// Stops reading and closes once queued output is sent.
+  void close_when_flushed();
+
+  uint64_t id() const { return id_; }
+  bool closed() const { return closed_; }
+  /// The framing of this connection's most recent request.
+  proto::Framing framing() const { return framing_; }
+
+ private:
+  boost::asio::awaitable<void> read_loop();
+  void flush();
+  void watch_partial_message();
+
+  Server& server_;
+  boost::asio::local::stream_protocol::socket socket_;
+  uint64_t id_;
+  proto::FrameParser parser_;
+  proto::Framing framing_ = proto::Framing::ndjson;
+  std::vector<char> rbuf_;
+  std::string out_;      // queued, not yet handed to the socket
+  std::string sending_;  // handed to async_write, in flight
+  bool writing_ = false;
+  bool closed_ = false;
+  bool close_when_flushed_ = false;
+  boost::asio::steady_timer partial_timer_;
+  bool partial_armed_ = false;
+  uint64_t frames_done_ = 0;   // messages completed, to tell progress from a stall
+  uint64_t partial_gen_ = 0;   // frames_done_ when the partial timer was armed
+};
+
+}  // namespace hs::daemon
