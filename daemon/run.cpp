@@ -58,8 +58,10 @@ int run(const Options& opts) {
     return fail(code, "cannot listen: " + e.message());
   }
 
-  // Peers that go away must cost an EPIPE on their socket, not our process.
+  // Peers that go away must cost an EPIPE on their socket, not our process;
+  // a file size limit must fail the write (error 1), not kill the daemon.
   ::signal(SIGPIPE, SIG_IGN);
+  ::signal(SIGXFSZ, SIG_IGN);
   boost::asio::io_context io(1);
   Server server(io, opts, **store, std::move(*listening));
   server.start();

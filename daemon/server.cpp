@@ -88,22 +88,22 @@ void Server::request_shutdown(std::string_view why) {
 }
 
 void Server::close_sessions() {
-  {
-    drained_ = true;
-    // Everything accepted before the stop is answered; now flush and close.
+  drained_ = true;
+  // A client that does not read its last answers gets a short grace. Armed
+  // first: closing the sessions below may finish the shutdown (and cancel
+  // this timer) at once.
+  grace_timer_.expires_after(std::chrono::seconds(2));
+  grace_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
     for (auto& [id, weak] : std::unordered_map(sessions_)) {
-      if (auto s = weak.lock()) s->close_when_flushed();
+      if (auto s = weak.lock()) s->close();
     }
-    // A client that does not read its last answers gets a short grace.
-    grace_timer_.expires_after(std::chrono::seconds(2));
-    grace_timer_.async_wait([this](boost::system::error_code ec) {
-      if (ec) return;
-      for (auto& [id, weak] : std::unordered_map(sessions_)) {
-        if (auto s = weak.lock()) s->close();
-      }
-    });
-    maybe_finish();
+  });
+  // Everything accepted before the stop is answered; now flush and close.
+  for (auto& [id, weak] : std::unordered_map(sessions_)) {
+    if (auto s = weak.lock()) s->close_when_flushed();
   }
+  maybe_finish();
 }
 
 void Server::maybe_finish() {

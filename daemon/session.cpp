@@ -64,6 +64,9 @@ asio::awaitable<void> Session::read_loop() {
 }
 
 void Session::watch_partial_message() {
+  // A closed session must not leave a timer behind: it would hold the event
+  // loop (and so the shutdown) for the whole timeout.
+  if (closed_ || close_when_flushed_) return;
   if (!parser_.mid_message()) {
     if (partial_armed_) partial_timer_.cancel();
     partial_armed_ = false;

@@ -2,7 +2,8 @@
 # harnesssync from a clean checkout on Debian 12: installs what is missing,
 # builds, and runs the daemon or the tests.
 #
-#   packaging/dev.sh run    install deps, build, start harnesssyncd (foreground)
+#   packaging/dev.sh run [ARGS]  install deps, build, start harnesssyncd in the
+#                           foreground (ARGS go to harnesssyncd, e.g. --state-dir)
 #   packaging/dev.sh test   install deps, build with g++ and clang+ASan/UBSan,
 #                           run the whole test suite under both
 #   packaging/dev.sh deps   only install the Debian packages
@@ -18,8 +19,8 @@ JOBS=${JOBS:-$(nproc)}
 # unversioned libboost-*-dev are 1.74, which lacks Boost.JSON.
 PACKAGES=(
   g++ clang-14 libclang-rt-14-dev cmake ninja-build pkg-config
-  libboost1.81-dev libboost-json1.81-dev libsodium-dev catch2
-  coreutils
+  libboost1.81-dev libboost-json1.81-dev libsodium-dev catch2 libcli11-dev
+  coreutils python3 python3-pytest
 )
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -64,10 +65,9 @@ case "$cmd" in
   run)
     install_deps
     configure_and_build "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo
-    # Until harnesssyncd lands (next issue), the runnable part is the state
-    # store: run its test program, which exercises it end to end.
-    log "running the state store's test program"
-    "$BUILD_DIR/tests/hs_unit_tests"
+    shift
+    log "starting harnesssyncd (Ctrl-C stops it)"
+    exec "$BUILD_DIR/daemon/harnesssyncd" "$@"
     ;;
   test)
     install_deps
@@ -83,7 +83,7 @@ case "$cmd" in
     log "all tests passed under g++ and clang+ASan/UBSan"
     ;;
   *)
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac

@@ -1,0 +1,122 @@
+"""Each limit is answered as documented while everyone else is still served."""
+import json
+import socket
+import threading
+import time
+
+from conftest import Client
+
+
+def test_message_too_large_ndjson(start):
+    d = start("--max-message-bytes", "1024")
+    other = d.client()
+    c = d.client()
+    c.send_raw(b'{"jsonrpc": "2.0", "id": 1, "method": "daemon.ping", "params": {"pad": "' + b"x" * 2000)
+    resp = c.read_line()
+    assert resp["error"]["code"] == -32001 and resp["error"]["data"] == {"limit": 1024} and resp["id"] is None
+    assert c.is_closed()
+    assert other.call("daemon.ping") == "pong"
+    # Just under the limit is fine.
+    ok = d.client()
+    msg = {"jsonrpc": "2.0", "id": 1, "method": "daemon.ping", "params": {}}
+    assert len(json.dumps(msg)) < 1024
+    assert ok.request("daemon.ping")["result"] == "pong"
+
+
+def test_message_too_large_lsp_refused_before_the_body(start):
+    d = start("--max-message-bytes", "1024")
+    c = d.client()
+    c.send_raw(b"Content-Length: 999999999\r\n\r\n")  # no body sent at all
+    resp = c.read_lsp()
+    assert resp["error"]["code"] == -32001 and resp["error"]["data"]["limit"] == 1024
+    assert c.is_closed()
+    assert d.client().call("daemon.ping") == "pong"
+
+
+def test_max_connections(start):
+    d = start("--max-connections", "4")
+    clients = [d.client() for _ in range(4)]
+    for c in clients:
+        assert c.call("daemon.ping") == "pong"
+    extra = d.client()
+    assert extra.is_closed(), "the fifth connection must be closed at once"
+    assert clients[0].call("daemon.ping") == "pong"
+    clients[0].close()
+    time.sleep(0.2)
+    assert d.client().call("daemon.ping") == "pong"
+    assert "refused a connection" in d.output()
+
+
+def test_partial_message_timeout(start):
+    d = start("--message-timeout-ms", "300")
+    slow = d.client()
+    slow.send_raw(b'{"jsonrpc": "2.0", "id": 1, "meth')
+    idle = d.client()  # an idle connection (nothing started) is not timed out
+    t0 = time.monotonic()
+    assert d.client().call("daemon.ping") == "pong"
+    assert slow.is_closed(wait=5)
+    assert time.monotonic() - t0 >= 0.25
+    assert idle.call("daemon.ping") == "pong"
+    assert "not completed within 300 ms" in d.output()
+
+
+def test_slow_but_progressing_messages_are_not_cut(start):
+    d = start("--message-timeout-ms", "500")
+    c = d.client()
+    for i in range(3):
+        msg = json.dumps({"jsonrpc": "2.0", "id": i, "method": "daemon.ping"}).encode() + b"\n"
+        c.send_raw(msg[:10])
+        time.sleep(0.3)
+        c.send_raw(msg[10:])
+        assert c.read_line()["id"] == i
+
+
+def test_batch_limit(start):
+    d = start("--max-batch", "3")
+    c = d.client()
+    ping = {"jsonrpc": "2.0", "method": "daemon.ping"}
+    c.send([dict(ping, id=i) for i in range(4)])
+    resp = c.read_line()
+    assert isinstance(resp, dict) and resp["error"]["code"] == -32600 and resp["error"]["data"] == {"limit": 3}
+    c.send([dict(ping, id=i) for i in range(3)])
+    assert len(c.read_line()) == 3
+
+
+def test_client_that_never_reads_is_closed_and_memory_stays_bounded(start):
+    d = start("--max-output-bytes", "65536")
+    hog = socket.socket(socket.AF_UNIX)
+    hog.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    hog.connect(d.socket)
+    req = (json.dumps({"jsonrpc": "2.0", "id": 1, "method": "daemon.info"}) + "\n").encode()
+    hog.settimeout(10)
+    closed = False
+    try:
+        for _ in range(200000):  # ~100 MB of answers if nobody stopped it
+            hog.sendall(req * 64)
+    except (BrokenPipeError, ConnectionResetError):
+        closed = True
+    assert closed, "the daemon must close a connection that never reads"
+    assert "of output unread; closing it" in d.output()
+    assert d.client().call("daemon.ping") == "pong"
+    with open("/proc/%d/status" % d.proc.pid) as f:
+        rss_kb = int(next(l for l in f if l.startswith("VmRSS")).split()[1])
+    assert rss_kb < 64 * 1024
+
+
+def test_one_slow_client_does_not_stall_the_others(start):
+    d = start()
+    stuck = d.client()
+    stuck.send_raw(b'{"jsonrpc": "2.0", "id": 1, "method": "daemon.ping"')  # never finished
+    results = []
+
+    def worker():
+        c = d.client()
+        for _ in range(50):
+            results.append(c.call("daemon.ping"))
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert results == ["pong"] * 200

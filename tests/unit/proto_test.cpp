@@ -1,0 +1,151 @@
+// The wire: incremental framing and JSON-RPC request validation.
+#include <boost/json.hpp>
+
+#include "proto/framing.hpp"
+#include "proto/jsonrpc.hpp"
+#include "proto/params.hpp"
+#include "tests/catch.hpp"
+
+namespace json = boost::json;
+using namespace hs::proto;
+
+namespace {
+
+std::vector<Frame> feed_all(FrameParser& p, std::string_view bytes, size_t chunk) {
+  std::vector<Frame> out;
+  for (size_t i = 0; i < bytes.size(); i += chunk) {
+    p.feed(bytes.substr(i, chunk));
+    while (auto f = p.next()) out.push_back(std::move(*f));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("framing: both kinds, mixed, split at every byte boundary", "[proto]") {
+  const std::string body = R"({"jsonrpc":"2.0","id":1,"method":"daemon.ping"})";
+  const std::string stream = "\r\n " + body + "\n" + encode_frame(Framing::lsp, body) + "\n\n" +
+                             "content-length:  " + std::to_string(body.size()) + "\r\nX-Other: y\r\n\r\n" + body +
+                             "[1,2]\r\n" + "Content-Length: 2\n\n{}";
+  for (size_t chunk : {size_t{1}, size_t{2}, size_t{7}, size_t{1000}}) {
+    INFO("chunk " << chunk);
+    FrameParser p(1 << 20);
+    auto frames = feed_all(p, stream, chunk);
+    REQUIRE(frames.size() == 5);
+    CHECK(frames[0].framing == Framing::ndjson);
+    CHECK(frames[0].body == body);
+    CHECK(frames[1].framing == Framing::lsp);
+    CHECK(frames[1].body == body);
+    CHECK(frames[2].framing == Framing::lsp);
+    CHECK(frames[2].body == body);
+    CHECK(frames[3].body == "[1,2]");  // trailing \r is not part of the body
+    CHECK(frames[4].body == "{}");
+    CHECK(p.error() == FrameError::none);
+    CHECK_FALSE(p.mid_message());
+  }
+}
+
+TEST_CASE("framing: limits and bad headers", "[proto]") {
+  struct Case {
+    std::string bytes;
+    FrameError error;
+  } cases[] = {
+      {"{" + std::string(200, 'x'), FrameError::too_large},           // no newline, past the limit
+      {"{" + std::string(200, 'x') + "}\n", FrameError::too_large},   // complete but too large
+      {"Content-Length: 101\r\n\r\n", FrameError::too_large},         // refused before the body
+      {"Content-Length: 99999999999999999999999\r\n\r\n", FrameError::too_large},
+      {"Content-Type: x\r\n\r\n{}", FrameError::bad_header},          // no Content-Length
+      {"Content-Length: abc\r\n\r\n{}", FrameError::bad_header},
+      {"Content-Length: -1\r\n\r\n{}", FrameError::bad_header},
+      {"no colon here\r\n\r\n", FrameError::bad_header},
+      {"X: " + std::string(9000, 'a'), FrameError::bad_header},        // endless header block
+  };
+  for (const auto& c : cases) {
+    INFO(c.bytes.substr(0, 60));
+    FrameParser p(100);
+    p.feed(c.bytes);
+    CHECK_FALSE(p.next());
+    CHECK(p.error() == c.error);
+  }
+  FrameParser exact(100);
+  exact.feed("{" + std::string(98, 'x') + "}\n");
+  CHECK(exact.next());
+}
+
+TEST_CASE("framing: mid_message tells a started message from idle", "[proto]") {
+  FrameParser p(1000);
+  CHECK_FALSE(p.mid_message());
+  p.feed("  \n");
+  CHECK_FALSE(p.next());
+  CHECK_FALSE(p.mid_message());
+  p.feed("{\"a\":");
+  CHECK_FALSE(p.next());
+  CHECK(p.mid_message());
+  p.feed("1}\n");
+  CHECK(p.next());
+  CHECK_FALSE(p.mid_message());
+}
+
+TEST_CASE("jsonrpc: request validation", "[proto]") {
+  struct Case {
+    const char* msg;
+    bool valid;
+    int code;         // when invalid
+    const char* id;   // the echoed id, as JSON
+  } cases[] = {
+      {R"({"jsonrpc":"2.0","method":"m","id":1})", true, 0, "1"},
+      {R"({"jsonrpc":"2.0","method":"m"})", true, 0, ""},
+      {R"({"jsonrpc":"2.0","method":"m","params":{},"id":"a"})", true, 0, "\"a\""},
+      {R"({"jsonrpc":"2.0","method":"m","id":null})", true, 0, "null"},
+      {R"({"jsonrpc":"1.0","method":"m","id":1})", false, code::invalid_request, "1"},
+      {R"({"method":"m","id":2})", false, code::invalid_request, "2"},
+      {R"({"jsonrpc":"2.0","method":5,"id":3})", false, code::invalid_request, "3"},
+      {R"({"jsonrpc":"2.0","method":"m","id":{}})", false, code::invalid_request, "null"},
+      {R"({"jsonrpc":"2.0","method":"m","id":true})", false, code::invalid_request, "null"},
+      {R"({"jsonrpc":"2.0","method":"m","params":[1],"id":4})", false, code::invalid_params, "4"},
+      {R"({"jsonrpc":"2.0","method":"m","params":"x","id":5})", false, code::invalid_request, "5"},
+      {R"(7)", false, code::invalid_request, "null"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.msg);
+    auto r = to_request(json::parse(c.msg));
+    CHECK(std::holds_alternative<Request>(r) == c.valid);
+    if (auto* req = std::get_if<Request>(&r)) {
+      CHECK(req->is_notification() == (std::string_view(c.id).empty()));
+      if (req->id) CHECK(json::serialize(*req->id) == c.id);
+    } else {
+      const auto& bad = std::get<Invalid>(r);
+      CHECK(bad.error.code == c.code);
+      CHECK(json::serialize(bad.id) == c.id);
+    }
+  }
+  auto silent = to_request(json::parse(R"({"jsonrpc":"2.0","method":"m","params":[1]})"));
+  REQUIRE(std::holds_alternative<Invalid>(silent));
+  CHECK(std::get<Invalid>(silent).silent);
+}
+
+TEST_CASE("jsonrpc: responses have result or error, never both", "[proto]") {
+  auto ok = make_result(json::value("x"), json::value(1));
+  CHECK(json::serialize(ok) == R"({"jsonrpc":"2.0","id":"x","result":1})");
+  auto err = make_error(nullptr, RpcError::invalid_params("target", "missing"));
+  CHECK(json::serialize(err) ==
+        R"({"jsonrpc":"2.0","id":null,"error":{"code":-32602,"message":"Invalid params: target: missing","data":{"field":"target","reason":"missing"}}})");
+}
+
+TEST_CASE("params: the first error names its field", "[proto]") {
+  json::object o = json::parse(R"({"target":"codex","synced":-1,"extra":true})").as_object();
+  Params p(o);
+  CHECK(p.name("target") == "codex");
+  p.count("synced");
+  p.no_others({"target", "synced"});
+  REQUIRE_FALSE(p.ok());
+  CHECK(p.error().data.at("field").as_string() == "synced");
+
+  json::object o2 = json::parse(R"({"paths":["/a","/b"],"x":1})").as_object();
+  Params q(o2);
+  CHECK(q.paths("paths") == std::vector<std::string>{"/a", "/b"});
+  q.no_others({"paths"});
+  REQUIRE_FALSE(q.ok());
+  CHECK(q.error().data.at("field").as_string() == "x");
+  CHECK(q.error().data.at("reason").as_string() == "unknown parameter");
+}
