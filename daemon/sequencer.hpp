@@ -13,7 +13,9 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <chrono>
 #include <deque>
 #include <memory>
 
@@ -53,6 +55,7 @@ class Sequencer {
 
  private:
   void pump();
+  void schedule_write();
   void start_write();
   void finish_write(Status outcome);
 
@@ -62,6 +65,14 @@ class Sequencer {
   std::deque<std::shared_ptr<Slot>> queue_;
   std::vector<std::pair<Reply, boost::json::value>> batch_;  // applied, awaiting the write
   bool writing_ = false;
+  bool write_posted_ = false;  // a start_write is posted to run next
+  // Adaptive commit delay (see schedule_write): wait for up to `gather_wait_`
+  // until as many changes are queued as the last write carried.
+  boost::asio::steady_timer gather_timer_;
+  bool gathering_ = false;
+  size_t gather_target_ = 1;
+  std::chrono::microseconds gather_wait_{0};
+  std::chrono::steady_clock::time_point write_started_;
   std::vector<std::function<void()>> drained_;
   uint64_t writes_ = 0;
   uint64_t changes_written_ = 0;

@@ -34,6 +34,8 @@ void daemon_info(Context& ctx, Call&& c) {
       {"started_at", ctx.started_at},
       {"uptime_ms", uptime.count()},
       {"methods", std::move(methods)},
+      // Group commit at work: durable writes so far, and the changes they held.
+      {"writes", json::object{{"count", ctx.seq.writes()}, {"changes", ctx.seq.changes_written()}}},
   });
 }
 

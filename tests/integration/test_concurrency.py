@@ -32,6 +32,10 @@ def test_64_concurrent_clients_lose_nothing(daemon):
         for k in range(RECORDS):
             assert state["targets"]["c%d-%d" % (n, k)]["items_synced"] == k
     assert daemon.client().call("state.all") == state
+    # Group commit: concurrent changes shared writes.
+    writes = daemon.client().call("daemon.info")["writes"]
+    assert writes["changes"] == CLIENTS * RECORDS
+    assert writes["count"] * 4 < writes["changes"], writes
 
 
 def test_reads_never_show_a_change_before_it_is_durable(daemon):
