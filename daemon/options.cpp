@@ -54,8 +54,9 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);  // prints help, version, or the error
-    return rc == 0 ? exit_code::ok : exit_code::usage;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version: printed to stdout
+    std::cerr << "harnesssyncd: " << e.what() << " (see --help)\n";  // one line
+    return exit_code::usage;
   }
   o.log_level = *log::parse_level(level);
   return o;

@@ -33,8 +33,10 @@ def test_help_and_version():
         assert word in r.stdout
     r = run_daemon("--version")
     assert r.returncode == 0 and r.stdout.startswith("harnesssyncd ")
-    r = run_daemon("--bogus")
-    assert r.returncode == 64 and r.stderr
+    for bad in (["--bogus"], ["--max-batch", "0"], ["--log-level", "loud"], ["--socket"]):
+        r = run_daemon(*bad)
+        assert r.returncode == 64, bad
+        assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("harnesssyncd: "), r.stderr
 
 
 def test_second_daemon_on_the_same_state_dir_exits_75_naming_the_pid(daemon, tmp):
