@@ -23,6 +23,9 @@ struct Options {
   std::optional<std::string> socket;
   log::Level log_level = log::Level::info;
   Limits limits;
+  /// Readiness pipe for clients that start the daemon: "READY\n" is written
+  /// once it listens, or "ERROR <reason>\n" when start-up fails; then closed.
+  int ready_fd = -1;
 };
 
 /// Exit statuses of harnesssyncd (documented in --help and README.md).

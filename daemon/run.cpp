@@ -17,8 +17,19 @@
 namespace hs::daemon {
 namespace {
 
-int fail(int code, const std::string& what) {
+// Tells a client that started us how start-up ended (see Options::ready_fd).
+void report_ready(int fd, const std::string& line) {
+  if (fd < 0) return;
+  std::string msg = line + "\n";
+  // Best effort: a client that gave up waiting has closed its end (EPIPE,
+  // ignored because SIGPIPE is).
+  [[maybe_unused]] ssize_t n = ::write(fd, msg.data(), msg.size());
+  ::close(fd);
+}
+
+int fail(const Options& opts, int code, const std::string& what) {
   log::error(what);
+  report_ready(opts.ready_fd, "ERROR " + what);
   return code;
 }
 
@@ -35,17 +46,20 @@ int store_exit_code(const Error& e) {
 
 int run(const Options& opts) {
   log::set_level(opts.log_level);
+  // Set before anything can fail, so that a failure report to a readiness
+  // pipe whose reader went away costs EPIPE, not the process.
+  ::signal(SIGPIPE, SIG_IGN);
   auto dir = resolve_state_dir(opts.state_dir);
-  if (!dir) return fail(exit_code::usage, "cannot find the state dir: " + dir.error().message());
+  if (!dir) return fail(opts, exit_code::usage, "cannot find the state dir: " + dir.error().message());
   auto socket_path = resolve_socket_path(opts.socket, *dir);
-  if (!socket_path) return fail(exit_code::usage, "socket " + socket_path.error().detail);
+  if (!socket_path) return fail(opts, exit_code::usage, "socket " + socket_path.error().detail);
 
   std::vector<std::string> warnings;
   store::StoreOptions so;
   so.dir = *dir;
   auto store = store::StateStore::open(so, &warnings);
   for (const auto& w : warnings) log::warn(w);
-  if (!store) return fail(store_exit_code(store.error()), "cannot open the state: " + store.error().message());
+  if (!store) return fail(opts, store_exit_code(store.error()), "cannot open the state: " + store.error().message());
 
   // Under the single-instance lock from here on: the stale-socket probe and
   // the bind cannot race another daemon on this state dir.
@@ -55,16 +69,16 @@ int run(const Options& opts) {
     int code = e.code == Errc::busy               ? exit_code::already_running
                : e.code == Errc::invalid_argument ? exit_code::no_permission
                                                   : exit_code::os_error;
-    return fail(code, "cannot listen: " + e.message());
+    return fail(opts, code, "cannot listen: " + e.message());
   }
 
-  // Peers that go away must cost an EPIPE on their socket, not our process;
-  // a file size limit must fail the write (error 1), not kill the daemon.
-  ::signal(SIGPIPE, SIG_IGN);
+  // SIGPIPE is ignored (above): peers that go away cost an EPIPE on their
+  // socket. A file size limit must fail the write (error 1), not kill us.
   ::signal(SIGXFSZ, SIG_IGN);
   boost::asio::io_context io(1);
   Server server(io, opts, **store, std::move(*listening));
   server.start();
+  report_ready(opts.ready_fd, "READY");
   log::info("harnesssyncd " + std::string(kVersion) + " serving " + (*store)->state_path() + " on " +
             *socket_path + " (pid " + std::to_string(::getpid()) + ")");
   for (;;) {

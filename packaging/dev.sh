@@ -67,7 +67,7 @@ case "$cmd" in
     configure_and_build "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo
     shift
     log "starting harnesssyncd (Ctrl-C stops it)"
-    exec "$BUILD_DIR/daemon/harnesssyncd" "$@"
+    exec "$BUILD_DIR/bin/harnesssyncd" "$@"
     ;;
   test)
     install_deps

@@ -4,8 +4,8 @@
 # (build with -DCMAKE_BUILD_TYPE=RelWithDebInfo first; dev.sh run does).
 set -euo pipefail
 BUILD=${1:-build}
-DAEMON=$BUILD/daemon/harnesssyncd
-BENCH=$BUILD/tests/hs_rpc_bench
+DAEMON=$BUILD/bin/harnesssyncd
+BENCH=$BUILD/bin/hs_rpc_bench
 SECONDS_EACH=${SECONDS_EACH:-5}
 dir=$(mktemp -d /tmp/hs-bench.XXXXXX)
 trap 'kill "$pid" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$dir"' EXIT

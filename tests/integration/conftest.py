@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-DAEMON = os.environ.get("HS_DAEMON", os.path.join(os.path.dirname(__file__), "../../build/daemon/harnesssyncd"))
+DAEMON = os.environ.get("HS_DAEMON", os.path.join(os.path.dirname(__file__), "../../build/bin/harnesssyncd"))
 
 
 AUTO_ID = object()

@@ -1,0 +1,85 @@
+#include "client/hsctl/app.hpp"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "client/hsctl/commands.hpp"
+#include "common/version.hpp"
+
+namespace hsctl {
+namespace {
+
+constexpr const char* kFooter = R"(Socket: --socket, else $HARNESSSYNC_SOCKET, else
+$XDG_RUNTIME_DIR/harnesssync/harnesssyncd.sock, else <state dir>/harnesssyncd.sock.
+State dir: --state-dir, else $HARNESSSYNC_HOME, else ~/.harnesssync.
+When no daemon answers, hsctl starts harnesssyncd (the one next to hsctl, else
+on $PATH), logging to <state dir>/harnesssyncd.log; --no-spawn or
+HARNESSSYNC_NO_SPAWN=1 turn that off.
+
+Exit status:
+  0  ok; no drift
+  1  drift found (drift, status)
+  2  usage error
+  3  daemon unreachable or failed to start
+  4  the daemon answered with an error
+
+'hsctl COMMAND --help' describes each command.)";
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  Globals g;
+  Context ctx(g);
+  CLI::App app{"hsctl: the command line of harnesssyncd, the HarnessSync state daemon.", "hsctl"};
+  app.footer(kFooter);
+  app.set_version_flag("--version", std::string("hsctl ") + hs::kVersion);
+  app.require_subcommand(1);
+  app.fallthrough();  // global options are accepted after the command too
+  app.add_option("--socket", g.socket, "Socket path")->type_name("PATH");
+  app.add_option("--state-dir", g.state_dir, "State directory")->type_name("DIR");
+  app.add_option("--account", g.account, "Account (schema v2) for commands that name a target")
+      ->type_name("NAME");
+  app.add_flag("--json", g.json, "Machine-readable JSON output");
+  app.add_option("--timeout", g.timeout_s, "Seconds to wait for each answer (default 10)")
+      ->check(CLI::Range(0.001, 86400.0))
+      ->type_name("SECONDS");
+  app.add_flag("--no-spawn", g.no_spawn, "Never start the daemon");
+
+  std::vector<std::pair<CLI::App*, Action>> actions;
+  for (const auto& spec : commands()) {
+    CLI::App* sub = app.add_subcommand(spec.name, spec.help);
+    actions.emplace_back(sub, spec.setup(*sub, ctx));
+  }
+  // Name an unknown command plainly (CLI11 would only say one is required).
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg.empty() || arg[0] == '-') {
+      // Skip a global option's value: the next word is not a command.
+      if (arg == "--socket" || arg == "--state-dir" || arg == "--account" || arg == "--timeout") ++i;
+      continue;
+    }
+    bool known = false;
+    for (const auto& spec : commands()) known |= arg == spec.name;
+    if (!known) {
+      std::cerr << "hsctl: unknown command '" << arg << "' (see hsctl --help)\n";
+      return exit_code::usage;
+    }
+    break;
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) {  // --help, --version
+      app.exit(e);
+      return exit_code::ok;
+    }
+    std::cerr << "hsctl: " << e.what() << " (see hsctl --help)\n";
+    return exit_code::usage;
+  }
+  for (auto& [sub, action] : actions) {
+    if (sub->parsed()) return action();
+  }
+  return exit_code::usage;  // unreachable: require_subcommand(1)
+}
+
+}  // namespace hsctl

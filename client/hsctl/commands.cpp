@@ -1,0 +1,26 @@
+// The command table (see commands.hpp).
+#include "client/hsctl/commands.hpp"
+
+namespace hsctl {
+namespace {
+
+constexpr CommandSpec kCommands[] = {
+    {"status", "Every target's status, last sync and drift (exit 1 when any drifted)", setup_status},
+    {"drift", "Files of TARGET that changed since its last sync (exit 1 when any)", setup_drift},
+    {"record", "Record a sync of TARGET", setup_record},
+    {"accept", "Take the files on disk as TARGET's new baseline", setup_accept},
+    {"clear", "Forget TARGET's sync record", setup_clear},
+    {"migrate", "Copy last_sync from an old cc2all state dir", setup_migrate},
+    {"hash", "SHA-256 of files, as the daemon computes it", setup_hash},
+    {"info", "The running daemon: version, pid, paths, uptime", setup_info},
+    {"ping", "Check that the daemon answers", setup_ping},
+    {"shutdown", "Stop the daemon gracefully (never starts one)", setup_shutdown},
+    {"call", "Raw JSON-RPC call, for scripts: prints the result as JSON", setup_call},
+    {"socket-path", "Print the socket path hsctl uses (connects to nothing)", setup_socket_path},
+};
+
+}  // namespace
+
+std::span<const CommandSpec> commands() { return kCommands; }
+
+}  // namespace hsctl

@@ -1,0 +1,39 @@
+// The explicit table of hsctl commands. Each command lives in its own file
+// under commands/ and provides one `setup` function: it declares the
+// command's arguments on its CLI11 subcommand and returns the action to run.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <span>
+
+#include "client/hsctl/context.hpp"
+
+namespace hsctl {
+
+using Action = std::function<int()>;
+using Setup = Action (*)(CLI::App& sub, Context& ctx);
+
+struct CommandSpec {
+  const char* name;
+  const char* help;
+  Setup setup;
+};
+
+/// Every command, in the order --help lists them.
+std::span<const CommandSpec> commands();
+
+Action setup_status(CLI::App&, Context&);
+Action setup_drift(CLI::App&, Context&);
+Action setup_record(CLI::App&, Context&);
+Action setup_accept(CLI::App&, Context&);
+Action setup_clear(CLI::App&, Context&);
+Action setup_migrate(CLI::App&, Context&);
+Action setup_hash(CLI::App&, Context&);
+Action setup_info(CLI::App&, Context&);
+Action setup_ping(CLI::App&, Context&);
+Action setup_shutdown(CLI::App&, Context&);
+Action setup_call(CLI::App&, Context&);
+Action setup_socket_path(CLI::App&, Context&);
+
+}  // namespace hsctl

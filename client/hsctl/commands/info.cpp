@@ -1,0 +1,39 @@
+// hsctl info: the running daemon.
+#include <boost/json.hpp>
+#include <cstdio>
+
+#include "client/hsctl/commands.hpp"
+
+namespace hsctl {
+namespace json = boost::json;
+
+Action setup_info(CLI::App&, Context& ctx) {
+  return [&ctx]() -> int {
+    auto* c = ctx.client();
+    if (c == nullptr) return ctx.last_error_code();
+    auto r = c->info();
+    if (!r) return ctx.fail(r.error());
+    if (ctx.globals().json) {
+      Context::print_json(*r);
+      return exit_code::ok;
+    }
+    auto s = [&](const char* k) {
+      const auto* v = r->if_contains(k);
+      return v == nullptr ? std::string("?") : v->is_string() ? std::string(v->get_string()) : json::serialize(*v);
+    };
+    std::printf("%-11s %s %s (protocol %s)\n", "daemon", s("name").c_str(), s("version").c_str(), s("protocol").c_str());
+    std::printf("%-11s %s\n", "pid", s("pid").c_str());
+    std::printf("%-11s %s\n", "state file", s("state_file").c_str());
+    std::printf("%-11s %s\n", "socket", s("socket").c_str());
+    std::printf("%-11s %s (up %s ms)\n", "started", s("started_at").c_str(), s("uptime_ms").c_str());
+    if (const auto* w = r->if_contains("writes"); w != nullptr && w->is_object()) {
+      std::printf("%-11s %s durable writes holding %s changes\n", "writes",
+                  json::serialize(w->get_object().at("count")).c_str(),
+                  json::serialize(w->get_object().at("changes")).c_str());
+    }
+    if (c->started_daemon()) std::printf("(hsctl started this daemon)\n");
+    return exit_code::ok;
+  };
+}
+
+}  // namespace hsctl

@@ -1,0 +1,80 @@
+#include "client/hsctl/context.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <filesystem>
+#include <iostream>
+
+#include "common/version.hpp"
+
+namespace hsctl {
+
+std::optional<std::string> Context::account() const {
+  if (g_.account.empty()) return std::nullopt;
+  return g_.account;
+}
+
+harnesssync::ClientOptions Context::client_options() const {
+  harnesssync::ClientOptions o;
+  o.socket_path = g_.socket;
+  o.state_dir = g_.state_dir;
+  o.autostart = !g_.no_spawn;
+  o.timeout = std::chrono::milliseconds(static_cast<int64_t>(g_.timeout_s * 1000));
+  o.spawn_timeout = std::max(o.timeout, std::chrono::milliseconds(10000));
+  return o;
+}
+
+harnesssync::Client* Context::client(bool allow_spawn) {
+  if (client_) return &*client_;
+  auto opts = client_options();
+  opts.autostart = opts.autostart && allow_spawn;
+  auto c = harnesssync::Client::connect(opts);
+  if (!c) {
+    last_code_ = fail(c.error());
+    return nullptr;
+  }
+  client_.emplace(std::move(*c));
+  // An upgrade can leave an old daemon running: say so, once, on stderr.
+  if (auto info = client_->info()) {
+    const auto* v = info->if_contains("version");
+    if (v != nullptr && v->is_string() && v->get_string() != hs::kVersion) {
+      std::cerr << "hsctl: warning: harnesssyncd is version " << v->get_string().c_str() << ", hsctl is "
+                << hs::kVersion << "; restart it with 'hsctl shutdown'\n";
+    }
+  }
+  return &*client_;
+}
+
+int Context::code_for(const harnesssync::Error& e) {
+  using K = harnesssync::Error::Kind;
+  switch (e.kind) {
+    case K::rpc: return exit_code::daemon_error;
+    case K::usage: return exit_code::usage;
+    default: return exit_code::unreachable;
+  }
+}
+
+int Context::fail(const harnesssync::Error& e) {
+  std::string msg = e.message;
+  if (e.kind == harnesssync::Error::Kind::rpc) msg += " (error " + std::to_string(e.code) + ")";
+  // One line, always: a reason from a log or the daemon may carry newlines.
+  for (char& c : msg) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  std::cerr << "hsctl: " << msg << "\n";
+  return code_for(e);
+}
+
+int Context::usage(const std::string& message) {
+  std::cerr << "hsctl: " << message << "\n";
+  return exit_code::usage;
+}
+
+void Context::print_json(const boost::json::value& v) { std::cout << boost::json::serialize(v) << "\n"; }
+
+std::string absolute(const std::string& path) {
+  std::error_code ec;
+  auto p = std::filesystem::absolute(path, ec);
+  return ec ? path : p.lexically_normal().string();
+}
+
+}  // namespace hsctl

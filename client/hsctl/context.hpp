@@ -1,0 +1,64 @@
+// What every hsctl command shares: the global options, the connection
+// (made on first use, with autostart and the version check), output and
+// the exit codes.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <optional>
+#include <string>
+
+#include "harnesssync/client.hpp"
+
+namespace hsctl {
+
+/// Exit codes (documented in --help and README.md).
+namespace exit_code {
+inline constexpr int ok = 0;
+inline constexpr int drift = 1;        // drift found (drift, status)
+inline constexpr int usage = 2;        // bad command line or input file
+inline constexpr int unreachable = 3;  // daemon unreachable or failed to start
+inline constexpr int daemon_error = 4; // the daemon answered with an error
+}  // namespace exit_code
+
+struct Globals {
+  std::string socket;
+  std::string state_dir;
+  std::string account;
+  bool json = false;
+  double timeout_s = 10;
+  bool no_spawn = false;
+};
+
+class Context {
+ public:
+  explicit Context(Globals& g) : g_(g) {}
+
+  const Globals& globals() const { return g_; }
+  std::optional<std::string> account() const;
+  harnesssync::ClientOptions client_options() const;
+
+  /// The connection, made on first use. Null after printing why it failed
+  /// (exit_code() then says which code).
+  harnesssync::Client* client(bool allow_spawn = true);
+
+  /// Prints "hsctl: <message>" for `e` and returns its exit code.
+  int fail(const harnesssync::Error& e);
+  /// Prints "hsctl: <message>" and returns exit_code::usage.
+  int usage(const std::string& message);
+  /// The exit code for an error.
+  static int code_for(const harnesssync::Error& e);
+  int last_error_code() const { return last_code_; }
+
+  /// Prints a JSON value on one line (for --json and `call`).
+  static void print_json(const boost::json::value& v);
+
+ private:
+  Globals& g_;
+  std::optional<harnesssync::Client> client_;
+  int last_code_ = exit_code::unreachable;
+};
+
+/// An absolute form of `path` (the daemon's working directory is not ours).
+std::string absolute(const std::string& path);
+
+}  // namespace hsctl

@@ -1,0 +1,180 @@
+// harnesssync client library: a synchronous connection to harnesssyncd.
+//
+// The protocol it speaks is docs/PROTOCOL.md. One Client is one connection
+// to the daemon; requests on it are answered in order of the calls.
+//
+// Thread safety: a Client is not thread-safe; use one per thread (or guard
+// it). Distinct Clients are independent. Nothing here starts threads.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace harnesssync {
+
+/// Why a call failed.
+struct Error {
+  enum class Kind {
+    rpc,          // the daemon answered with a JSON-RPC error: see code, data
+    unreachable,  // no daemon answers on the socket (and none could be started)
+    spawn_failed, // the daemon was started but could not start up: message is its reason
+    timeout,      // no answer within the timeout
+    protocol,     // the daemon's bytes were not a valid answer, or it closed the connection
+    usage,        // the caller passed something invalid (e.g. an unreadable --hashes file)
+  };
+  Kind kind = Kind::protocol;
+  int code = 0;              // JSON-RPC error code when kind == rpc
+  std::string message;       // one line, for people
+  boost::json::value data;   // JSON-RPC error data when kind == rpc (else null)
+};
+
+/// A value or an Error.
+template <class T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit
+  Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+  /// REQUIRES: ok()
+  T& value() & { return std::get<0>(v_); }
+  const T& value() const& { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  /// REQUIRES: !ok()
+  const Error& error() const { return std::get<1>(v_); }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+/// For calls that return nothing.
+struct Done {};
+
+struct ClientOptions {
+  /// The socket; empty: $HARNESSSYNC_SOCKET, $XDG_RUNTIME_DIR/harnesssync/
+  /// harnesssyncd.sock, or <state dir>/harnesssyncd.sock (as the daemon does).
+  std::string socket_path;
+  /// The state dir; empty: $HARNESSSYNC_HOME, else ~/.harnesssync.
+  std::string state_dir;
+  /// Start the daemon when nobody answers (also off when HARNESSSYNC_NO_SPAWN=1).
+  bool autostart = true;
+  /// The harnesssyncd to start; empty: the one next to this program, else $PATH.
+  std::string daemon_path;
+  /// Per call: connecting, and waiting for each answer.
+  std::chrono::milliseconds timeout{10000};
+  /// Waiting for a started daemon to be ready.
+  std::chrono::milliseconds spawn_timeout{10000};
+};
+
+/// The socket path by the rules above (no connection is made).
+/// Fails (Kind::usage) when it is longer than a Unix socket address holds.
+Result<std::string> resolve_socket_path(const ClientOptions& opts);
+
+struct RecordRequest {
+  std::string target;
+  std::string scope = "all";
+  std::vector<std::pair<std::string, std::string>> file_hashes;   // {path, hash}, in order
+  std::vector<std::pair<std::string, std::string>> sync_methods;  // {path, method}
+  int64_t synced = 0, skipped = 0, failed = 0;
+  std::optional<std::string> account;
+};
+
+struct DriftReport {
+  std::string target;
+  bool tracked = false;
+  std::vector<std::string> drifted, changed, added, removed;
+  std::vector<std::pair<std::string, std::string>> errors;  // {path, reason}
+};
+
+struct AcceptResult {
+  std::vector<std::string> updated, removed;
+};
+
+struct MigrateResult {
+  bool migrated = false;
+  std::optional<std::string> last_sync;
+};
+
+struct LockResult {
+  bool acquired = false;
+  std::optional<int64_t> holder_pid;
+};
+
+class Client {
+ public:
+  /// Connects to the daemon; when nobody answers and autostart is on, starts
+  /// it (once, however many clients race to) and waits until it is ready.
+  /// Fails with Kind::unreachable, Kind::spawn_failed (message: the daemon's
+  /// own reason), Kind::timeout or Kind::usage.
+  static Result<Client> connect(const ClientOptions& opts = {});
+
+  Client(Client&&) noexcept;
+  Client& operator=(Client&&) noexcept;
+  ~Client();
+
+  /// The socket this client is connected to.
+  const std::string& socket_path() const;
+  /// True when connect() started the daemon.
+  bool started_daemon() const;
+
+  /// Sends one request and waits for its answer: the result, or an Error
+  /// (Kind::rpc with the daemon's code, message and data; or transport kinds).
+  /// Notifications that arrive meanwhile go to the notification handler.
+  Result<boost::json::value> call(std::string_view method, boost::json::object params = {});
+
+  /// Called with (method, params) for each notification from the daemon
+  /// (state.changed, state.drifted after state.subscribe), during call() or
+  /// poll_notifications().
+  void on_notification(std::function<void(std::string_view, const boost::json::object&)> handler);
+  /// Waits up to `wait` for notifications and delivers them; returns how many.
+  Result<int> poll_notifications(std::chrono::milliseconds wait);
+
+  // Typed wrappers, one per method of docs/PROTOCOL.md. Each fails as call().
+  Result<boost::json::object> info();                       // daemon.info
+  Result<Done> ping();                                      // daemon.ping
+  Result<Done> shutdown();                                  // daemon.shutdown
+  Result<boost::json::object> discover();                   // rpc.discover
+  Result<boost::json::object> record(const RecordRequest&); // state.record: the stored entry
+  /// state.drift: `current_hashes` null makes the daemon hash the stored paths.
+  Result<DriftReport> drift(const std::string& target,
+                            const std::optional<std::vector<std::pair<std::string, std::string>>>& current_hashes,
+                            const std::optional<std::string>& account = std::nullopt);
+  /// state.target: the entry, or nullopt when the target has none.
+  Result<std::optional<boost::json::object>> target(const std::string& target,
+                                                    const std::optional<std::string>& account = std::nullopt);
+  Result<boost::json::object> all();                        // state.all
+  /// state.clear: whether there was an entry.
+  Result<bool> clear(const std::string& target, const std::optional<std::string>& account = std::nullopt);
+  Result<AcceptResult> accept(const std::string& target, const std::vector<std::string>& paths,
+                              const std::optional<std::string>& account = std::nullopt);
+  Result<MigrateResult> migrate_cc2all(const std::optional<std::string>& old_state_dir = std::nullopt);
+  /// hash.files: {path: sha256 hex, or nullopt when missing or unreadable}.
+  Result<std::map<std::string, std::optional<std::string>>> hash_files(const std::vector<std::string>& paths);
+  /// state.subscribe: the subscription id. `targets` empty: all targets.
+  Result<int64_t> subscribe(const std::vector<std::string>& targets = {});
+  Result<Done> unsubscribe(int64_t subscription);
+  Result<LockResult> lock_acquire(const std::string& name, int64_t wait_ms = 0);
+  Result<Done> lock_release(const std::string& name);
+
+ private:
+  struct Impl;
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace harnesssync

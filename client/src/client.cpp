@@ -1,0 +1,364 @@
+// harnesssync::Client (see include/harnesssync/client.hpp).
+#include "harnesssync/client.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "client/src/connection.hpp"
+#include "client/src/spawn.hpp"
+#include "common/socket_path.hpp"
+#include "common/state_dir.hpp"
+#include "proto/jsonrpc.hpp"
+
+namespace harnesssync {
+namespace json = boost::json;
+namespace proto = hs::proto;
+using detail::Connection;
+
+namespace {
+
+Error usage_error(std::string message) {
+  Error e;
+  e.kind = Error::Kind::usage;
+  e.message = std::move(message);
+  return e;
+}
+
+Error protocol_error(std::string message) {
+  Error e;
+  e.kind = Error::Kind::protocol;
+  e.message = std::move(message);
+  return e;
+}
+
+std::optional<std::string> opt(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  return s;
+}
+
+Result<std::string> resolve_state_dir(const ClientOptions& o) {
+  auto dir = hs::resolve_state_dir(opt(o.state_dir));
+  if (!dir) return usage_error(dir.error().message());
+  return *dir;
+}
+
+bool spawn_disabled_by_env() {
+  const char* v = std::getenv("HARNESSSYNC_NO_SPAWN");
+  return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
+}
+
+json::array to_array(const std::vector<std::string>& v) { return json::array(v.begin(), v.end()); }
+
+std::vector<std::string> to_strings(const json::value* v) {
+  std::vector<std::string> out;
+  if (v == nullptr || !v->is_array()) return out;
+  for (const auto& e : v->get_array()) {
+    if (e.is_string()) out.emplace_back(e.get_string());
+  }
+  return out;
+}
+
+json::object to_object(const std::vector<std::pair<std::string, std::string>>& kv) {
+  json::object o;
+  for (const auto& [k, v] : kv) o[k] = v;
+  return o;
+}
+
+template <class T, class F>
+Result<T> map_result(Result<json::value> r, F&& f) {
+  if (!r) return r.error();
+  return f(*r);
+}
+
+}  // namespace
+
+Result<std::string> resolve_socket_path(const ClientOptions& opts) {
+  auto dir = resolve_state_dir(opts);
+  if (!dir) return dir.error();
+  auto path = hs::resolve_socket_path(opt(opts.socket_path), *dir);
+  if (!path) return usage_error("socket " + path.error().detail);
+  return *path;
+}
+
+struct Client::Impl {
+  Connection conn;
+  std::string socket_path;
+  bool started = false;
+  std::chrono::milliseconds timeout;
+  int64_t next_id = 1;
+  std::function<void(std::string_view, const json::object&)> on_notification;
+
+  // A message that is not the answer we wait for: hand notifications on.
+  void deliver(const json::value& msg) {
+    if (!msg.is_object()) return;
+    const auto& o = msg.get_object();
+    if (o.contains("id") || !on_notification) return;
+    const json::value* m = o.if_contains("method");
+    const json::value* p = o.if_contains("params");
+    if (m == nullptr || !m->is_string()) return;
+    static const json::object kEmpty;
+    on_notification(m->get_string(), p != nullptr && p->is_object() ? p->get_object() : kEmpty);
+  }
+};
+
+Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Client::Client(Client&&) noexcept = default;
+Client& Client::operator=(Client&&) noexcept = default;
+Client::~Client() = default;
+
+const std::string& Client::socket_path() const { return impl_->socket_path; }
+bool Client::started_daemon() const { return impl_->started; }
+
+Result<Client> Client::connect(const ClientOptions& opts) {
+  auto dir = resolve_state_dir(opts);
+  if (!dir) return dir.error();
+  auto path = resolve_socket_path(opts);
+  if (!path) return path.error();
+  int err = 0;
+  auto conn = Connection::open(*path, detail::deadline_after(opts.timeout), &err);
+  bool started = false;
+  if (!conn && (err == ENOENT || err == ECONNREFUSED)) {
+    if (!opts.autostart || spawn_disabled_by_env()) {
+      Error e = conn.error();
+      e.message += " (not starting it: " +
+                   std::string(opts.autostart ? "HARNESSSYNC_NO_SPAWN is set" : "autostart is off") + ")";
+      return e;
+    }
+    detail::SpawnPlan plan{*path, *dir, opts.daemon_path, detail::deadline_after(opts.spawn_timeout)};
+    conn = detail::connect_spawning(plan, &started);
+  }
+  if (!conn) return conn.error();
+  auto impl = std::make_unique<Impl>(Impl{std::move(*conn), *path, started, opts.timeout, 1, {}});
+  return Client(std::move(impl));
+}
+
+void Client::on_notification(std::function<void(std::string_view, const json::object&)> handler) {
+  impl_->on_notification = std::move(handler);
+}
+
+Result<boost::json::value> Client::call(std::string_view method, json::object params) {
+  const int64_t id = impl_->next_id++;
+  json::object req;
+  req["jsonrpc"] = "2.0";
+  req["id"] = id;
+  req["method"] = method;
+  if (!params.empty()) req["params"] = std::move(params);
+  auto deadline = detail::deadline_after(impl_->timeout);
+  auto sent = impl_->conn.send(proto::encode_frame(proto::Framing::ndjson, json::serialize(req)), deadline);
+  if (!sent) return sent.error();
+  for (;;) {
+    auto frame = impl_->conn.read_frame(deadline);
+    if (!frame) return frame.error();
+    boost::system::error_code ec;
+    json::value msg = json::parse(frame->body, ec);
+    if (ec || !msg.is_object()) return protocol_error("harnesssyncd sent an answer that is not a JSON object");
+    const json::object& o = msg.get_object();
+    const json::value* rid = o.if_contains("id");
+    if (rid == nullptr) {
+      impl_->deliver(msg);
+      continue;
+    }
+    if (!(rid->is_int64() && rid->get_int64() == id)) {
+      // An error about a message the daemon could not read (id null) is ours.
+      if (!rid->is_null()) continue;
+    }
+    if (const json::value* err = o.if_contains("error"); err != nullptr && err->is_object()) {
+      Error e;
+      e.kind = Error::Kind::rpc;
+      const auto& eo = err->get_object();
+      if (const auto* c = eo.if_contains("code"); c != nullptr && c->is_int64()) e.code = static_cast<int>(c->get_int64());
+      if (const auto* m = eo.if_contains("message"); m != nullptr && m->is_string()) e.message = m->get_string();
+      if (const auto* d = eo.if_contains("data")) e.data = *d;
+      return e;
+    }
+    if (const json::value* result = o.if_contains("result")) return *result;
+    return protocol_error("harnesssyncd sent an answer with neither result nor error");
+  }
+}
+
+Result<int> Client::poll_notifications(std::chrono::milliseconds wait) {
+  int n = 0;
+  auto deadline = detail::deadline_after(wait);
+  for (;;) {
+    auto frame = impl_->conn.try_read_frame(deadline);
+    if (!frame) return frame.error();
+    if (!*frame) return n;
+    boost::system::error_code ec;
+    json::value msg = json::parse((*frame)->body, ec);
+    if (ec) return protocol_error("harnesssyncd sent a notification that is not JSON");
+    impl_->deliver(msg);
+    ++n;
+  }
+}
+
+Result<json::object> Client::info() {
+  return map_result<json::object>(call("daemon.info"), [](json::value& v) -> Result<json::object> {
+    if (!v.is_object()) return protocol_error("daemon.info: not an object");
+    return std::move(v.get_object());
+  });
+}
+
+Result<Done> Client::ping() {
+  return map_result<Done>(call("daemon.ping"), [](json::value&) -> Result<Done> { return Done{}; });
+}
+
+Result<Done> Client::shutdown() {
+  return map_result<Done>(call("daemon.shutdown"), [](json::value&) -> Result<Done> { return Done{}; });
+}
+
+Result<json::object> Client::discover() {
+  return map_result<json::object>(call("rpc.discover"), [](json::value& v) -> Result<json::object> {
+    if (!v.is_object()) return protocol_error("rpc.discover: not an object");
+    return std::move(v.get_object());
+  });
+}
+
+Result<json::object> Client::record(const RecordRequest& r) {
+  json::object p;
+  p["target"] = r.target;
+  p["scope"] = r.scope;
+  p["file_hashes"] = to_object(r.file_hashes);
+  p["sync_methods"] = to_object(r.sync_methods);
+  p["synced"] = r.synced;
+  p["skipped"] = r.skipped;
+  p["failed"] = r.failed;
+  if (r.account) p["account"] = *r.account;
+  return map_result<json::object>(call("state.record", std::move(p)), [](json::value& v) -> Result<json::object> {
+    if (!v.is_object()) return protocol_error("state.record: not an object");
+    return std::move(v.get_object());
+  });
+}
+
+Result<DriftReport> Client::drift(const std::string& target,
+                                  const std::optional<std::vector<std::pair<std::string, std::string>>>& current,
+                                  const std::optional<std::string>& account) {
+  json::object p;
+  p["target"] = target;
+  if (current) p["current_hashes"] = to_object(*current);
+  if (account) p["account"] = *account;
+  return map_result<DriftReport>(call("state.drift", std::move(p)), [](json::value& v) -> Result<DriftReport> {
+    if (!v.is_object()) return protocol_error("state.drift: not an object");
+    const auto& o = v.get_object();
+    DriftReport d;
+    if (const auto* t = o.if_contains("target"); t != nullptr && t->is_string()) d.target = t->get_string();
+    if (const auto* t = o.if_contains("tracked"); t != nullptr && t->is_bool()) d.tracked = t->get_bool();
+    d.drifted = to_strings(o.if_contains("drifted"));
+    d.changed = to_strings(o.if_contains("changed"));
+    d.added = to_strings(o.if_contains("added"));
+    d.removed = to_strings(o.if_contains("removed"));
+    if (const auto* errs = o.if_contains("errors"); errs != nullptr && errs->is_array()) {
+      for (const auto& e : errs->get_array()) {
+        if (!e.is_object()) continue;
+        const auto* path = e.get_object().if_contains("path");
+        const auto* why = e.get_object().if_contains("reason");
+        if (path != nullptr && path->is_string() && why != nullptr && why->is_string()) {
+          d.errors.emplace_back(std::string(path->get_string()), std::string(why->get_string()));
+        }
+      }
+    }
+    return d;
+  });
+}
+
+Result<std::optional<json::object>> Client::target(const std::string& target,
+                                                   const std::optional<std::string>& account) {
+  json::object p{{"target", target}};
+  if (account) p["account"] = *account;
+  return map_result<std::optional<json::object>>(
+      call("state.target", std::move(p)), [](json::value& v) -> Result<std::optional<json::object>> {
+        if (v.is_null()) return std::optional<json::object>();
+        if (!v.is_object()) return protocol_error("state.target: not an object");
+        return std::optional<json::object>(std::move(v.get_object()));
+      });
+}
+
+Result<json::object> Client::all() {
+  return map_result<json::object>(call("state.all"), [](json::value& v) -> Result<json::object> {
+    if (!v.is_object()) return protocol_error("state.all: not an object");
+    return std::move(v.get_object());
+  });
+}
+
+Result<bool> Client::clear(const std::string& target, const std::optional<std::string>& account) {
+  json::object p{{"target", target}};
+  if (account) p["account"] = *account;
+  return map_result<bool>(call("state.clear", std::move(p)), [](json::value& v) -> Result<bool> {
+    const auto* c = v.is_object() ? v.get_object().if_contains("cleared") : nullptr;
+    if (c == nullptr || !c->is_bool()) return protocol_error("state.clear: no cleared");
+    return c->get_bool();
+  });
+}
+
+Result<AcceptResult> Client::accept(const std::string& target, const std::vector<std::string>& paths,
+                                    const std::optional<std::string>& account) {
+  json::object p{{"target", target}, {"paths", to_array(paths)}};
+  if (account) p["account"] = *account;
+  return map_result<AcceptResult>(call("state.accept", std::move(p)), [](json::value& v) -> Result<AcceptResult> {
+    if (!v.is_object()) return protocol_error("state.accept: not an object");
+    return AcceptResult{to_strings(v.get_object().if_contains("updated")),
+                        to_strings(v.get_object().if_contains("removed"))};
+  });
+}
+
+Result<MigrateResult> Client::migrate_cc2all(const std::optional<std::string>& old_state_dir) {
+  json::object p;
+  if (old_state_dir) p["old_state_dir"] = *old_state_dir;
+  return map_result<MigrateResult>(call("state.migrate_cc2all", std::move(p)),
+                                   [](json::value& v) -> Result<MigrateResult> {
+                                     if (!v.is_object()) return protocol_error("state.migrate_cc2all: not an object");
+                                     MigrateResult m;
+                                     const auto& o = v.get_object();
+                                     if (const auto* b = o.if_contains("migrated"); b != nullptr && b->is_bool()) m.migrated = b->get_bool();
+                                     if (const auto* s = o.if_contains("last_sync"); s != nullptr && s->is_string()) m.last_sync = std::string(s->get_string());
+                                     return m;
+                                   });
+}
+
+Result<std::map<std::string, std::optional<std::string>>> Client::hash_files(const std::vector<std::string>& paths) {
+  using Map = std::map<std::string, std::optional<std::string>>;
+  return map_result<Map>(call("hash.files", json::object{{"paths", to_array(paths)}}), [](json::value& v) -> Result<Map> {
+    if (!v.is_object()) return protocol_error("hash.files: not an object");
+    Map m;
+    for (const auto& [k, h] : v.get_object()) {
+      m[std::string(k)] = h.is_string() ? std::optional<std::string>(std::string(h.get_string())) : std::nullopt;
+    }
+    return m;
+  });
+}
+
+Result<int64_t> Client::subscribe(const std::vector<std::string>& targets) {
+  json::object p;
+  if (!targets.empty()) p["targets"] = to_array(targets);
+  return map_result<int64_t>(call("state.subscribe", std::move(p)), [](json::value& v) -> Result<int64_t> {
+    const auto* s = v.is_object() ? v.get_object().if_contains("subscription") : nullptr;
+    if (s == nullptr || !s->is_int64()) return protocol_error("state.subscribe: no subscription");
+    return s->get_int64();
+  });
+}
+
+Result<Done> Client::unsubscribe(int64_t subscription) {
+  return map_result<Done>(call("state.unsubscribe", json::object{{"subscription", subscription}}),
+                          [](json::value&) -> Result<Done> { return Done{}; });
+}
+
+Result<LockResult> Client::lock_acquire(const std::string& name, int64_t wait_ms) {
+  return map_result<LockResult>(call("lock.acquire", json::object{{"name", name}, {"wait_ms", wait_ms}}),
+                                [](json::value& v) -> Result<LockResult> {
+                                  if (!v.is_object()) return protocol_error("lock.acquire: not an object");
+                                  LockResult l;
+                                  const auto& o = v.get_object();
+                                  if (const auto* a = o.if_contains("acquired"); a != nullptr && a->is_bool()) l.acquired = a->get_bool();
+                                  if (const auto* h = o.if_contains("holder_pid"); h != nullptr && h->is_int64()) l.holder_pid = h->get_int64();
+                                  return l;
+                                });
+}
+
+Result<Done> Client::lock_release(const std::string& name) {
+  return map_result<Done>(call("lock.release", json::object{{"name", name}}),
+                          [](json::value&) -> Result<Done> { return Done{}; });
+}
+
+}  // namespace harnesssync

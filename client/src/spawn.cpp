@@ -1,0 +1,161 @@
+#include "client/src/spawn.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "common/fs.hpp"
+#include "common/state_dir.hpp"
+
+namespace harnesssync::detail {
+namespace {
+
+Error spawn_error(Error::Kind kind, std::string message) {
+  Error e;
+  e.kind = kind;
+  e.message = std::move(message);
+  return e;
+}
+
+// The spawn lock serialises starters: whoever holds it is the only one that
+// may unlink the socket or start a daemon. Released when the fd closes.
+Result<hs::UniqueFd> take_spawn_lock(const std::string& path, Deadline deadline) {
+  hs::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd.valid()) return spawn_error(Error::Kind::unreachable, "open " + path + ": " + std::strerror(errno));
+  while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR) {
+      return spawn_error(Error::Kind::unreachable, "lock " + path + ": " + std::strerror(errno));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return spawn_error(Error::Kind::timeout, "timed out waiting for another client to start harnesssyncd");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return fd;
+}
+
+// harnesssyncd next to this program (so a build tree or an install prefix
+// uses its own daemon), else the name alone for execvp's $PATH search.
+std::string find_daemon(const std::string& configured) {
+  if (!configured.empty()) return configured;
+  char self[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    std::string dir(self, static_cast<size_t>(n));
+    dir.erase(dir.rfind('/'));
+    std::string candidate = dir + "/harnesssyncd";
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return "harnesssyncd";
+}
+
+// Reads the readiness pipe until a line or EOF: "READY", "ERROR <reason>",
+// or "" when the daemon died without a word.
+Result<std::string> read_ready_line(int fd, Deadline deadline) {
+  std::string line;
+  char buf[512];
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() < 0) return spawn_error(Error::Kind::timeout, "timed out waiting for harnesssyncd to start");
+    pollfd p{fd, POLLIN, 0};
+    int rc = ::poll(&p, 1, static_cast<int>(left.count()) + 1);
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc <= 0) continue;
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return line;
+    line.append(buf, static_cast<size_t>(n));
+    if (auto nl = line.find('\n'); nl != std::string::npos) return line.substr(0, nl);
+  }
+}
+
+// Starts the daemon as a grandchild in its own session: not our child (no
+// zombie, outlives us), no controlling terminal, stdio to the log.
+Result<Done> start_daemon(const SpawnPlan& plan, const std::string& log_path) {
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) return spawn_error(Error::Kind::spawn_failed, std::string("pipe: ") + std::strerror(errno));
+  hs::UniqueFd rd(pipefd[0]), wr(pipefd[1]);
+  const std::string daemon = find_daemon(plan.daemon_path);
+  const std::string ready_fd = "3";
+  // Everything the child needs is prepared before fork: after it, only
+  // async-signal-safe calls.
+  std::vector<std::string> args = {daemon, "--state-dir", plan.state_dir, "--socket", plan.socket_path,
+                                   "--ready-fd", ready_fd};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (log_fd < 0) log_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+  pid_t child = ::fork();
+  if (child < 0) {
+    ::close(log_fd);
+    ::close(null_fd);
+    return spawn_error(Error::Kind::spawn_failed, std::string("fork: ") + std::strerror(errno));
+  }
+  if (child == 0) {
+    ::setsid();
+    if (::fork() != 0) ::_exit(0);  // the grandchild is adopted by init
+    ::dup2(null_fd, 0);
+    ::dup2(log_fd, 1);
+    ::dup2(log_fd, 2);
+    if (wr.get() == 3) {
+      ::fcntl(3, F_SETFD, 0);  // already fd 3: dup2 would not clear O_CLOEXEC
+    } else {
+      ::dup2(wr.get(), 3);  // dup2 clears O_CLOEXEC on the new descriptor
+    }
+    ::execvp(argv[0], argv.data());
+    const char* why = std::strerror(errno);
+    const char prefix[] = "ERROR cannot run harnesssyncd: ";
+    [[maybe_unused]] ssize_t a = ::write(3, prefix, sizeof prefix - 1);
+    [[maybe_unused]] ssize_t b = ::write(3, why, std::strlen(why));
+    [[maybe_unused]] ssize_t c = ::write(3, "\n", 1);
+    ::_exit(127);
+  }
+  ::close(log_fd);
+  ::close(null_fd);
+  wr.reset();  // only the daemon holds the write end now: EOF means it is gone
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  auto line = read_ready_line(rd.get(), plan.deadline);
+  if (!line) return line.error();
+  if (*line == "READY") return Done{};
+  if (line->rfind("ERROR ", 0) == 0) return spawn_error(Error::Kind::spawn_failed, "harnesssyncd could not start: " + line->substr(6));
+  return spawn_error(Error::Kind::spawn_failed, "harnesssyncd exited during start-up; see " + log_path);
+}
+
+}  // namespace
+
+Result<Connection> connect_spawning(const SpawnPlan& plan, bool* started) {
+  *started = false;
+  if (auto st = hs::ensure_state_dir(plan.state_dir); !st) {
+    return spawn_error(Error::Kind::spawn_failed, "cannot start harnesssyncd: " + st.error().message());
+  }
+  auto lock = take_spawn_lock(hs::fs::join(plan.state_dir, "harnesssyncd.spawn.lock"), plan.deadline);
+  if (!lock) return lock.error();
+  // Someone may have started the daemon while we waited for the lock.
+  int err = 0;
+  auto conn = Connection::open(plan.socket_path, plan.deadline, &err);
+  if (conn || (err != ENOENT && err != ECONNREFUSED)) return conn;
+  // Refused: a socket file nobody listens on. We hold the spawn lock, so no
+  // other client is starting a daemon on it right now. (The daemon probes
+  // again under its own lock before it binds.)
+  if (err == ECONNREFUSED) ::unlink(plan.socket_path.c_str());
+  auto spawned = start_daemon(plan, hs::fs::join(plan.state_dir, "harnesssyncd.log"));
+  if (!spawned) return spawned.error();
+  *started = true;
+  return Connection::open(plan.socket_path, plan.deadline);
+}
+
+}  // namespace harnesssync::detail

@@ -1,0 +1,308 @@
+"""hsctl end to end against the real daemon: every command, every exit code,
+valid --json, autostart (and its race), and a daemon that cannot start."""
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import DAEMON
+
+HSCTL = os.environ.get("HS_HSCTL", os.path.join(os.path.dirname(DAEMON), "hsctl"))
+COMMANDS = ["status", "drift", "record", "accept", "clear", "migrate", "hash", "info", "ping", "shutdown", "call",
+            "socket-path"]
+
+
+class Env:
+    """A private state dir and socket; hsctl() runs the real binary there."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.state = os.path.join(tmp, "state")
+        self.sock = os.path.join(tmp, "hs.sock")
+        self.env = dict(os.environ, HARNESSSYNC_HOME=self.state, HARNESSSYNC_SOCKET=self.sock)
+        self.env.pop("HARNESSSYNC_NO_SPAWN", None)
+
+    def hsctl(self, *args, input=None, env=None, timeout=30):
+        return subprocess.run([HSCTL, *args], capture_output=True, text=True, input=input, timeout=timeout,
+                              env=dict(self.env, **(env or {})))
+
+    def ok(self, *args, code=0, **kw):
+        r = self.hsctl(*args, **kw)
+        assert r.returncode == code, (args, r.returncode, r.stdout, r.stderr)
+        return r
+
+    def json(self, *args, code=0, **kw):
+        return json.loads(self.ok("--json", *args, code=code, **kw).stdout)
+
+    def daemon_pids(self):
+        pids = []
+        for p in os.listdir("/proc"):
+            if not p.isdigit():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % p, "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if argv and argv[0].endswith(b"harnesssyncd") and self.sock.encode() in argv:
+                pids.append(int(p))
+        return pids
+
+    def stop(self):
+        self.hsctl("--no-spawn", "shutdown")
+        for pid in self.daemon_pids():
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def env(tmp):
+    e = Env(tmp)
+    yield e
+    e.stop()
+
+
+def one_line_error(r):
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hsctl: "), r.stderr
+    return lines[0]
+
+
+def test_help_is_complete():
+    r = subprocess.run([HSCTL, "--help"], capture_output=True, text=True)
+    assert r.returncode == 0
+    for word in COMMANDS + ["--socket", "--state-dir", "--account", "--json", "--timeout", "--no-spawn", "--version",
+                            "Exit status", "drift found", "unreachable", "HARNESSSYNC_NO_SPAWN"]:
+        assert word in r.stdout, word
+    for cmd in COMMANDS:
+        r = subprocess.run([HSCTL, cmd, "--help"], capture_output=True, text=True)
+        assert r.returncode == 0 and cmd in r.stdout, cmd
+    r = subprocess.run([HSCTL, "--version"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("hsctl ")
+
+
+@pytest.mark.parametrize("args", [[], ["bogus"], ["drift"], ["record", "codex"], ["--timeout", "x", "ping"],
+                                  ["record", "codex", "--scope", "all", "--synced", "-1"], ["ping", "--nope"]])
+def test_usage_errors_exit_2_with_one_line(env, args):
+    r = env.hsctl(*args)
+    assert r.returncode == 2, (args, r.stderr)
+    one_line_error(r)
+    assert env.daemon_pids() == []  # nothing was started for a bad command line
+
+
+def test_socket_path(env):
+    assert env.ok("socket-path").stdout.strip() == env.sock
+    assert env.ok("--socket", "/tmp/x.sock", "socket-path").stdout.strip() == "/tmp/x.sock"
+    e = dict(env.env)
+    del e["HARNESSSYNC_SOCKET"]
+    e["XDG_RUNTIME_DIR"] = "/run/user/1234"
+    r = subprocess.run([HSCTL, "socket-path"], capture_output=True, text=True, env=e)
+    assert r.stdout.strip() == "/run/user/1234/harnesssync/harnesssyncd.sock"
+    e.pop("XDG_RUNTIME_DIR")
+    r = subprocess.run([HSCTL, "socket-path"], capture_output=True, text=True, env=e)
+    assert r.stdout.strip() == os.path.join(env.state, "harnesssyncd.sock")
+    r = env.hsctl("--socket", "/tmp/" + "x" * 120, "socket-path")
+    assert r.returncode == 2 and "longer than" in one_line_error(r)
+
+
+def test_every_command_end_to_end(env, tmp):
+    a, b = os.path.join(tmp, "a.md"), os.path.join(tmp, "b.md")
+    with open(a, "w") as f:
+        f.write("alpha\n")
+    assert env.ok("ping").stdout.startswith("pong")
+    entry = env.json("record", "codex", "--scope", "all", "--synced", "5", "--skipped", "2", "--failed", "1",
+                     "--file", a, "--file", b + "=" + "b" * 64, "--method", a + "=symlink")
+    assert entry["status"] == "partial" and entry["target"] == "codex"
+    assert entry["file_hashes"] == {a: hashlib.sha256(b"alpha\n").hexdigest(), b: "b" * 64}
+    assert entry["sync_method"] == {a: "symlink"}
+    r = env.ok("record", "gemini", "--scope", "user")
+    assert r.stdout.startswith("recorded gemini: success")
+
+    # b.md is missing: drift. Human output groups it; --json is valid.
+    r = env.ok("drift", "codex", code=1)
+    assert "removed:" in r.stdout and b in r.stdout
+    d = env.json("drift", "codex", code=1)
+    assert d["removed"] == [b] and d["changed"] == [] and d["tracked"] is True
+    d = env.json("drift", "codex", "--hashes", "-", code=1, input=json.dumps({a: "0" * 64}))
+    assert d["changed"] == [a] and d["removed"] == [b]
+    hashes_file = os.path.join(tmp, "h.json")
+    with open(hashes_file, "w") as f:
+        json.dump({a: hashlib.sha256(b"alpha\n").hexdigest(), b: "b" * 64}, f)
+    assert env.json("drift", "codex", "--hashes", hashes_file)["drifted"] == []
+    assert env.ok("drift", "gemini").stdout.strip() == "gemini: no drift"
+    assert "never synced" in env.ok("drift", "opencode").stdout
+
+    st = env.json("status", code=1)
+    assert st == {"ok": False, "drift_detected": True, "drift_targets": ["codex"], "never_synced": ["opencode"],
+                  "last_sync": st["last_sync"], "targets": st["targets"]}
+    assert st["targets"]["codex"] == {"status": "partial", "last_sync": entry["last_sync"], "items_synced": 5,
+                                      "items_failed": 1, "drift": True, "drift_count": 1}
+    assert st["targets"]["gemini"]["drift"] is False
+    human = env.ok("status", code=1).stdout
+    assert "codex" in human and "partial" in human and "1 file" in human and "opencode" in human
+    assert env.json("status", "gemini")["ok"] is True
+
+    acc = env.json("accept", "codex", a, b)
+    assert acc == {"updated": [a], "removed": [b]}
+    assert env.ok("status", "codex").returncode == 0
+
+    h = env.json("hash", a, os.path.join(tmp, "nope"))
+    assert h == {a: hashlib.sha256(b"alpha\n").hexdigest(), os.path.join(tmp, "nope"): None}
+    assert env.ok("hash", a).stdout == hashlib.sha256(b"alpha\n").hexdigest() + "  " + a + "\n"
+
+    info = env.json("info")
+    assert info["name"] == "harnesssyncd" and info["socket"] == env.sock
+    assert "pid" in env.ok("info").stdout
+
+    assert env.json("call", "state.target", '{"target": "gemini"}')["scope"] == "user"
+    assert env.json("call", "daemon.ping") == "pong"
+
+    old = os.path.join(tmp, "cc2all")
+    assert env.json("migrate", "--from", old) == {"migrated": False, "last_sync": None}
+    os.mkdir(old)
+    with open(os.path.join(old, "sync-state.json"), "w") as f:
+        json.dump({"last_sync": "2025-05-05T05:05:05.000005"}, f)
+    assert "migrated from" in env.ok("migrate", "--from", old).stdout
+
+    assert env.json("clear", "gemini") == {"cleared": True}
+    assert "had no sync record" in env.ok("clear", "gemini").stdout
+
+    assert env.json("shutdown") == {"stopped": True}
+    assert not os.path.exists(env.sock)
+
+
+def test_relative_paths_are_made_absolute(env, tmp):
+    """The daemon's working directory is not the caller's: hsctl sends absolute paths."""
+    with open(os.path.join(tmp, "rel.md"), "w") as f:
+        f.write("x")
+    want = {os.path.join(tmp, "rel.md"): hashlib.sha256(b"x").hexdigest()}
+
+    def run(*args):
+        r = subprocess.run([HSCTL, "--json", *args], capture_output=True, text=True, cwd=tmp, env=env.env)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    assert run("hash", "rel.md") == want
+    assert run("record", "codex", "--scope", "all", "--file", "rel.md")["file_hashes"] == want
+    assert run("accept", "codex", "./rel.md") == {"updated": list(want), "removed": []}
+
+
+def test_accounts(env):
+    env.ok("--account", "work", "record", "codex", "--scope", "all")
+    assert env.json("--account", "work", "status")["targets"]["codex"]["status"] == "success"
+    assert "codex" not in env.json("status")["targets"]
+    assert env.json("call", "state.all")["version"] == 2
+
+
+def test_daemon_errors_exit_4_with_one_line(env, tmp):
+    r = env.hsctl("accept", "untracked", os.path.join(tmp, "x"))
+    assert r.returncode == 4
+    assert "not tracked" in one_line_error(r) and "-32602" in r.stderr
+    r = env.hsctl("call", "no.such.method")
+    assert r.returncode == 4 and "Method not found" in one_line_error(r)
+    r = env.hsctl("--json", "call", "state.target", '{"target": "a b"}')
+    assert r.returncode == 4 and json.loads(r.stdout)["error"]["data"]["field"] == "target"
+    r = env.hsctl("call", "state.target", "[1]")
+    assert r.returncode == 2
+    r = env.hsctl("drift", "codex", "--hashes", os.path.join(tmp, "missing.json"))
+    assert r.returncode == 2 and "cannot read" in one_line_error(r)
+    r = env.hsctl("drift", "codex", "--hashes", "-", input="[not json")
+    assert r.returncode == 2
+
+
+def test_no_spawn_exits_3(env):
+    r = env.hsctl("--no-spawn", "ping")
+    assert r.returncode == 3 and "autostart is off" in one_line_error(r)
+    r = env.hsctl("ping", env={"HARNESSSYNC_NO_SPAWN": "1"})
+    assert r.returncode == 3 and "HARNESSSYNC_NO_SPAWN" in one_line_error(r)
+    r = env.hsctl("shutdown")  # never starts a daemon just to stop it
+    assert r.returncode == 3
+    assert env.daemon_pids() == []
+
+
+def test_autostart_logs_to_the_state_dir_and_detaches(env):
+    env.ok("ping")
+    pids = env.daemon_pids()
+    assert len(pids) == 1
+    with open("/proc/%d/stat" % pids[0]) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ppid, sid = int(fields[1]), int(fields[3])
+    assert ppid != os.getpid() and sid != os.getsid(0)  # its own session, not our child
+    assert "serving" in open(os.path.join(env.state, "harnesssyncd.log")).read()
+
+
+def test_sixteen_hsctl_race_to_start_exactly_one_daemon(env):
+    procs = [subprocess.Popen([HSCTL, "--json", "info"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=env.env) for _ in range(16)]
+    outs = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 16, outs
+    pids = {json.loads(out)["pid"] for out, _ in outs}
+    assert len(pids) == 1
+    assert env.daemon_pids() == list(pids)
+
+
+def test_dead_socket_is_replaced_by_autostart(env):
+    os.makedirs(env.state, mode=0o700)
+    dead = socket.socket(socket.AF_UNIX)
+    dead.bind(env.sock)
+    dead.close()
+    assert env.ok("ping").stdout.startswith("pong")
+
+
+def test_daemon_that_cannot_start_is_reported_with_its_reason(env):
+    os.makedirs(env.state, mode=0o700)
+    with open(os.path.join(env.state, "state.json"), "w") as f:
+        f.write('{"version": 3, "targets": {}}')
+    t0 = time.monotonic()
+    r = env.hsctl("status")
+    assert r.returncode == 3
+    line = one_line_error(r)
+    assert "could not start" in line and "version 3" in line
+    assert time.monotonic() - t0 < 5  # through the readiness pipe, not a timeout
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to make a dir unwritable for real")
+def test_unwritable_state_dir_is_reported(env, tmp):
+    os.chmod(tmp, 0o755)
+    os.mkdir(env.state, 0o555)
+    os.chown(env.state, 65534, 65534)  # nobody's, read-only even to nobody
+
+    def as_nobody():
+        os.setgid(65534)
+        os.setuid(65534)
+
+    e = dict(env.env, HARNESSSYNC_SOCKET=os.path.join(env.state, "hs.sock"))
+    r = subprocess.run([HSCTL, "ping"], capture_output=True, text=True, env=e, preexec_fn=as_nobody, timeout=30)
+    assert r.returncode == 3
+    assert "Permission denied" in one_line_error(r)
+
+
+def test_version_mismatch_warns(env, tmp):
+    """A scripted peer that claims another version: hsctl warns on stderr."""
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(env.sock)
+    srv.listen(1)
+
+    def serve():
+        c, _ = srv.accept()
+        f = c.makefile("rwb")
+        for _ in range(2):
+            req = json.loads(f.readline())
+            result = {"name": "harnesssyncd", "version": "0.0.1", "protocol": 1} if req["method"] == "daemon.info" \
+                else "pong"
+            f.write((json.dumps({"jsonrpc": "2.0", "id": req["id"], "result": result}) + "\n").encode())
+            f.flush()
+        c.close()
+
+    t = threading.Thread(target=serve)
+    t.start()
+    r = env.hsctl("--no-spawn", "ping")
+    t.join(10)
+    srv.close()
+    assert r.returncode == 0
+    assert "harnesssyncd is version 0.0.1" in one_line_error(r)
