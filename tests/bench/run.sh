@@ -22,5 +22,18 @@ echo "idle RSS: $(awk '/VmRSS/ {print $2, $3}' /proc/$pid/status)"
 "$BENCH" record "$dir/hs.sock" 32 "$SECONDS_EACH"
 "$BENCH" record "$dir/hs.sock" 1 "$SECONDS_EACH"
 echo "RSS after load: $(awk '/VmRSS/ {print $2, $3}' /proc/$pid/status)"
+# hsctl end to end: start the process, connect, call, print. A target with
+# five recorded files, hashed by the daemon at each drift call.
+if command -v hyperfine >/dev/null; then
+  for i in 1 2 3 4 5; do echo "file $i" > "$dir/f$i"; done
+  HSCTL="$BUILD/bin/hsctl --socket $dir/hs.sock --state-dir $dir/state"
+  $HSCTL record codex --scope all --file "$dir/f1" --file "$dir/f2" --file "$dir/f3" --file "$dir/f4" --file "$dir/f5" >/dev/null
+  hyperfine -N --warmup 50 --runs 1000 --export-json "$dir/hsctl.json" "$HSCTL drift codex" >/dev/null 2>&1
+  python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results'][0]; print('hsctl drift codex: median %.2f ms, mean %.2f ms, min %.2f ms, max %.2f ms (%d runs)' % (r['median']*1e3, r['mean']*1e3, r['min']*1e3, r['max']*1e3, len(r['times'])))" "$dir/hsctl.json"
+  hyperfine -N --warmup 50 --runs 500 --export-json "$dir/true.json" /bin/true >/dev/null 2>&1
+  python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results'][0]; print('/bin/true (process start alone): median %.2f ms' % (r['median']*1e3))" "$dir/true.json"
+else
+  echo "hsctl: skipped (apt-get install hyperfine)"
+fi
 kill "$pid"; wait "$pid" || true
 "$BENCH" store "$dir/serial" "$SECONDS_EACH"
