@@ -1,5 +1,6 @@
 #include "daemon/listener.hpp"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -103,7 +104,24 @@ Result<ListeningSocket> listen_unix(const std::string& path) {
   return s;
 }
 
+Result<ListeningSocket> adopt_socket(int fd) {
+  ListeningSocket s;
+  s.fd = UniqueFd(fd);
+  s.owned = false;
+  sockaddr_un addr {};
+  socklen_t len = sizeof addr;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return os_error("getsockname", "", errno);
+  if (addr.sun_family != AF_UNIX || addr.sun_path[0] == '\0') {
+    return invalid_argument("socket", "the passed socket is not a Unix socket with a path");
+  }
+  s.path = std::string(addr.sun_path, ::strnlen(addr.sun_path, sizeof addr.sun_path));
+  // The manager made the socket non-blocking or not; Asio sets what it needs.
+  ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  return s;
+}
+
 void remove_if_ours(const ListeningSocket& s) {
+  if (!s.owned) return;
   struct stat st {};
   if (::lstat(s.path.c_str(), &st) != 0) return;
   if (st.st_dev != s.dev || st.st_ino != s.ino) {

@@ -17,6 +17,7 @@ struct ListeningSocket {
   std::string path;
   dev_t dev = 0;     // identity of the socket file we created
   ino_t ino = 0;
+  bool owned = true; // false for a socket the service manager passed in: it is theirs to remove
 };
 
 /// Creates the socket's directory (0700) when missing and refuses one that is
@@ -27,8 +28,12 @@ struct ListeningSocket {
 /// is between its own probe and bind.
 Result<ListeningSocket> listen_unix(const std::string& path);
 
-/// Removes the socket file if it is still the one `s` created (same device
-/// and inode): a newer daemon's socket is never removed.
+/// Adopts a listening socket passed in by systemd or launchd: its path is
+/// read back from the socket itself, and it is never removed by us.
+Result<ListeningSocket> adopt_socket(int fd);
+
+/// Removes the socket file if it is ours and still the one `s` created (same
+/// device and inode): a newer daemon's socket is never removed.
 void remove_if_ours(const ListeningSocket& s);
 
 /// The peer's uid (SO_PEERCRED / getpeereid), or -1 when it cannot be read.

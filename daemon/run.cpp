@@ -12,6 +12,7 @@
 #include "common/state_dir.hpp"
 #include "daemon/listener.hpp"
 #include "daemon/server.hpp"
+#include "daemon/service_manager.hpp"
 #include "daemon/store/state_store.hpp"
 
 namespace hs::daemon {
@@ -62,8 +63,11 @@ int run(const Options& opts) {
   if (!store) return fail(opts, store_exit_code(store.error()), "cannot open the state: " + store.error().message());
 
   // Under the single-instance lock from here on: the stale-socket probe and
-  // the bind cannot race another daemon on this state dir.
-  auto listening = listen_unix(*socket_path);
+  // the bind cannot race another daemon on this state dir. A socket passed
+  // in by systemd or launchd is used as it is.
+  auto inherited = service::activated_socket();
+  if (!inherited) return fail(opts, exit_code::usage, "cannot use the activated socket: " + inherited.error().message());
+  auto listening = *inherited >= 0 ? adopt_socket(*inherited) : listen_unix(*socket_path);
   if (!listening) {
     const Error& e = listening.error();
     int code = e.code == Errc::busy               ? exit_code::already_running
@@ -76,11 +80,14 @@ int run(const Options& opts) {
   // socket. A file size limit must fail the write (error 1), not kill us.
   ::signal(SIGXFSZ, SIG_IGN);
   boost::asio::io_context io(1);
+  const std::string listening_path = listening->path;
   Server server(io, opts, **store, std::move(*listening));
   server.start();
   report_ready(opts.ready_fd, "READY");
-  log::info("harnesssyncd " + std::string(kVersion) + " serving " + (*store)->state_path() + " on " +
-            *socket_path + " (pid " + std::to_string(::getpid()) + ")");
+  const std::string serving = "serving " + (*store)->state_path() + " on " + listening_path +
+                              (*inherited >= 0 ? " (socket-activated)" : "");
+  service::ready(serving);
+  log::info("harnesssyncd " + std::string(kVersion) + " " + serving + " (pid " + std::to_string(::getpid()) + ")");
   for (;;) {
     try {
       io.run();

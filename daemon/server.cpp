@@ -10,6 +10,7 @@
 
 #include "common/clock.hpp"
 #include "common/log.hpp"
+#include "daemon/service_manager.hpp"
 #include "daemon/session.hpp"
 
 namespace hs::daemon {
@@ -25,7 +26,8 @@ Server::Server(asio::io_context& io, const Options& opts, store::StateStore& sto
       listening_(std::move(socket)),
       acceptor_(io, stream_protocol(), listening_.fd.release()),
       signals_(io, SIGTERM, SIGINT),
-      grace_timer_(io) {}
+      grace_timer_(io),
+      watchdog_timer_(io) {}
 
 Server::~Server() {
   blocking_.join();
@@ -37,6 +39,20 @@ void Server::start() {
     if (!ec) request_shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
   });
   asio::co_spawn(io_, accept_loop(), asio::detached);
+  if (auto every = service::watchdog_interval(); every.count() > 0) {
+    log::info("watchdog: keep-alive every " + std::to_string(every.count() / 1000) + " ms");
+    asio::co_spawn(io_, watchdog_loop(every), asio::detached);
+  }
+}
+
+asio::awaitable<void> Server::watchdog_loop(std::chrono::microseconds every) {
+  // Runs on the event loop itself: if the loop hangs, the keep-alives stop
+  // and the service manager restarts us, which is the point.
+  while (!ctx_.stopping) {
+    service::watchdog();
+    watchdog_timer_.expires_after(every);
+    co_await watchdog_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
 }
 
 asio::awaitable<void> Server::accept_loop() {
@@ -79,9 +95,11 @@ void Server::request_shutdown(std::string_view why) {
   if (ctx_.stopping) return;
   ctx_.stopping = true;
   log::info(std::string("shutting down (") + std::string(why) + ")");
+  service::stopping(std::string("shutting down (") + std::string(why) + ")");
   boost::system::error_code ignored;
   acceptor_.close(ignored);
   signals_.cancel(ignored);
+  watchdog_timer_.cancel();
   // Posted, so that the request being dispatched now (a batch holding
   // daemon.shutdown, say) finishes queueing its answers first.
   seq_.when_drained([this] { asio::post(io_, [this] { close_sessions(); }); });

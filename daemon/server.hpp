@@ -38,6 +38,7 @@ class Server {
 
  private:
   boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> watchdog_loop(std::chrono::microseconds every);
   void close_sessions();
   void maybe_finish();
 
@@ -50,6 +51,7 @@ class Server {
   boost::asio::local::stream_protocol::acceptor acceptor_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer grace_timer_;
+  boost::asio::steady_timer watchdog_timer_;
   std::unordered_map<uint64_t, std::weak_ptr<Session>> sessions_;
   uint64_t next_id_ = 0;
   bool drained_ = false;   // shutdown: the sequencer has nothing left

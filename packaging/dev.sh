@@ -6,6 +6,7 @@
 #                           foreground (ARGS go to harnesssyncd, e.g. --state-dir)
 #   packaging/dev.sh test   install deps, build with g++ and clang+ASan/UBSan,
 #                           run the whole test suite under both
+#   packaging/dev.sh deb    install deps, build, make the .deb (build/harnesssync_*.deb)
 #   packaging/dev.sh deps   only install the Debian packages
 #
 # Environment: BUILD_DIR (default build), JOBS (default nproc).
@@ -20,6 +21,7 @@ JOBS=${JOBS:-$(nproc)}
 PACKAGES=(
   g++ clang-14 libclang-rt-14-dev cmake ninja-build pkg-config
   libboost1.81-dev libboost-json1.81-dev libsodium-dev catch2 libcli11-dev
+  libsystemd-dev systemd dpkg-dev file
   coreutils python3 python3-pytest
 )
 
@@ -42,6 +44,43 @@ install_deps() {
   fi
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# The .deb from the g++ build: install it, run both binaries, check the
+# installed units, remove it, and check that a user's state dir survives.
+# Needs root (CI runs as root); skipped otherwise.
+check_deb() {
+  local dir=$1
+  (cd "$dir" && cpack -G DEB >/dev/null)
+  local deb
+  deb=$(ls "$dir"/harnesssync_*.deb)
+  log "built $deb"
+  dpkg-deb --info "$deb" | sed -n '/Depends/p'
+  if [ "$(id -u)" -ne 0 ]; then
+    log "not root: skipping the dpkg -i check of $deb"
+    return
+  fi
+  local home
+  home=$(mktemp -d /tmp/hs-deb-home.XXXXXX)
+  trap 'dpkg --purge harnesssync >/dev/null 2>&1 || true; rm -rf "$home"' RETURN
+  dpkg -i "$deb"
+  hsctl --version
+  harnesssyncd --version
+  local xdg
+  xdg=$(mktemp -d) && chmod 700 "$xdg"
+  local out
+  out=$(XDG_RUNTIME_DIR=$xdg systemd-analyze verify --user /usr/lib/systemd/user/harnesssyncd.service \
+        /usr/lib/systemd/user/harnesssyncd.socket 2>&1) || { echo "$out"; return 1; }
+  if grep -qiE "unknown|warning|not executable" <<<"$out"; then echo "$out"; return 1; fi
+  rm -rf "$xdg"
+  # A user's state, made by the installed binaries, must outlive the package.
+  HOME=$home HARNESSSYNC_SOCKET=$home/hs.sock hsctl record codex --scope all >/dev/null
+  HOME=$home HARNESSSYNC_SOCKET=$home/hs.sock hsctl shutdown >/dev/null
+  dpkg -r harnesssync
+  dpkg --purge harnesssync
+  [ -f "$home/.harnesssync/state.json" ] || { echo "dev.sh: removing the package removed a state dir" >&2; return 1; }
+  [ ! -e /usr/bin/hsctl ] || { echo "dev.sh: /usr/bin/hsctl still there after dpkg -r" >&2; return 1; }
+  log ".deb: installs, runs, verifies and removes cleanly; state dirs untouched"
 }
 
 # configure_and_build DIR [cmake args...]
@@ -73,8 +112,10 @@ case "$cmd" in
     install_deps
     log "g++ build, warnings as errors"
     configure_and_build "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHS_WERROR=ON \
-      -DCMAKE_CXX_COMPILER=g++
+      -DCMAKE_CXX_COMPILER=g++ -DCMAKE_INSTALL_PREFIX=/usr
     run_tests "$BUILD_DIR"
+    log "the .deb"
+    check_deb "$BUILD_DIR"
     log "clang-14 build with ASan+UBSan, warnings as errors"
     configure_and_build "$BUILD_DIR-asan" -DCMAKE_BUILD_TYPE=Debug -DHS_WERROR=ON -DHS_SANITIZE=ON \
       -DCMAKE_CXX_COMPILER=clang++-14
@@ -82,8 +123,13 @@ case "$cmd" in
       run_tests "$BUILD_DIR-asan"
     log "all tests passed under g++ and clang+ASan/UBSan"
     ;;
+  deb)
+    install_deps
+    configure_and_build "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr
+    (cd "$BUILD_DIR" && cpack -G DEB)
+    ;;
   *)
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac

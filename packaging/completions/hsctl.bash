@@ -1,0 +1,42 @@
+# bash completion for hsctl
+_hsctl() {
+  local cur prev words cword
+  _init_completion 2>/dev/null || { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; }
+  local commands="status drift record accept clear migrate hash info ping shutdown call socket-path"
+  local globals="--socket --state-dir --account --json --timeout --no-spawn --version --help"
+  case $prev in
+    --socket|--state-dir|--from|--hashes|--params|--file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --scope) COMPREPLY=($(compgen -W "all user project" -- "$cur")); return ;;
+    --account|--timeout|--synced|--skipped|--failed|--method) return ;;
+  esac
+  local cmd="" i
+  for ((i = 1; i < cword; i++)); do
+    case ${words[i]} in
+      --socket|--state-dir|--account|--timeout) ((i++)) ;;
+      -*) ;;
+      *) cmd=${words[i]}; break ;;
+    esac
+  done
+  if [[ -z $cmd ]]; then
+    COMPREPLY=($(compgen -W "$commands $globals" -- "$cur"))
+    return
+  fi
+  case $cmd in
+    status|drift|record|accept|clear)
+      if [[ $cur == -* ]]; then
+        case $cmd in
+          drift) COMPREPLY=($(compgen -W "--hashes --help" -- "$cur")) ;;
+          record) COMPREPLY=($(compgen -W "--scope --synced --skipped --failed --file --method --params --help" -- "$cur")) ;;
+          *) COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;
+        esac
+      elif [[ $cmd == accept ]] && ((i < cword - 1)); then
+        COMPREPLY=($(compgen -f -- "$cur"))
+      else
+        COMPREPLY=($(compgen -W "codex gemini opencode cursor aider windsurf" -- "$cur"))
+      fi ;;
+    hash) COMPREPLY=($(compgen -f -- "$cur")) ;;
+    migrate) COMPREPLY=($(compgen -W "--from --help" -- "$cur")) ;;
+    call) COMPREPLY=($(compgen -W "daemon.info daemon.ping daemon.shutdown rpc.discover state.record state.drift state.target state.all state.clear state.accept state.migrate_cc2all hash.files" -- "$cur")) ;;
+  esac
+}
+complete -F _hsctl hsctl
