@@ -1,8 +1,11 @@
 #include "client/hsctl/context.hpp"
 
 #include <boost/json/serialize.hpp>
+#include <boost/json/parse.hpp>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "common/version.hpp"
 
@@ -70,6 +73,31 @@ int Context::usage(const std::string& message) {
 }
 
 void Context::print_json(const boost::json::value& v) { std::cout << boost::json::serialize(v) << "\n"; }
+
+std::optional<boost::json::object> parse_json_object(Context& ctx, const std::string& what, const std::string& text) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(text, ec);
+  if (ec || !v.is_object()) {
+    ctx.usage(what + ": not a JSON object");
+    return std::nullopt;
+  }
+  return std::move(v.get_object());
+}
+
+std::optional<boost::json::object> read_json_object(Context& ctx, const std::string& what, const std::string& file) {
+  std::stringstream text;
+  if (file == "-") {
+    text << std::cin.rdbuf();
+  } else {
+    std::ifstream in(file);
+    if (!in) {
+      ctx.usage(what + " " + file + ": cannot read it");
+      return std::nullopt;
+    }
+    text << in.rdbuf();
+  }
+  return parse_json_object(ctx, what + " " + file, text.str());
+}
 
 std::string absolute(const std::string& path) {
   std::error_code ec;

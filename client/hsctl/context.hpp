@@ -3,6 +3,7 @@
 // the exit codes.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <optional>
 #include <string>
@@ -60,5 +61,11 @@ class Context {
 
 /// An absolute form of `path` (the daemon's working directory is not ours).
 std::string absolute(const std::string& path);
+
+/// Reads a JSON object from `file`, or standard input for "-". On failure
+/// prints "hsctl: <what> <file>: <why>" and returns nullopt (exit 2).
+std::optional<boost::json::object> read_json_object(Context& ctx, const std::string& what, const std::string& file);
+/// Parses `text` as a JSON object; on failure prints "hsctl: <what>: ..." and returns nullopt.
+std::optional<boost::json::object> parse_json_object(Context& ctx, const std::string& what, const std::string& text);
 
 }  // namespace hsctl

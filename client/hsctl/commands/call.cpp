@@ -1,7 +1,5 @@
 // hsctl call METHOD [PARAMS_JSON]: a raw JSON-RPC call, for scripts.
 #include <boost/json.hpp>
-#include <iostream>
-#include <sstream>
 
 #include "client/hsctl/commands.hpp"
 
@@ -20,16 +18,10 @@ Action setup_call(CLI::App& sub, Context& ctx) {
   return [&ctx, a]() -> int {
     json::object params;
     if (!a->params.empty()) {
-      std::string text = a->params;
-      if (text == "-") {
-        std::stringstream ss;
-        ss << std::cin.rdbuf();
-        text = ss.str();
-      }
-      boost::system::error_code ec;
-      json::value v = json::parse(text, ec);
-      if (ec || !v.is_object()) return ctx.usage("call: PARAMS_JSON must be a JSON object");
-      params = std::move(v.get_object());
+      auto parsed = a->params == "-" ? read_json_object(ctx, "call: PARAMS_JSON", "-")
+                                     : parse_json_object(ctx, "call: PARAMS_JSON", a->params);
+      if (!parsed) return exit_code::usage;
+      params = std::move(*parsed);
     }
     auto* c = ctx.client();
     if (c == nullptr) return ctx.last_error_code();

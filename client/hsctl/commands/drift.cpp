@@ -2,9 +2,6 @@
 // target's last sync, grouped as changed, added and removed.
 #include <boost/json.hpp>
 #include <cstdio>
-#include <fstream>
-#include <iostream>
-#include <sstream>
 
 #include "client/hsctl/commands.hpp"
 #include "client/hsctl/output.hpp"
@@ -36,19 +33,10 @@ Action setup_drift(CLI::App& sub, Context& ctx) {
   return [&ctx, a]() -> int {
     std::optional<std::vector<std::pair<std::string, std::string>>> current;
     if (!a->hashes.empty()) {
-      std::stringstream text;
-      if (a->hashes == "-") {
-        text << std::cin.rdbuf();
-      } else {
-        std::ifstream in(a->hashes);
-        if (!in) return ctx.usage("--hashes " + a->hashes + ": cannot read it");
-        text << in.rdbuf();
-      }
-      boost::system::error_code ec;
-      json::value v = json::parse(text.str(), ec);
-      if (ec || !v.is_object()) return ctx.usage("--hashes " + a->hashes + ": not a JSON object of {path: hash}");
+      auto hashes = read_json_object(ctx, "--hashes", a->hashes);
+      if (!hashes) return exit_code::usage;
       current.emplace();
-      for (const auto& [path, hash] : v.get_object()) {
+      for (const auto& [path, hash] : *hashes) {
         if (!hash.is_string()) return ctx.usage("--hashes " + a->hashes + ": the hash of " + std::string(path) + " is not a string");
         current->emplace_back(std::string(path), std::string(hash.get_string()));
       }

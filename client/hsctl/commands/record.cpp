@@ -2,9 +2,7 @@
 //              [--file PATH[=HASH]]... [--method PATH=METHOD]... [--params FILE|-]
 #include <boost/json.hpp>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "client/hsctl/commands.hpp"
 #include "client/hsctl/output.hpp"
@@ -36,18 +34,9 @@ Action setup_record(CLI::App& sub, Context& ctx) {
   return [&ctx, a]() -> int {
     json::object p;
     if (!a->params.empty()) {
-      std::stringstream text;
-      if (a->params == "-") {
-        text << std::cin.rdbuf();
-      } else {
-        std::ifstream in(a->params);
-        if (!in) return ctx.usage("--params " + a->params + ": cannot read it");
-        text << in.rdbuf();
-      }
-      boost::system::error_code ec;
-      json::value v = json::parse(text.str(), ec);
-      if (ec || !v.is_object()) return ctx.usage("--params " + a->params + ": not a JSON object");
-      p = std::move(v.get_object());
+      auto params = read_json_object(ctx, "--params", a->params);
+      if (!params) return exit_code::usage;
+      p = std::move(*params);
     }
     p["target"] = a->target;
     if (auto acct = ctx.account()) p["account"] = *acct;
