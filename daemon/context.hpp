@@ -4,11 +4,13 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json/object.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "daemon/options.hpp"
@@ -18,6 +20,8 @@
 namespace hs::daemon {
 
 class Session;
+/// Whether the session has closed; safe from any thread.
+bool session_closed(const Session& s);
 
 struct Context {
   boost::asio::io_context& io;
@@ -31,14 +35,34 @@ struct Context {
   std::function<void()> request_shutdown;
   bool stopping = false;  // set once shutdown begins: new requests get -32000
 
-  /// Runs `work` on the blocking pool, then `reply(work())` back on the loop.
-  template <class Work>
-  void offload(Work work, Reply reply) {
-    boost::asio::post(blocking, [this, work = std::move(work), reply = std::move(reply)]() mutable {
-      Outcome out = work();
-      boost::asio::post(io, [reply = std::move(reply), out = std::move(out)]() mutable { reply(std::move(out)); });
+  /// Blocking jobs (hashing) started and not yet finished on the loop.
+  size_t pending_jobs = 0;
+  /// Called on the loop when pending_jobs drops to 0 (the server sets it
+  /// while it waits to shut down).
+  std::function<void()> on_jobs_done;
+
+  /// Runs `work()` on the blocking pool, then `then(result)` on the loop.
+  /// Until `then` has run, the loop cannot return from run() (work guard)
+  /// and a graceful shutdown waits for it (pending_jobs): a job's answer,
+  /// or the change it leads to, is never dropped.
+  template <class Work, class Then>
+  void run_blocking(Work work, Then then) {
+    ++pending_jobs;
+    boost::asio::post(blocking, [this, work = std::move(work), then = std::move(then),
+                                 guard = boost::asio::make_work_guard(io)]() mutable {
+      auto result = work();
+      boost::asio::post(io, [this, then = std::move(then), result = std::move(result),
+                             guard = std::move(guard)]() mutable {
+        then(std::move(result));
+        if (--pending_jobs == 0 && on_jobs_done) on_jobs_done();
+      });
     });
   }
+
+  /// run_blocking for a read-only answer to `owner`: skipped when the
+  /// connection has closed by the time the pool gets to it.
+  template <class Work>
+  void offload(const std::shared_ptr<Session>& owner, Work work, Reply reply);
 };
 
 /// One method call: its params, the connection it came on, and where the
@@ -48,5 +72,18 @@ struct Call {
   std::shared_ptr<Session> session;
   Reply reply;
 };
+
+template <class Work>
+void Context::offload(const std::shared_ptr<Session>& owner, Work work, Reply reply) {
+  run_blocking(
+      [owner, work = std::move(work)]() -> std::optional<Outcome> {
+        // Nobody is waiting for this answer any more: save the disk reads.
+        if (session_closed(*owner)) return std::nullopt;
+        return work();
+      },
+      [reply = std::move(reply)](std::optional<Outcome> out) {
+        if (out) reply(std::move(*out));
+      });
+}
 
 }  // namespace hs::daemon

@@ -1,6 +1,7 @@
 #include "daemon/sequencer.hpp"
 
 #include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
 #include "common/log.hpp"
@@ -127,9 +128,10 @@ void Sequencer::start_write() {
   // the writer thread only sees bytes.
   auto w = std::make_shared<store::PendingWrite>(store_.begin_commit());
   write_started_ = std::chrono::steady_clock::now();
-  asio::post(writer_, [this, w] {
+  // The guard keeps io.run() from returning while the write is in flight.
+  asio::post(writer_, [this, w, guard = asio::make_work_guard(io_)]() mutable {
     Status s = store::StateStore::write(*w);
-    asio::post(io_, [this, s = std::move(s)] { finish_write(s); });
+    asio::post(io_, [this, s = std::move(s), guard = std::move(guard)] { finish_write(s); });
   });
 }
 

@@ -22,7 +22,8 @@ Server::Server(asio::io_context& io, const Options& opts, store::StateStore& sto
       opts_(opts),
       seq_(io, store),
       ctx_{io, seq_, blocking_, opts, store.state_path(), socket.path, iso_local(Clock::now()),
-           std::chrono::steady_clock::now(), [this] { request_shutdown("daemon.shutdown was called"); }},
+           std::chrono::steady_clock::now(), [this] { request_shutdown("daemon.shutdown was called"); },
+           /*stopping=*/false, /*pending_jobs=*/0, /*on_jobs_done=*/{}},
       listening_(std::move(socket)),
       acceptor_(io, stream_protocol(), listening_.fd.release()),
       signals_(io, SIGTERM, SIGINT),
@@ -100,9 +101,20 @@ void Server::request_shutdown(std::string_view why) {
   acceptor_.close(ignored);
   signals_.cancel(ignored);
   watchdog_timer_.cancel();
+  // Wait for every change received so far to be written, and every job on
+  // the blocking pool to be answered; then flush and close the sessions.
   // Posted, so that the request being dispatched now (a batch holding
   // daemon.shutdown, say) finishes queueing its answers first.
-  seq_.when_drained([this] { asio::post(io_, [this] { close_sessions(); }); });
+  seq_.when_drained([this] {
+    if (ctx_.pending_jobs == 0) {
+      asio::post(io_, [this] { close_sessions(); });
+      return;
+    }
+    ctx_.on_jobs_done = [this] {
+      ctx_.on_jobs_done = nullptr;
+      asio::post(io_, [this] { close_sessions(); });
+    };
+  });
 }
 
 void Server::close_sessions() {

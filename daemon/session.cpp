@@ -15,6 +15,8 @@ namespace hs::daemon {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
+bool session_closed(const Session& s) { return s.closed(); }
+
 Session::Session(Server& server, asio::local::stream_protocol::socket socket, uint64_t id)
     : server_(server),
       socket_(std::move(socket)),
@@ -132,7 +134,7 @@ void Session::close_when_flushed() {
 
 void Session::close() {
   if (closed_) return;
-  closed_ = true;
+  closed_.store(true);
   partial_timer_.cancel();
   boost::system::error_code ignored;
   socket_.close(ignored);

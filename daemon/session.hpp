@@ -7,6 +7,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/value.hpp>
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,7 +33,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void close_when_flushed();
 
   uint64_t id() const { return id_; }
-  bool closed() const { return closed_; }
+  bool closed() const { return closed_.load(std::memory_order_relaxed); }
   /// The framing of this connection's most recent request.
   proto::Framing framing() const { return framing_; }
 
@@ -50,7 +51,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string out_;      // queued, not yet handed to the socket
   std::string sending_;  // handed to async_write, in flight
   bool writing_ = false;
-  bool closed_ = false;
+  std::atomic<bool> closed_{false};  // read by pool threads (Context::offload)
   bool close_when_flushed_ = false;
   boost::asio::steady_timer partial_timer_;
   bool partial_armed_ = false;

@@ -41,7 +41,7 @@ void state_drift(Context& ctx, Call&& c) {
   json::object current = p.path_map("current_hashes", false);
   p.no_others({"target", "current_hashes", "account"});
   if (!p.ok()) return c.reply(p.error());
-  ctx.seq.read([&ctx, ref = std::move(ref), with_hashes, current = std::move(current),
+  ctx.seq.read([&ctx, ref = std::move(ref), with_hashes, current = std::move(current), session = c.session,
                 reply = std::move(c.reply)](const StateStore& s) mutable {
     const json::object* entry = s.find_entry(ref);
     if (with_hashes) {
@@ -53,7 +53,7 @@ void state_drift(Context& ctx, Call&& c) {
     std::optional<json::object> copy;
     if (entry != nullptr) copy = *entry;
     ctx.offload(
-        [copy = std::move(copy), target = ref.target]() -> Outcome {
+        session, [copy = std::move(copy), target = ref.target]() -> Outcome {
           return json::value(store::drift_on_disk(copy ? &*copy : nullptr).to_json(target));
         },
         std::move(reply));
@@ -101,20 +101,18 @@ void state_accept(Context& ctx, Call&& c) {
   // Keep this change's place in the order while its files are hashed on the
   // pool; the hashes depend only on the disk, not on the state.
   auto slot = ctx.seq.reserve();
-  auto reply = std::make_shared<Reply>(std::move(c.reply));
-  boost::asio::post(ctx.blocking, [&ctx, slot, reply, ref = std::move(ref), paths = std::move(paths)]() mutable {
-    auto observed = store::observe_files(paths);
-    boost::asio::post(ctx.io, [&ctx, slot, reply, ref = std::move(ref), observed = std::move(observed)]() mutable {
-      ctx.seq.fill(
-          slot,
-          [ref = std::move(ref), observed = std::move(observed)](StateStore& s) -> Result<json::value> {
-            auto r = s.apply_accept(ref, observed);
-            if (!r) return std::move(r).error();
-            return json::value(r->to_json());
-          },
-          std::move(*reply));
-    });
-  });
+  ctx.run_blocking([paths = std::move(paths)] { return store::observe_files(paths); },
+                   [&ctx, slot, ref = std::move(ref), reply = std::move(c.reply)](
+                       std::vector<store::Observed> observed) mutable {
+                     ctx.seq.fill(
+                         slot,
+                         [ref = std::move(ref), observed = std::move(observed)](StateStore& s) -> Result<json::value> {
+                           auto r = s.apply_accept(ref, observed);
+                           if (!r) return std::move(r).error();
+                           return json::value(r->to_json());
+                         },
+                         std::move(reply));
+                   });
 }
 
 void state_migrate_cc2all(Context& ctx, Call&& c) {

@@ -174,6 +174,8 @@ def test_every_command_end_to_end(env, tmp):
 
     assert env.json("shutdown") == {"stopped": True}
     assert not os.path.exists(env.sock)
+    assert env.daemon_pids() == []  # really gone: its lock is free ...
+    assert env.ok("ping").stdout.startswith("pong")  # ... so a new one starts at once
 
 
 def test_relative_paths_are_made_absolute(env, tmp):

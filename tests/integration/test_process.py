@@ -305,3 +305,40 @@ def test_peer_of_another_uid_is_refused_before_reading(daemon):
     assert out == b"closed"
     assert "refused a connection from uid %d" % NOBODY in daemon.output()
     assert daemon.client().call("daemon.ping") == "pong"
+
+
+def sparse_file(path, size=1 << 30):
+    """A big file that costs nothing on disk but takes a while to hash."""
+    with open(path, "wb") as f:
+        f.truncate(size)
+    return path
+
+
+def test_shutdown_waits_for_an_accept_still_hashing(daemon, tmp):
+    """An accepted change must be applied even if its files are still being
+    hashed when SIGTERM arrives and its connection is already gone."""
+    big = sparse_file(os.path.join(tmp, "big"))
+    c = daemon.client()
+    c.call("state.record", record_params("codex", {big: "a" * 64}))
+    c.send({"jsonrpc": "2.0", "method": "state.accept", "params": {"target": "codex", "paths": [big]}})
+    c.close()
+    time.sleep(0.05)
+    daemon.proc.send_signal(signal.SIGTERM)
+    assert daemon.wait(60) == 0
+    import hashlib
+    h = hashlib.sha256()
+    with open(big, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    assert daemon.state()["targets"]["codex"]["file_hashes"][big] == h.hexdigest()
+
+
+def test_shutdown_answers_work_in_progress_on_the_pool(daemon, tmp):
+    big = sparse_file(os.path.join(tmp, "big"))
+    c = daemon.client(timeout=60)
+    c.send([{"jsonrpc": "2.0", "id": 1, "method": "hash.files", "params": {"paths": [big]}},
+            {"jsonrpc": "2.0", "id": 2, "method": "daemon.shutdown"}])
+    resp = {r["id"]: r for r in c.read_line()}
+    assert len(resp[1]["result"][big]) == 64
+    assert resp[2]["result"] is True
+    assert daemon.wait(60) == 0
