@@ -66,17 +66,21 @@ bool handle_one(Context& ctx, const std::shared_ptr<Session>& session, const jso
 // one is in (they may complete in any order, some only after a write).
 struct BatchReplies {
   std::shared_ptr<Session> session;
+  std::shared_ptr<void> ticket;  // released with the batch's answer
   proto::Framing framing;
   json::array responses;
   size_t outstanding = 1;  // one for the dispatch loop itself
   void done_one() {
-    if (--outstanding == 0 && !responses.empty()) session->send(std::move(responses), framing);
+    if (--outstanding != 0) return;
+    if (!responses.empty()) session->send(std::move(responses), framing);
+    ticket.reset();
   }
 };
 
 }  // namespace
 
-void dispatch(Context& ctx, const std::shared_ptr<Session>& session, proto::Frame frame) {
+void dispatch(Context& ctx, const std::shared_ptr<Session>& session, proto::Frame frame,
+              std::shared_ptr<void> ticket) {
   const proto::Framing framing = frame.framing;
   json::parse_options opts;
   opts.max_depth = 64;
@@ -87,7 +91,7 @@ void dispatch(Context& ctx, const std::shared_ptr<Session>& session, proto::Fram
                   framing);
     return;
   }
-  auto send = [session, framing](json::object r) { session->send(r, framing); };
+  auto send = [session, framing, ticket](json::object r) { session->send(r, framing); };
   if (!msg.is_array()) {
     handle_one(ctx, session, msg, send);
     return;
@@ -107,6 +111,7 @@ void dispatch(Context& ctx, const std::shared_ptr<Session>& session, proto::Fram
   }
   auto replies = std::make_shared<BatchReplies>();
   replies->session = session;
+  replies->ticket = std::move(ticket);
   replies->framing = framing;
   for (const auto& element : batch) {
     // Count the reply before the call: it may arrive synchronously inside it.

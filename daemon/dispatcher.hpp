@@ -10,6 +10,9 @@
 
 namespace hs::daemon {
 
-void dispatch(Context& ctx, const std::shared_ptr<Session>& session, proto::Frame frame);
+/// `ticket` is held until the message's last answer is sent (see
+/// Session::track).
+void dispatch(Context& ctx, const std::shared_ptr<Session>& session, proto::Frame frame,
+              std::shared_ptr<void> ticket);
 
 }  // namespace hs::daemon

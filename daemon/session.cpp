@@ -23,7 +23,34 @@ Session::Session(Server& server, asio::local::stream_protocol::socket socket, ui
       id_(id),
       parser_(server.options().limits.max_message_bytes),
       rbuf_(64 * 1024),
-      partial_timer_(socket_.get_executor()) {}
+      partial_timer_(socket_.get_executor()),
+      resume_timer_(socket_.get_executor()) {}
+
+struct Session::Ticket {
+  Ticket(std::shared_ptr<Session> s, size_t b) : session(std::move(s)), bytes(b) {}
+  Ticket(const Ticket&) = delete;
+  Ticket& operator=(const Ticket&) = delete;
+  ~Ticket() { session->message_done(bytes); }
+  std::shared_ptr<Session> session;
+  size_t bytes;
+};
+
+std::shared_ptr<void> Session::track(size_t bytes) {
+  ++pending_messages_;
+  pending_bytes_ += bytes;
+  return std::make_shared<Ticket>(shared_from_this(), bytes);
+}
+
+bool Session::too_busy() const {
+  return pending_messages_ >= kMaxPendingMessages ||
+         pending_bytes_ >= server_.options().limits.max_message_bytes;
+}
+
+void Session::message_done(size_t bytes) {
+  --pending_messages_;
+  pending_bytes_ -= bytes;
+  if (paused_ && !too_busy()) resume_timer_.cancel();
+}
 
 void Session::start() {
   asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->read_loop(); },
@@ -34,6 +61,18 @@ asio::awaitable<void> Session::read_loop() {
   auto self = shared_from_this();
   const auto& limits = server_.options().limits;
   while (!closed_ && !close_when_flushed_) {
+    if (too_busy()) {
+      // Stop reading until answers go out. The stall is ours, not the
+      // client's: the partial-message timeout does not run meanwhile.
+      paused_ = true;
+      partial_timer_.cancel();
+      partial_armed_ = false;
+      resume_timer_.expires_at(std::chrono::steady_clock::time_point::max());
+      co_await resume_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+      paused_ = false;
+      watch_partial_message();
+      continue;
+    }
     auto [ec, n] = co_await socket_.async_read_some(asio::buffer(rbuf_), asio::as_tuple(asio::use_awaitable));
     if (ec || closed_) break;
     parser_.feed({rbuf_.data(), n});
@@ -42,7 +81,8 @@ asio::awaitable<void> Session::read_loop() {
       if (!frame) break;
       ++frames_done_;
       framing_ = frame->framing;
-      dispatch(server_.context(), self, std::move(*frame));
+      auto ticket = track(frame->body.size());
+      dispatch(server_.context(), self, std::move(*frame), std::move(ticket));
     }
     if (parser_.error() != proto::FrameError::none) {
       proto::RpcError err;
@@ -123,6 +163,7 @@ void Session::flush() {
 
 void Session::close_when_flushed() {
   close_when_flushed_ = true;
+  resume_timer_.cancel();
   if (!writing_ && out_.empty()) {
     close();
     return;
@@ -136,6 +177,7 @@ void Session::close() {
   if (closed_) return;
   closed_.store(true);
   partial_timer_.cancel();
+  resume_timer_.cancel();
   boost::system::error_code ignored;
   socket_.close(ignored);
   out_.clear();

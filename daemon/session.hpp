@@ -32,12 +32,24 @@ class Session : public std::enable_shared_from_this<Session> {
   /// Stops reading and closes once queued output is sent.
   void close_when_flushed();
 
+  /// Marks a received message as in progress until the returned ticket is
+  /// destroyed (when its last answer is sent). While too much is in
+  /// progress the session stops reading: a client cannot queue unbounded
+  /// work by pipelining faster than it is answered.
+  std::shared_ptr<void> track(size_t bytes);
+
   uint64_t id() const { return id_; }
   bool closed() const { return closed_.load(std::memory_order_relaxed); }
   /// The framing of this connection's most recent request.
   proto::Framing framing() const { return framing_; }
 
  private:
+  struct Ticket;
+  /// Messages whose answers are still owed; past either bound, reading pauses.
+  static constexpr size_t kMaxPendingMessages = 64;
+  bool too_busy() const;
+  void message_done(size_t bytes);
+
   boost::asio::awaitable<void> read_loop();
   void flush();
   void watch_partial_message();
@@ -57,6 +69,10 @@ class Session : public std::enable_shared_from_this<Session> {
   bool partial_armed_ = false;
   uint64_t frames_done_ = 0;   // messages completed, to tell progress from a stall
   uint64_t partial_gen_ = 0;   // frames_done_ when the partial timer was armed
+  size_t pending_messages_ = 0;
+  size_t pending_bytes_ = 0;
+  bool paused_ = false;
+  boost::asio::steady_timer resume_timer_;  // wakes a paused reader
 };
 
 }  // namespace hs::daemon

@@ -1,5 +1,6 @@
 """Each limit is answered as documented while everyone else is still served."""
 import json
+import os
 import socket
 import threading
 import time
@@ -120,3 +121,29 @@ def test_one_slow_client_does_not_stall_the_others(start):
     for t in threads:
         t.join(30)
     assert results == ["pong"] * 200
+
+
+def test_pipelined_work_is_bounded_per_connection(start, tmp):
+    """A client that pipelines big requests faster than they are answered:
+    the daemon stops reading it instead of queueing without bound."""
+    d = start()
+    slow = os.path.join(tmp, "slow")
+    with open(slow, "wb") as f:
+        f.truncate(256 << 20)  # sparse: free on disk, but each hash of it takes a while
+    paths = [slow] + [os.path.join(tmp, "missing-%d-" % i + "x" * 3900) for i in range(1000)]  # ~4 MB per request
+    msg = (json.dumps({"jsonrpc": "2.0", "id": 1, "method": "hash.files", "params": {"paths": paths}}) + "\n").encode()
+    hog = socket.socket(socket.AF_UNIX)
+    hog.connect(d.socket)
+    hog.settimeout(0.5)
+    sent = 0
+    try:
+        for _ in range(150):
+            hog.sendall(msg)
+            sent += 1
+    except (socket.timeout, BrokenPipeError, ConnectionResetError):
+        pass  # the daemon stopped reading us (or closed us at the output cap)
+    with open("/proc/%d/status" % d.proc.pid) as f:
+        rss_mb = int(next(l for l in f if l.startswith("VmRSS")).split()[1]) // 1024
+    assert rss_mb < 300, "RSS %d MB after %d pipelined 4 MB requests" % (rss_mb, sent)
+    assert d.client().call("daemon.ping") == "pong"
+    hog.close()
