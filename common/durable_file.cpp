@@ -41,7 +41,8 @@ std::string durable_temp_prefix(std::string_view basename) {
   return p;
 }
 
-Status replace_file_durably(const std::string& path, std::string_view data, mode_t mode) {
+Status replace_file_durably(const std::string& path, std::string_view data, mode_t mode, bool* renamed) {
+  if (renamed != nullptr) *renamed = false;
   auto [dir, base] = split_path(path);
   std::string tmpl = fs::join(dir, durable_temp_prefix(base) + "XXXXXX");
   // mkostemp creates the file exclusively with mode 0600, so no other user
@@ -59,6 +60,7 @@ Status replace_file_durably(const std::string& path, std::string_view data, mode
   if (::close(fd.release()) != 0) return os_error("close", tmpl, errno);
   if (::rename(tmpl.c_str(), path.c_str()) != 0) return os_error("rename to " + path, tmpl, errno);
   guard.dismiss();
+  if (renamed != nullptr) *renamed = true;
   // The rename itself lives in the directory: sync it so that the new name
   // (and not the old file) is what a crash leaves behind.
   return fs::fsync_dir(dir);

@@ -19,7 +19,9 @@ std::string durable_temp_prefix(std::string_view basename);
 /// directory, fsyncs it, renames it over `path`, then fsyncs the directory.
 /// On any failure before the rename, `path` is unchanged and the temp file is
 /// removed. The one failure after the rename (the directory fsync) is reported
-/// too; `path` then already holds the new content but may not survive a crash.
-Status replace_file_durably(const std::string& path, std::string_view data, mode_t mode = 0600);
+/// too; `path` then already holds the new content but may not survive a crash,
+/// and `*renamed` (when given) tells the caller so.
+Status replace_file_durably(const std::string& path, std::string_view data, mode_t mode = 0600,
+                            bool* renamed = nullptr);
 
 }  // namespace hs

@@ -1,6 +1,7 @@
 #include "daemon/sequencer.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
@@ -130,13 +131,21 @@ void Sequencer::start_write() {
   write_started_ = std::chrono::steady_clock::now();
   // The guard keeps io.run() from returning while the write is in flight.
   asio::post(writer_, [this, w, guard = asio::make_work_guard(io_)]() mutable {
-    Status s = store::StateStore::write(*w);
-    asio::post(io_, [this, s = std::move(s), guard = std::move(guard)] { finish_write(s); });
+    bool renamed = false;
+    Status s = store::StateStore::write(*w, &renamed);
+    asio::post(io_, [this, s = std::move(s), renamed, guard = std::move(guard)] { finish_write(s, renamed); });
   });
 }
 
-void Sequencer::finish_write(Status outcome) {
-  store_.end_commit(outcome);
+void Sequencer::finish_write(Status outcome, bool renamed) {
+  if (Status restored = store_.end_commit(outcome, renamed); !restored) {
+    // A double fault: the failed write had replaced state.json and putting
+    // the old content back failed too. Answering or serving on from memory
+    // would contradict the file; exit, and a restart reloads it from disk.
+    log::error("state write failed after replacing " + outcome.error().path +
+               ", and restoring it failed: " + restored.error().message() + "; exiting to reload from disk");
+    std::_Exit(1);
+  }
   writing_ = false;
   ++writes_;
   auto batch = std::exchange(batch_, {});

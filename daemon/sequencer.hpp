@@ -57,7 +57,7 @@ class Sequencer {
   void pump();
   void schedule_write();
   void start_write();
-  void finish_write(Status outcome);
+  void finish_write(Status outcome, bool renamed);
 
   boost::asio::io_context& io_;
   store::StateStore& store_;

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
+#include <thread>
 
 namespace harnesssync::detail {
 namespace {
@@ -41,30 +43,26 @@ Result<Connection> Connection::open(const std::string& path, Deadline deadline, 
   if (err != nullptr) *err = 0;
   sockaddr_un addr{};
   if (path.size() >= sizeof addr.sun_path) return make_error(Error::Kind::usage, "socket path too long: " + path);
-  hs::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd.valid()) return make_error(Error::Kind::unreachable, std::string("socket: ") + std::strerror(errno));
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, path.data(), path.size());
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    // EAGAIN: the daemon's backlog is full; it is alive, so wait.
-    if (errno != EAGAIN && errno != EINPROGRESS) {
-      if (err != nullptr) *err = errno;
-      return make_error(Error::Kind::unreachable,
-                        "cannot connect to harnesssyncd at " + path + ": " + std::strerror(errno));
+  auto pause = std::chrono::microseconds(200);
+  for (;;) {
+    hs::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd.valid()) return make_error(Error::Kind::unreachable, std::string("socket: ") + std::strerror(errno));
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return Connection(std::move(fd));
+    // EAGAIN on a Unix socket: the daemon's backlog is full. Unlike TCP's
+    // EINPROGRESS nothing is under way, so try again until the deadline.
+    if (errno == EAGAIN || errno == EINTR) {
+      if (std::chrono::steady_clock::now() + pause >= deadline) {
+        return make_error(Error::Kind::timeout, "timed out connecting to harnesssyncd at " + path + " (it is busy)");
+      }
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::microseconds(20000));
+      continue;
     }
-    if (wait_for(fd.get(), POLLOUT, deadline) <= 0) {
-      return make_error(Error::Kind::timeout, "timed out connecting to harnesssyncd at " + path);
-    }
-    int so_error = 0;
-    socklen_t len = sizeof so_error;
-    ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &so_error, &len);
-    if (so_error != 0) {
-      if (err != nullptr) *err = so_error;
-      return make_error(Error::Kind::unreachable,
-                        "cannot connect to harnesssyncd at " + path + ": " + std::strerror(so_error));
-    }
+    if (err != nullptr) *err = errno;
+    return make_error(Error::Kind::unreachable, "cannot connect to harnesssyncd at " + path + ": " + std::strerror(errno));
   }
-  return Connection(std::move(fd));
 }
 
 Result<Done> Connection::send(std::string_view bytes, Deadline deadline) {

@@ -78,12 +78,22 @@ Result<std::string> read_ready_line(int fd, Deadline deadline) {
   }
 }
 
+// Moves `fd` to 4 or above. When the caller runs with stdin, stdout or
+// stderr closed, open() hands out 0-3, and the child's dup2s onto 0-3 would
+// overwrite the very descriptors it is copying.
+int above_stdio(int fd) {
+  if (fd < 0 || fd > 3) return fd;
+  int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 4);
+  ::close(fd);
+  return moved;
+}
+
 // Starts the daemon as a grandchild in its own session: not our child (no
 // zombie, outlives us), no controlling terminal, stdio to the log.
 Result<Done> start_daemon(const SpawnPlan& plan, const std::string& log_path) {
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) return spawn_error(Error::Kind::spawn_failed, std::string("pipe: ") + std::strerror(errno));
-  hs::UniqueFd rd(pipefd[0]), wr(pipefd[1]);
+  hs::UniqueFd rd(pipefd[0]), wr(above_stdio(pipefd[1]));
   const std::string daemon = find_daemon(plan.daemon_path);
   const std::string ready_fd = "3";
   // Everything the child needs is prepared before fork: after it, only
@@ -95,7 +105,8 @@ Result<Done> start_daemon(const SpawnPlan& plan, const std::string& log_path) {
   argv.push_back(nullptr);
   int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (log_fd < 0) log_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
-  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  log_fd = above_stdio(log_fd);
+  int null_fd = above_stdio(::open("/dev/null", O_RDONLY | O_CLOEXEC));
 
   pid_t child = ::fork();
   if (child < 0) {
@@ -109,11 +120,7 @@ Result<Done> start_daemon(const SpawnPlan& plan, const std::string& log_path) {
     ::dup2(null_fd, 0);
     ::dup2(log_fd, 1);
     ::dup2(log_fd, 2);
-    if (wr.get() == 3) {
-      ::fcntl(3, F_SETFD, 0);  // already fd 3: dup2 would not clear O_CLOEXEC
-    } else {
-      ::dup2(wr.get(), 3);  // dup2 clears O_CLOEXEC on the new descriptor
-    }
+    ::dup2(wr.get(), 3);  // dup2 clears O_CLOEXEC on the new descriptor
     ::execvp(argv[0], argv.data());
     const char* why = std::strerror(errno);
     const char prefix[] = "ERROR cannot run harnesssyncd: ";

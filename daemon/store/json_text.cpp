@@ -2,6 +2,7 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <cmath>
 
 namespace hs::store {
 namespace json = boost::json;
@@ -51,8 +52,19 @@ void write(std::string& out, const json::value& v, int depth) {
       out += ']';
       return;
     }
+    case json::kind::double_:
+      // A number too large for a double (1e400 in a member we do not know)
+      // parses as infinity, which Boost.JSON 1.81 would write as "Infinity":
+      // not JSON, so the next start would back the file up and begin empty.
+      // 1e999 is JSON, and Boost.JSON and Python both read it back as inf.
+      if (!std::isfinite(v.get_double())) {
+        out += v.get_double() < 0 ? "-1e999" : "1e999";
+        return;
+      }
+      out += json::serialize(v);
+      return;
     default:
-      // Scalars: Boost.JSON escapes exactly the characters JSON requires and
+      // Strings: Boost.JSON escapes exactly the characters JSON requires and
       // leaves UTF-8 as it is, as Python does with ensure_ascii=False.
       out += json::serialize(v);
       return;

@@ -287,17 +287,33 @@ Result<MigrateResult> StateStore::apply_migrate_cc2all(const std::optional<std::
 
 PendingWrite StateStore::begin_commit() const { return {state_path_, to_state_text(doc_)}; }
 
-Status StateStore::write(const PendingWrite& w) { return replace_file_durably(w.path, w.bytes, 0600); }
+Status StateStore::write(const PendingWrite& w, bool* renamed) {
+  return replace_file_durably(w.path, w.bytes, 0600, renamed);
+}
 
-void StateStore::end_commit(const Status& outcome) {
-  if (!outcome) doc_ = std::move(*snapshot_);
+Status StateStore::end_commit(const Status& outcome, bool renamed) {
+  Status restored;
+  if (!outcome) {
+    doc_ = std::move(*snapshot_);
+    if (renamed) {
+      // state.json holds the changes we are about to report as not applied:
+      // put the last durable content back. If even that rename fails, disk
+      // and memory disagree. (If only its directory fsync fails, the content
+      // matches memory again, which is what matters here.)
+      bool back = false;
+      Status s = replace_file_durably(state_path_, to_state_text(doc_), 0600, &back);
+      if (!s && !back) restored = s;
+    }
+  }
   snapshot_.reset();
+  return restored;
 }
 
 Status StateStore::commit() {
   if (!pending()) return {};
-  Status s = write(begin_commit());
-  end_commit(s);
+  bool renamed = false;
+  Status s = write(begin_commit(), &renamed);
+  if (Status r = end_commit(s, renamed); !r) return r;
   return s;
 }
 

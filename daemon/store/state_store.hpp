@@ -122,9 +122,16 @@ class StateStore {
   /// REQUIRES: pending(). Encodes the document as it is now.
   PendingWrite begin_commit() const;
   /// Makes `w` durable (temp file, fsync, rename, fsync dir). Thread-safe.
-  static Status write(const PendingWrite& w);
+  /// `*renamed` says whether state.json was already replaced when it failed
+  /// (only the directory fsync can fail after that).
+  static Status write(const PendingWrite& w, bool* renamed = nullptr);
   /// REQUIRES: pending(). Ends the commit begun with the state as it is now.
-  void end_commit(const Status& outcome);
+  /// On a failed write memory returns to the last durable state; if the
+  /// file had already been replaced, its last durable content is written
+  /// back, so that disk and memory agree again. Returns an error only when
+  /// that restore could not replace the file either: disk and memory then
+  /// differ and the caller must not go on (the daemon exits and reloads).
+  Status end_commit(const Status& outcome, bool renamed = false);
   /// All of the above; a no-op when nothing is pending.
   Status commit();
 

@@ -308,3 +308,16 @@ def test_version_mismatch_warns(env, tmp):
     srv.close()
     assert r.returncode == 0
     assert "harnesssyncd is version 0.0.1" in one_line_error(r)
+
+
+def test_autostart_with_stdio_closed(env):
+    """Started from a context without stdin/stdout/stderr (some hooks are):
+    the readiness pipe must not land on fd 0-2 and be clobbered."""
+    rd, wr = os.pipe()
+    p = subprocess.Popen(["bash", "-c", '"$0" ping <&- >&- 2>&-; echo "rc=$?" >&%d' % wr, HSCTL],
+                         env=env.env, pass_fds=(wr,))
+    os.close(wr)
+    out = os.read(rd, 100).decode()
+    p.wait(30)
+    assert out.strip() == "rc=0"
+    assert len(env.daemon_pids()) == 1

@@ -233,6 +233,38 @@ TEST_CASE("client: notifications reach the handler while waiting for an answer",
   CHECK(seen.back() == "state.drifted:gemini");
 }
 
+TEST_CASE("client: a full backlog is waited on, never taken for a connection", "[client]") {
+  // listen(0) and nobody accepts: one connection fills the queue, and a
+  // non-blocking connect then fails with EAGAIN (on a Unix socket that means
+  // not connected, unlike TCP's EINPROGRESS).
+  hs::test::TempDir dir;
+  const std::string path = dir / "full.sock";
+  int l = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+  REQUIRE(::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::listen(l, 0) == 0);
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {
+    int f = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (::connect(f, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      ::close(f);
+      break;
+    }
+    fillers.push_back(f);
+  }
+  ClientOptions o;
+  o.socket_path = path;
+  o.autostart = false;
+  o.timeout = std::chrono::milliseconds(150);
+  auto c = Client::connect(o);
+  REQUIRE_FALSE(c);
+  CHECK(c.error().kind == Error::Kind::timeout);
+  for (int f : fillers) ::close(f);
+  ::close(l);
+}
+
 TEST_CASE("client: a peer that closes mid-call is a protocol error", "[client]") {
   ScriptedPeer peer;
   peer.serve([](int fd) { read_line(fd); });

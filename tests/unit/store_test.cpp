@@ -1,6 +1,8 @@
 // The state store against STATE.md: the seed StateManager's behaviours and
 // the daemon's stricter guarantees.
 #include <sys/stat.h>
+
+#include <cmath>
 #include <unistd.h>
 
 #include "common/clock.hpp"
@@ -108,6 +110,24 @@ TEST_CASE("the text form escapes like Python's json.dumps(ensure_ascii=False)", 
   CHECK(hs::store::to_state_text(v) ==
         "{\n  \"a\": \"quote\\\" back\\\\ nl\\n tab\\t ctl\\u0001 é ✓\",\n  \"b\": [],\n"
         "  \"c\": {},\n  \"d\": [\n    1,\n    null,\n    true\n  ]\n}\n");
+}
+
+TEST_CASE("numbers too large for a double are written so they read back", "[store]") {
+  StoreFixture f;
+  hs::test::spit(f.state_path(), R"({"version": 1, "targets": {}, "big": 1e400, "small": -1e400, "n": [1.5, 2]})");
+  {
+    auto s = f.open();
+    REQUIRE(s->record(record_args("codex", {})));
+  }
+  const std::string text = hs::test::slurp(f.state_path());
+  CHECK(text.find("\"big\": 1e999") != std::string::npos);
+  CHECK(text.find("\"small\": -1e999") != std::string::npos);
+  // It parses (no backup on the next start) and keeps the values.
+  auto s = f.open();
+  CHECK(f.warnings.empty());
+  CHECK(std::isinf(s->document().at("big").as_double()));
+  CHECK(s->document().at("n").as_array()[0].as_double() == 1.5);
+  CHECK(s->document().at("n").as_array()[1].as_int64() == 2);
 }
 
 TEST_CASE("drift from caller hashes: changed, added, removed, in the seed's order", "[store][drift]") {
@@ -565,7 +585,7 @@ TEST_CASE("many changes share one durable write", "[store][group]") {
   CHECK_FALSE(hs::test::exists(f.state_path()));
   auto w = s->begin_commit();
   REQUIRE(hs::store::StateStore::write(w));
-  s->end_commit({});
+  REQUIRE(s->end_commit({}));
   CHECK_FALSE(s->pending());
   CHECK(f.disk().at("targets").as_object().size() == 10);
 }
