@@ -11,6 +11,7 @@
 
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include "common/socket_path.hpp"
 
 namespace hs::daemon {
 namespace {
@@ -89,15 +90,33 @@ Result<ListeningSocket> listen_unix(const std::string& path) {
   s.path = path;
   s.fd = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!s.fd.valid()) return os_error("socket", path, errno);
-  sockaddr_un addr = make_addr(path);
+  // Bind under a temporary name and rename into place once listening: the
+  // socket path never names a bound socket that refuses connections, so a
+  // client that finds it refusing may safely take it for dead (PROTOCOL.md's
+  // stale-socket rule) even while a daemon is starting. The temporary name
+  // must fit sun_path too; when it does not, bind the path directly.
+  std::string tmp = fs::join(dir, ".harnesssyncd." + std::to_string(::getpid()) + ".sock");
+  const bool via_tmp = tmp.size() <= max_socket_path();
+  const std::string& bind_path = via_tmp ? tmp : path;
+  if (via_tmp) ::unlink(tmp.c_str());
+  sockaddr_un addr = make_addr(bind_path);
   // bind() creates the file with the umask applied: 0177 makes it 0600 from
   // its first moment, not after a window in which others could connect.
   mode_t old = ::umask(0177);
   int rc = ::bind(s.fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   int err = errno;
   ::umask(old);
-  if (rc != 0) return os_error("bind", path, err);
-  if (::listen(s.fd.get(), SOMAXCONN) != 0) return os_error("listen", path, errno);
+  if (rc != 0) return os_error("bind", bind_path, err);
+  if (::listen(s.fd.get(), SOMAXCONN) != 0) {
+    err = errno;
+    if (via_tmp) ::unlink(tmp.c_str());
+    return os_error("listen", bind_path, err);
+  }
+  if (via_tmp && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    err = errno;
+    ::unlink(tmp.c_str());
+    return os_error("rename to " + path, tmp, err);
+  }
   if (::stat(path.c_str(), &st) != 0) return os_error("stat", path, errno);
   s.dev = st.st_dev;
   s.ino = st.st_ino;

@@ -73,12 +73,14 @@ void Sequencer::pump() {
     Reply done = std::move(op.done);
     queue_.pop_front();
     auto r = apply(store_);
-    if (!r) {
-      done(to_rpc_error(r.error()));  // rejected before changing anything
-    } else if (store_.pending() || !batch_.empty()) {
-      batch_.emplace_back(std::move(done), std::move(*r));
+    Outcome out = r ? Outcome(std::move(*r)) : Outcome(to_rpc_error(r.error()));
+    if (store_.pending()) {
+      // Every answer given while a batch is pending, errors and no-ops
+      // included, was computed against that batch: it waits for the write
+      // so that it never describes a state that is not on disk.
+      batch_.emplace_back(std::move(done), std::move(out));
     } else {
-      done(std::move(*r));  // a no-op (e.g. clearing what is not there): nothing to write
+      done(std::move(out));  // nothing pending: the state it saw is durable
     }
   }
   // batch_ is non-empty only while the store has pending changes.
@@ -158,11 +160,11 @@ void Sequencer::finish_write(Status outcome, bool renamed) {
                std::to_string(us.count()) + " us");
   }
   if (!outcome) log::error("state write failed: " + outcome.error().message());
-  for (auto& [done, value] : batch) {
+  for (auto& [done, out] : batch) {
     if (outcome) {
-      done(std::move(value));
+      done(std::move(out));
     } else {
-      done(write_failed(outcome.error()));
+      done(write_failed(outcome.error()));  // true for errors too: nothing of theirs applied
     }
   }
   pump();

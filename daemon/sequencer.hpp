@@ -63,7 +63,7 @@ class Sequencer {
   store::StateStore& store_;
   boost::asio::thread_pool writer_{1};  // fsync happens here, off the event loop
   std::deque<std::shared_ptr<Slot>> queue_;
-  std::vector<std::pair<Reply, boost::json::value>> batch_;  // applied, awaiting the write
+  std::vector<std::pair<Reply, Outcome>> batch_;  // answered once the pending write ends
   bool writing_ = false;
   bool write_posted_ = false;  // a start_write is posted to run next
   // Adaptive commit delay (see schedule_write): wait for up to `gather_wait_`

@@ -1,4 +1,5 @@
 """Many writers at once: nothing is lost (the old design lost 335 of 400)."""
+import os
 import threading
 
 from conftest import record_params
@@ -67,3 +68,20 @@ def test_reads_never_show_a_change_before_it_is_durable(daemon):
     for t in threads:
         t.join(30)
     assert violations == []
+
+
+def test_an_error_never_overtakes_the_pending_write_it_saw(daemon, tmp):
+    """An error computed while a batch is pending (accept on a target that is
+    not tracked) is answered only after that batch's write: answers never
+    describe a state ahead of the disk, and arrive in order."""
+    c = daemon.client()
+    missing = os.path.join(tmp, "missing")
+    for i in range(20):
+        c.send_raw((
+            '{"jsonrpc":"2.0","id":"rec","method":"state.record","params":{"target":"t%d","scope":"all",'
+            '"file_hashes":{},"synced":1,"skipped":0,"failed":0}}\n'
+            '{"jsonrpc":"2.0","id":"acc","method":"state.accept","params":{"target":"untracked","paths":["%s"]}}\n'
+            % (i, missing)).encode())
+        first, second = c.read_line(), c.read_line()
+        assert first["id"] == "rec" and "result" in first, first
+        assert second["id"] == "acc" and second["error"]["data"]["field"] == "target", second

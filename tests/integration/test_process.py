@@ -77,6 +77,8 @@ def test_a_non_socket_file_in_the_way_is_not_removed(tmp):
 
 def test_socket_and_dirs_are_private(daemon):
     assert os.stat(daemon.socket).st_mode & 0o777 == 0o600
+    # Bound under a temporary name and renamed into place: nothing else is left.
+    assert os.listdir(os.path.dirname(daemon.socket)) == ["hs.sock"]
     assert os.stat(os.path.dirname(daemon.socket)).st_mode & 0o777 == 0o700
     assert os.stat(daemon.state_dir).st_mode & 0o777 == 0o700
     daemon.client().call("state.record", record_params("codex"))
