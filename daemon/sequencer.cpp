@@ -1,9 +1,10 @@
 #include "daemon/sequencer.hpp"
 
-#include <algorithm>
-#include <cstdlib>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <algorithm>
+#include <cstdlib>
+#include <variant>
 
 #include "common/log.hpp"
 
@@ -151,7 +152,11 @@ void Sequencer::finish_write(Status outcome, bool renamed) {
   writing_ = false;
   ++writes_;
   auto batch = std::exchange(batch_, {});
-  changes_written_ += outcome ? batch.size() : 0;
+  if (outcome) {
+    changes_written_ += static_cast<uint64_t>(std::count_if(batch.begin(), batch.end(), [](const auto& e) {
+      return std::holds_alternative<boost::json::value>(e.second);
+    }));
+  }
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - write_started_);
   gather_target_ = std::max<size_t>(1, batch.size());
   gather_wait_ = std::min<std::chrono::microseconds>(us / 2, std::chrono::milliseconds(1));

@@ -49,7 +49,10 @@ bool Session::too_busy() const {
 void Session::message_done(size_t bytes) {
   --pending_messages_;
   pending_bytes_ -= bytes;
-  if (paused_ && !too_busy()) resume_timer_.cancel();
+  // After close nothing is waiting to read (and during teardown the server
+  // may be gone): only a live, paused reader needs waking.
+  if (closed_ || !paused_) return;
+  if (!too_busy()) resume_timer_.cancel();
 }
 
 void Session::start() {

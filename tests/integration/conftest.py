@@ -1,5 +1,6 @@
 """Fixtures for the integration tests: the real harnesssyncd in a temp state
 dir, and a small client that speaks both framings over the real socket."""
+import fcntl
 import json
 import os
 import signal
@@ -104,6 +105,9 @@ class Daemon:
         self.state_dir = state_dir
         self.socket = socket_path
         self.log = tempfile.TemporaryFile(mode="w+")
+        # The daemon shares this open file: O_APPEND keeps its writes at the end
+        # whatever happens to the shared offset.
+        fcntl.fcntl(self.log.fileno(), fcntl.F_SETFL, fcntl.fcntl(self.log.fileno(), fcntl.F_GETFL) | os.O_APPEND)
         full_env = dict(os.environ)
         full_env.pop("HARNESSSYNC_SOCKET", None)
         full_env.pop("HARNESSSYNC_HOME", None)
@@ -130,10 +134,11 @@ class Daemon:
         return Client(self.socket, **kw)
 
     def output(self):
-        """What the daemon wrote to stdout and stderr so far."""
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()
+        """What the daemon wrote to stdout and stderr so far. pread on the raw
+        fd: Python's buffered reader caches what it saw of a file that another
+        process keeps writing, and a seek would move the daemon's offset."""
+        fd = self.log.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
 
     def wait(self, timeout=20.0):
         return self.proc.wait(timeout)
