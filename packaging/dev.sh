@@ -5,11 +5,12 @@
 #   packaging/dev.sh run [ARGS]  install deps, build, start harnesssyncd in the
 #                           foreground (ARGS go to harnesssyncd, e.g. --state-dir)
 #   packaging/dev.sh test   install deps, build with g++ and clang+ASan/UBSan,
-#                           run the whole test suite under both
+#                           run the whole test suite under both, check the
+#                           .deb, and fuzz the wire parsers for a minute
 #   packaging/dev.sh deb    install deps, build, make the .deb (build/harnesssync_*.deb)
 #   packaging/dev.sh deps   only install the Debian packages
 #
-# Environment: BUILD_DIR (default build), JOBS (default nproc).
+# Environment: BUILD_DIR (default build), JOBS (default nproc), FUZZ_SECONDS (default 60).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -121,6 +122,20 @@ case "$cmd" in
       -DCMAKE_CXX_COMPILER=clang++-14
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       run_tests "$BUILD_DIR-asan"
+    log "libFuzzer: ${FUZZ_SECONDS:-60} s on the wire (framing, JSON-RPC, params)"
+    cmake -S . -B "$BUILD_DIR-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHS_FUZZ=ON \
+      -DHS_BUILD_TESTS=OFF -DCMAKE_CXX_COMPILER=clang++-14 >/dev/null
+    cmake --build "$BUILD_DIR-fuzz" -j "$JOBS" --target hs_fuzz_wire
+    corpus=$(mktemp -d /tmp/hs-fuzz.XXXXXX)
+    cp tests/fuzz/corpus/* "$corpus/"
+    "$BUILD_DIR-fuzz/bin/hs_fuzz_wire" -max_total_time="${FUZZ_SECONDS:-60}" -print_final_stats=1 \
+      -artifact_prefix="$corpus/" "$corpus" 2>&1 | grep -E "^#[0-9]+ +DONE|ERROR|SUMMARY|stat::number_of_executed_units" \
+      || true
+    if ls "$corpus"/crash-* "$corpus"/leak-* "$corpus"/timeout-* >/dev/null 2>&1; then
+      echo "dev.sh: the fuzzer found a failing input:" "$corpus"/crash-* "$corpus"/leak-* "$corpus"/timeout-* >&2
+      exit 1
+    fi
+    rm -rf "$corpus"
     log "all tests passed under g++ and clang+ASan/UBSan"
     ;;
   deb)
@@ -129,7 +144,7 @@ case "$cmd" in
     (cd "$BUILD_DIR" && cpack -G DEB)
     ;;
   *)
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac

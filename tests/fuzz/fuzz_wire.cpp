@@ -1,0 +1,84 @@
+// libFuzzer target for everything the daemon does with a client's bytes
+// before a method runs: framing (both kinds, fed in chunks of every size),
+// JSON parsing, request validation and param decoding. Boost.JSON is
+// compiled into this target (json_src.cpp) so that it is instrumented too.
+#include <boost/json.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "proto/framing.hpp"
+#include "proto/jsonrpc.hpp"
+#include "proto/params.hpp"
+
+namespace json = boost::json;
+using namespace hs::proto;
+
+namespace {
+
+void exercise_params(const json::object& params) {
+  // The decoders every method uses, over whatever the fuzzer sent.
+  Params p(params);
+  (void)p.name("target");
+  (void)p.opt_name("account");
+  (void)p.str("scope");
+  (void)p.path_map("file_hashes", false);
+  (void)p.count("synced");
+  (void)p.opt_int("wait_ms", 0, 1 << 30);
+  (void)p.paths("paths");
+  (void)p.opt_names("targets");
+  (void)p.opt_path("old_state_dir");
+  p.no_others({"target", "account"});
+  if (!p.ok()) (void)make_error(nullptr, p.error());
+}
+
+void handle(const Frame& f) {
+  boost::system::error_code ec;
+  json::parse_options opts;
+  opts.max_depth = 64;
+  json::value v = json::parse(f.body, ec, {}, opts);
+  if (ec) return;
+  // What the daemon sends (serialized JSON) must frame back exactly. It only
+  // ever sends objects and arrays, the one kind NDJSON can carry (its first
+  // byte decides the framing); LSP framing carries any JSON text.
+  const std::string text = json::serialize(v);
+  const bool container = v.is_object() || v.is_array();
+  for (Framing fr : {Framing::ndjson, Framing::lsp}) {
+    if (fr == Framing::ndjson && !container) continue;
+    FrameParser back(1 << 20);
+    back.feed(encode_frame(fr, text));
+    auto again = back.next();
+    if (!again || again->body != text || back.mid_message()) __builtin_trap();
+  }
+  auto one = [](const json::value& m) {
+    auto r = to_request(m);
+    if (auto* req = std::get_if<Request>(&r)) {
+      exercise_params(req->params);
+      if (req->id) (void)json::serialize(make_result(*req->id, json::value("pong")));
+    } else {
+      const auto& bad = std::get<Invalid>(r);
+      (void)json::serialize(make_error(bad.id, bad.error));
+    }
+  };
+  if (v.is_array()) {
+    for (const auto& e : v.get_array()) one(e);
+  } else {
+    one(v);
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  // The first byte picks the chunk size, so every split point gets tried.
+  size_t chunk = 1 + data[0] % 64;
+  std::string_view bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
+  FrameParser parser(4096);
+  for (size_t i = 0; i < bytes.size() && parser.error() == FrameError::none; i += chunk) {
+    parser.feed(bytes.substr(i, chunk));
+    while (auto f = parser.next()) handle(*f);
+  }
+  (void)parser.mid_message();
+  return 0;
+}
