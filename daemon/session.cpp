@@ -132,15 +132,16 @@ void Session::watch_partial_message() {
 
 void Session::send(const json::value& msg, proto::Framing framing) {
   if (closed_) return;
-  std::string encoded = proto::encode_frame(framing, json::serialize(msg));
-  if (out_.size() + sending_.size() + encoded.size() > server_.options().limits.max_output_bytes) {
+  const std::string body = json::serialize(msg);
+  const size_t size = proto::framed_size(framing, body.size());
+  if (out_.size() + sending_.size() + size > server_.options().limits.max_output_bytes) {
     log::warn("connection " + std::to_string(id_) + ": more than " +
               std::to_string(server_.options().limits.max_output_bytes) +
               " bytes of output unread; closing it");
     close();
     return;
   }
-  out_ += encoded;
+  proto::append_frame(out_, framing, body);  // framed straight into the output buffer
   flush();
 }
 

@@ -129,7 +129,7 @@ case "$cmd" in
     corpus=$(mktemp -d /tmp/hs-fuzz.XXXXXX)
     cp tests/fuzz/corpus/* "$corpus/"
     "$BUILD_DIR-fuzz/bin/hs_fuzz_wire" -max_total_time="${FUZZ_SECONDS:-60}" -print_final_stats=1 \
-      -artifact_prefix="$corpus/" "$corpus" 2>&1 | grep -E "^#[0-9]+ +DONE|ERROR|SUMMARY|stat::number_of_executed_units" \
+      -artifact_prefix="$corpus/" "$corpus" 2>&1 | grep -E "DONE|ERROR|SUMMARY|stat::number_of_executed_units" \
       || true
     if ls "$corpus"/crash-* "$corpus"/leak-* "$corpus"/timeout-* >/dev/null 2>&1; then
       echo "dev.sh: the fuzzer found a failing input:" "$corpus"/crash-* "$corpus"/leak-* "$corpus"/timeout-* >&2

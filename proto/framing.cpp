@@ -23,20 +23,28 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
-std::string encode_frame(Framing framing, std::string_view body) {
-  std::string out;
+void append_frame(std::string& out, Framing framing, std::string_view body) {
   if (framing == Framing::lsp) {
-    out.reserve(body.size() + 32);
     out += "Content-Length: ";
     out += std::to_string(body.size());
     out += "\r\n\r\n";
     out += body;
   } else {
-    out.reserve(body.size() + 1);
     out += body;
     out += '\n';
   }
+}
+
+std::string encode_frame(Framing framing, std::string_view body) {
+  std::string out;
+  out.reserve(framed_size(framing, body.size()));
+  append_frame(out, framing, body);
   return out;
+}
+
+size_t framed_size(Framing framing, size_t body_size) {
+  if (framing == Framing::ndjson) return body_size + 1;
+  return body_size + std::to_string(body_size).size() + 20;  // "Content-Length: " + "\r\n\r\n"
 }
 
 void FrameParser::skip_whitespace() {

@@ -24,8 +24,12 @@ enum class FrameError {
   bad_header,  // LSP headers without a valid Content-Length, or too long
 };
 
-/// Encodes one message body in `framing`.
+/// Appends one message body, framed, to `out`.
+void append_frame(std::string& out, Framing framing, std::string_view body);
+/// One message body, framed.
 std::string encode_frame(Framing framing, std::string_view body);
+/// The size append_frame adds for a body of `body_size` bytes.
+size_t framed_size(Framing framing, size_t body_size);
 
 class FrameParser {
  public:

@@ -45,6 +45,19 @@ TEST_CASE("framing: both kinds, mixed, split at every byte boundary", "[proto]")
   }
 }
 
+TEST_CASE("framing: framed_size is the size append_frame adds", "[proto]") {
+  for (size_t n : {size_t{0}, size_t{9}, size_t{10}, size_t{99999}, size_t{100000}}) {
+    const std::string body(n, 'x');
+    for (Framing f : {Framing::ndjson, Framing::lsp}) {
+      INFO(n);
+      CHECK(framed_size(f, n) == encode_frame(f, body).size());
+      std::string out = "prefix";
+      append_frame(out, f, body);
+      CHECK(out == "prefix" + encode_frame(f, body));
+    }
+  }
+}
+
 TEST_CASE("framing: limits and bad headers", "[proto]") {
   struct Case {
     std::string bytes;
