@@ -75,13 +75,6 @@ Result<std::vector<std::string>> list_dir(const std::string& dir) {
   return names;
 }
 
-Result<bool> exists(const std::string& path) {
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) == 0) return true;
-  if (errno == ENOENT) return false;
-  return os_error("stat", path, errno);
-}
-
 Status make_dirs(const std::string& dir, mode_t mode) {
   if (dir.empty()) return invalid_argument("directory", "empty path");
   // Walk the components left to right; mkdir each, treating EEXIST as fine.

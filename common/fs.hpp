@@ -23,8 +23,6 @@ Status write_all(int fd, std::string_view data, const std::string& path_for_erro
 Status fsync_dir(const std::string& dir);
 /// Names in `dir` (without "." and "..").
 Result<std::vector<std::string>> list_dir(const std::string& dir);
-/// True when `path` exists (lstat); false on ENOENT; other errors are errors.
-Result<bool> exists(const std::string& path);
 /// Creates `dir` and its missing parents with `mode`. Existing ones are left as they are.
 Status make_dirs(const std::string& dir, mode_t mode);
 /// `dir` + "/" + `name`.

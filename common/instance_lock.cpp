@@ -48,7 +48,7 @@ Result<InstanceLock> InstanceLock::acquire(const std::string& path) {
   if (::pwrite(fd->get(), pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
     return os_error("write", path, errno);
   }
-  return InstanceLock(path, std::move(*fd));
+  return InstanceLock(std::move(*fd));
 }
 
 }  // namespace hs

@@ -17,12 +17,9 @@ class InstanceLock {
   /// process holds it, or Errc::os.
   static Result<InstanceLock> acquire(const std::string& path);
 
-  const std::string& path() const { return path_; }
-
  private:
-  InstanceLock(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
-  std::string path_;
-  UniqueFd fd_;
+  explicit InstanceLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;  // the lock lives as long as this descriptor
 };
 
 /// The pid written in a lock file, or -1 when there is none.

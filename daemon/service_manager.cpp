@@ -46,7 +46,6 @@ Result<int> activated_socket() {
 #if defined(HS_HAVE_SYSTEMD)
 void ready(const std::string& s) { sd_notify(0, ("READY=1\nSTATUS=" + s).c_str()); }
 void stopping(const std::string& s) { sd_notify(0, ("STOPPING=1\nSTATUS=" + s).c_str()); }
-void status(const std::string& s) { sd_notify(0, ("STATUS=" + s).c_str()); }
 std::chrono::microseconds watchdog_interval() {
   uint64_t usec = 0;
   if (sd_watchdog_enabled(0, &usec) <= 0) return std::chrono::microseconds(0);
@@ -56,7 +55,6 @@ void watchdog() { sd_notify(0, "WATCHDOG=1"); }
 #else
 void ready(const std::string&) {}
 void stopping(const std::string&) {}
-void status(const std::string&) {}
 std::chrono::microseconds watchdog_interval() { return std::chrono::microseconds(0); }
 void watchdog() {}
 #endif

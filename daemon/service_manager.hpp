@@ -21,8 +21,6 @@ Result<int> activated_socket();
 void ready(const std::string& status);
 /// STOPPING=1 with a STATUS= line.
 void stopping(const std::string& status);
-/// A STATUS= line.
-void status(const std::string& status);
 /// Half of WATCHDOG_USEC when the manager wants keep-alives, else 0.
 std::chrono::microseconds watchdog_interval();
 /// WATCHDOG=1.

@@ -83,7 +83,6 @@ asio::awaitable<void> Session::read_loop() {
       auto frame = parser_.next();
       if (!frame) break;
       ++frames_done_;
-      framing_ = frame->framing;
       auto ticket = track(frame->body.size());
       dispatch(server_.context(), self, std::move(*frame), std::move(ticket));
     }

@@ -40,8 +40,6 @@ class Session : public std::enable_shared_from_this<Session> {
 
   uint64_t id() const { return id_; }
   bool closed() const { return closed_.load(std::memory_order_relaxed); }
-  /// The framing of this connection's most recent request.
-  proto::Framing framing() const { return framing_; }
 
  private:
   struct Ticket;
@@ -58,7 +56,6 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::asio::local::stream_protocol::socket socket_;
   uint64_t id_;
   proto::FrameParser parser_;
-  proto::Framing framing_ = proto::Framing::ndjson;
   std::vector<char> rbuf_;
   std::string out_;      // queued, not yet handed to the socket
   std::string sending_;  // handed to async_write, in flight

@@ -89,12 +89,4 @@ json::object make_error(const json::value& id, const RpcError& err) {
   return o;
 }
 
-json::object make_notification(std::string_view method, json::object params) {
-  json::object o;
-  o["jsonrpc"] = "2.0";
-  o["method"] = method;
-  o["params"] = std::move(params);
-  return o;
-}
-
 }  // namespace hs::proto

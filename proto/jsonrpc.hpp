@@ -56,8 +56,6 @@ std::variant<Request, Invalid> to_request(const boost::json::value& msg);
 boost::json::object make_result(const boost::json::value& id, boost::json::value result);
 /// {"jsonrpc": "2.0", "id": id, "error": {"code", "message", "data"?}}
 boost::json::object make_error(const boost::json::value& id, const RpcError& err);
-/// {"jsonrpc": "2.0", "method": method, "params": params} (no id)
-boost::json::object make_notification(std::string_view method, boost::json::object params);
 
 /// The standard message for a code ("Parse error", "Invalid params", ...).
 std::string_view default_message(int code);
