@@ -23,14 +23,7 @@ Sequencer::Sequencer(asio::io_context& io, store::StateStore& store)
 
 Sequencer::~Sequencer() { writer_.join(); }
 
-void Sequencer::mutate(Apply apply, Reply done) {
-  auto s = std::make_shared<Slot>();
-  s->ready = true;
-  s->apply = std::move(apply);
-  s->done = std::move(done);
-  queue_.push_back(std::move(s));
-  pump();
-}
+void Sequencer::mutate(Apply apply, Reply done) { fill(reserve(), std::move(apply), std::move(done)); }
 
 std::shared_ptr<Sequencer::Slot> Sequencer::reserve() {
   auto s = std::make_shared<Slot>();

@@ -67,10 +67,21 @@ json::object to_object(const std::vector<std::pair<std::string, std::string>>& k
   return o;
 }
 
-template <class T, class F>
-Result<T> map_result(Result<json::value> r, F&& f) {
+// The answer of `method`, which must be an object.
+Result<json::object> object_result(Result<json::value> r, std::string_view method) {
   if (!r) return r.error();
-  return f(*r);
+  if (!r->is_object()) return protocol_error(std::string(method) + ": the answer is not an object");
+  return std::move(r->get_object());
+}
+
+Result<Done> done_result(Result<json::value> r) {
+  if (!r) return r.error();
+  return Done{};
+}
+
+const json::value* member(const json::object& o, std::string_view key, json::kind kind) {
+  const json::value* v = o.if_contains(key);
+  return v != nullptr && v->kind() == kind ? v : nullptr;
 }
 
 }  // namespace
@@ -194,27 +205,13 @@ Result<int> Client::poll_notifications(std::chrono::milliseconds wait) {
   }
 }
 
-Result<json::object> Client::info() {
-  return map_result<json::object>(call("daemon.info"), [](json::value& v) -> Result<json::object> {
-    if (!v.is_object()) return protocol_error("daemon.info: not an object");
-    return std::move(v.get_object());
-  });
-}
+Result<json::object> Client::info() { return object_result(call("daemon.info"), "daemon.info"); }
 
-Result<Done> Client::ping() {
-  return map_result<Done>(call("daemon.ping"), [](json::value&) -> Result<Done> { return Done{}; });
-}
+Result<Done> Client::ping() { return done_result(call("daemon.ping")); }
 
-Result<Done> Client::shutdown() {
-  return map_result<Done>(call("daemon.shutdown"), [](json::value&) -> Result<Done> { return Done{}; });
-}
+Result<Done> Client::shutdown() { return done_result(call("daemon.shutdown")); }
 
-Result<json::object> Client::discover() {
-  return map_result<json::object>(call("rpc.discover"), [](json::value& v) -> Result<json::object> {
-    if (!v.is_object()) return protocol_error("rpc.discover: not an object");
-    return std::move(v.get_object());
-  });
-}
+Result<json::object> Client::discover() { return object_result(call("rpc.discover"), "rpc.discover"); }
 
 Result<json::object> Client::record(const RecordRequest& r) {
   json::object p;
@@ -226,10 +223,7 @@ Result<json::object> Client::record(const RecordRequest& r) {
   p["skipped"] = r.skipped;
   p["failed"] = r.failed;
   if (r.account) p["account"] = *r.account;
-  return map_result<json::object>(call("state.record", std::move(p)), [](json::value& v) -> Result<json::object> {
-    if (!v.is_object()) return protocol_error("state.record: not an object");
-    return std::move(v.get_object());
-  });
+  return object_result(call("state.record", std::move(p)), "state.record");
 }
 
 Result<DriftReport> Client::drift(const std::string& target,
@@ -239,126 +233,106 @@ Result<DriftReport> Client::drift(const std::string& target,
   p["target"] = target;
   if (current) p["current_hashes"] = to_object(*current);
   if (account) p["account"] = *account;
-  return map_result<DriftReport>(call("state.drift", std::move(p)), [](json::value& v) -> Result<DriftReport> {
-    if (!v.is_object()) return protocol_error("state.drift: not an object");
-    const auto& o = v.get_object();
-    DriftReport d;
-    if (const auto* t = o.if_contains("target"); t != nullptr && t->is_string()) d.target = t->get_string();
-    if (const auto* t = o.if_contains("tracked"); t != nullptr && t->is_bool()) d.tracked = t->get_bool();
-    d.drifted = to_strings(o.if_contains("drifted"));
-    d.changed = to_strings(o.if_contains("changed"));
-    d.added = to_strings(o.if_contains("added"));
-    d.removed = to_strings(o.if_contains("removed"));
-    if (const auto* errs = o.if_contains("errors"); errs != nullptr && errs->is_array()) {
-      for (const auto& e : errs->get_array()) {
-        if (!e.is_object()) continue;
-        const auto* path = e.get_object().if_contains("path");
-        const auto* why = e.get_object().if_contains("reason");
-        if (path != nullptr && path->is_string() && why != nullptr && why->is_string()) {
-          d.errors.emplace_back(std::string(path->get_string()), std::string(why->get_string()));
-        }
+  auto o = object_result(call("state.drift", std::move(p)), "state.drift");
+  if (!o) return o.error();
+  DriftReport d;
+  if (const auto* t = member(*o, "target", json::kind::string)) d.target = t->get_string();
+  if (const auto* t = member(*o, "tracked", json::kind::bool_)) d.tracked = t->get_bool();
+  d.drifted = to_strings(o->if_contains("drifted"));
+  d.changed = to_strings(o->if_contains("changed"));
+  d.added = to_strings(o->if_contains("added"));
+  d.removed = to_strings(o->if_contains("removed"));
+  if (const auto* errs = member(*o, "errors", json::kind::array)) {
+    for (const auto& e : errs->get_array()) {
+      if (!e.is_object()) continue;
+      const auto* path = member(e.get_object(), "path", json::kind::string);
+      const auto* why = member(e.get_object(), "reason", json::kind::string);
+      if (path != nullptr && why != nullptr) {
+        d.errors.emplace_back(std::string(path->get_string()), std::string(why->get_string()));
       }
     }
-    return d;
-  });
+  }
+  return d;
 }
 
 Result<std::optional<json::object>> Client::target(const std::string& target,
                                                    const std::optional<std::string>& account) {
   json::object p{{"target", target}};
   if (account) p["account"] = *account;
-  return map_result<std::optional<json::object>>(
-      call("state.target", std::move(p)), [](json::value& v) -> Result<std::optional<json::object>> {
-        if (v.is_null()) return std::optional<json::object>();
-        if (!v.is_object()) return protocol_error("state.target: not an object");
-        return std::optional<json::object>(std::move(v.get_object()));
-      });
+  auto r = call("state.target", std::move(p));
+  if (r && r->is_null()) return std::optional<json::object>();
+  auto o = object_result(std::move(r), "state.target");
+  if (!o) return o.error();
+  return std::optional<json::object>(std::move(*o));
 }
 
-Result<json::object> Client::all() {
-  return map_result<json::object>(call("state.all"), [](json::value& v) -> Result<json::object> {
-    if (!v.is_object()) return protocol_error("state.all: not an object");
-    return std::move(v.get_object());
-  });
-}
+Result<json::object> Client::all() { return object_result(call("state.all"), "state.all"); }
 
 Result<bool> Client::clear(const std::string& target, const std::optional<std::string>& account) {
   json::object p{{"target", target}};
   if (account) p["account"] = *account;
-  return map_result<bool>(call("state.clear", std::move(p)), [](json::value& v) -> Result<bool> {
-    const auto* c = v.is_object() ? v.get_object().if_contains("cleared") : nullptr;
-    if (c == nullptr || !c->is_bool()) return protocol_error("state.clear: no cleared");
-    return c->get_bool();
-  });
+  auto o = object_result(call("state.clear", std::move(p)), "state.clear");
+  if (!o) return o.error();
+  const auto* c = member(*o, "cleared", json::kind::bool_);
+  if (c == nullptr) return protocol_error("state.clear: no cleared");
+  return c->get_bool();
 }
 
 Result<AcceptResult> Client::accept(const std::string& target, const std::vector<std::string>& paths,
                                     const std::optional<std::string>& account) {
   json::object p{{"target", target}, {"paths", to_array(paths)}};
   if (account) p["account"] = *account;
-  return map_result<AcceptResult>(call("state.accept", std::move(p)), [](json::value& v) -> Result<AcceptResult> {
-    if (!v.is_object()) return protocol_error("state.accept: not an object");
-    return AcceptResult{to_strings(v.get_object().if_contains("updated")),
-                        to_strings(v.get_object().if_contains("removed"))};
-  });
+  auto o = object_result(call("state.accept", std::move(p)), "state.accept");
+  if (!o) return o.error();
+  return AcceptResult{to_strings(o->if_contains("updated")), to_strings(o->if_contains("removed"))};
 }
 
 Result<MigrateResult> Client::migrate_cc2all(const std::optional<std::string>& old_state_dir) {
   json::object p;
   if (old_state_dir) p["old_state_dir"] = *old_state_dir;
-  return map_result<MigrateResult>(call("state.migrate_cc2all", std::move(p)),
-                                   [](json::value& v) -> Result<MigrateResult> {
-                                     if (!v.is_object()) return protocol_error("state.migrate_cc2all: not an object");
-                                     MigrateResult m;
-                                     const auto& o = v.get_object();
-                                     if (const auto* b = o.if_contains("migrated"); b != nullptr && b->is_bool()) m.migrated = b->get_bool();
-                                     if (const auto* s = o.if_contains("last_sync"); s != nullptr && s->is_string()) m.last_sync = std::string(s->get_string());
-                                     return m;
-                                   });
+  auto o = object_result(call("state.migrate_cc2all", std::move(p)), "state.migrate_cc2all");
+  if (!o) return o.error();
+  MigrateResult m;
+  if (const auto* b = member(*o, "migrated", json::kind::bool_)) m.migrated = b->get_bool();
+  if (const auto* ls = member(*o, "last_sync", json::kind::string)) m.last_sync = std::string(ls->get_string());
+  return m;
 }
 
 Result<std::map<std::string, std::optional<std::string>>> Client::hash_files(const std::vector<std::string>& paths) {
-  using Map = std::map<std::string, std::optional<std::string>>;
-  return map_result<Map>(call("hash.files", json::object{{"paths", to_array(paths)}}), [](json::value& v) -> Result<Map> {
-    if (!v.is_object()) return protocol_error("hash.files: not an object");
-    Map m;
-    for (const auto& [k, h] : v.get_object()) {
-      m[std::string(k)] = h.is_string() ? std::optional<std::string>(std::string(h.get_string())) : std::nullopt;
-    }
-    return m;
-  });
+  auto o = object_result(call("hash.files", json::object{{"paths", to_array(paths)}}), "hash.files");
+  if (!o) return o.error();
+  std::map<std::string, std::optional<std::string>> m;
+  for (const auto& [k, h] : *o) {
+    m[std::string(k)] = h.is_string() ? std::optional<std::string>(std::string(h.get_string())) : std::nullopt;
+  }
+  return m;
 }
 
 Result<int64_t> Client::subscribe(const std::vector<std::string>& targets) {
   json::object p;
   if (!targets.empty()) p["targets"] = to_array(targets);
-  return map_result<int64_t>(call("state.subscribe", std::move(p)), [](json::value& v) -> Result<int64_t> {
-    const auto* s = v.is_object() ? v.get_object().if_contains("subscription") : nullptr;
-    if (s == nullptr || !s->is_int64()) return protocol_error("state.subscribe: no subscription");
-    return s->get_int64();
-  });
+  auto o = object_result(call("state.subscribe", std::move(p)), "state.subscribe");
+  if (!o) return o.error();
+  const auto* sub = member(*o, "subscription", json::kind::int64);
+  if (sub == nullptr) return protocol_error("state.subscribe: no subscription");
+  return sub->get_int64();
 }
 
 Result<Done> Client::unsubscribe(int64_t subscription) {
-  return map_result<Done>(call("state.unsubscribe", json::object{{"subscription", subscription}}),
-                          [](json::value&) -> Result<Done> { return Done{}; });
+  return done_result(call("state.unsubscribe", json::object{{"subscription", subscription}}));
 }
 
 Result<LockResult> Client::lock_acquire(const std::string& name, int64_t wait_ms) {
-  return map_result<LockResult>(call("lock.acquire", json::object{{"name", name}, {"wait_ms", wait_ms}}),
-                                [](json::value& v) -> Result<LockResult> {
-                                  if (!v.is_object()) return protocol_error("lock.acquire: not an object");
-                                  LockResult l;
-                                  const auto& o = v.get_object();
-                                  if (const auto* a = o.if_contains("acquired"); a != nullptr && a->is_bool()) l.acquired = a->get_bool();
-                                  if (const auto* h = o.if_contains("holder_pid"); h != nullptr && h->is_int64()) l.holder_pid = h->get_int64();
-                                  return l;
-                                });
+  auto o = object_result(call("lock.acquire", json::object{{"name", name}, {"wait_ms", wait_ms}}), "lock.acquire");
+  if (!o) return o.error();
+  LockResult l;
+  if (const auto* a = member(*o, "acquired", json::kind::bool_)) l.acquired = a->get_bool();
+  if (const auto* h = member(*o, "holder_pid", json::kind::int64)) l.holder_pid = h->get_int64();
+  return l;
 }
 
 Result<Done> Client::lock_release(const std::string& name) {
-  return map_result<Done>(call("lock.release", json::object{{"name", name}}),
-                          [](json::value&) -> Result<Done> { return Done{}; });
+  return done_result(call("lock.release", json::object{{"name", name}}));
 }
 
 }  // namespace harnesssync
