@@ -38,6 +38,7 @@ harnesssync::Client* Context::client(bool allow_spawn) {
   client_.emplace(std::move(*c));
   // An upgrade can leave an old daemon running: say so, once, on stderr.
   if (auto info = client_->info()) {
+    info_ = *info;
     const auto* v = info->if_contains("version");
     if (v != nullptr && v->is_string() && v->get_string() != hs::kVersion) {
       std::cerr << "hsctl: warning: harnesssyncd is version " << v->get_string().c_str() << ", hsctl is "
@@ -45,6 +46,11 @@ harnesssync::Client* Context::client(bool allow_spawn) {
     }
   }
   return &*client_;
+}
+
+harnesssync::Result<boost::json::object> Context::daemon_info() {
+  if (info_) return *info_;
+  return client_->info();
 }
 
 int Context::code_for(const harnesssync::Error& e) {

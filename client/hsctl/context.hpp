@@ -42,6 +42,10 @@ class Context {
   /// (exit_code() then says which code).
   harnesssync::Client* client(bool allow_spawn = true);
 
+  /// The daemon's daemon.info, as fetched once when connecting (for the
+  /// version check). REQUIRES: client() returned a connection.
+  harnesssync::Result<boost::json::object> daemon_info();
+
   /// Prints "hsctl: <message>" for `e` and returns its exit code.
   int fail(const harnesssync::Error& e);
   /// Prints "hsctl: <message>" and returns exit_code::usage.
@@ -56,6 +60,7 @@ class Context {
  private:
   Globals& g_;
   std::optional<harnesssync::Client> client_;
+  std::optional<boost::json::object> info_;  // daemon.info from connecting
   int last_code_ = exit_code::unreachable;
 };
 

@@ -11,7 +11,7 @@ Action setup_info(CLI::App&, Context& ctx) {
   return [&ctx]() -> int {
     auto* c = ctx.client();
     if (c == nullptr) return ctx.last_error_code();
-    auto r = c->info();
+    auto r = ctx.daemon_info();
     if (!r) return ctx.fail(r.error());
     if (ctx.globals().json) {
       Context::print_json(*r);

@@ -32,7 +32,7 @@ Action setup_shutdown(CLI::App& sub, Context& ctx) {
   return [&ctx]() -> int {
     auto* c = ctx.client(/*allow_spawn=*/false);
     if (c == nullptr) return ctx.last_error_code();
-    auto info = c->info();
+    auto info = ctx.daemon_info();
     if (!info) return ctx.fail(info.error());
     const auto* state_file = info->if_contains("state_file");
     std::string lock_path;
