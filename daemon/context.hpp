@@ -13,15 +13,12 @@
 #include <optional>
 #include <string>
 
+#include "daemon/cancel.hpp"
 #include "daemon/options.hpp"
 #include "daemon/outcome.hpp"
 #include "daemon/sequencer.hpp"
 
 namespace hs::daemon {
-
-class Session;
-/// Whether the session has closed; safe from any thread.
-bool session_closed(const Session& s);
 
 struct Context {
   boost::asio::io_context& io;
@@ -59,26 +56,26 @@ struct Context {
     });
   }
 
-  /// run_blocking for a read-only answer to `owner`: skipped when the
-  /// connection has closed by the time the pool gets to it.
+  /// run_blocking for a read-only answer: skipped when `cancel` is set
+  /// (its connection closed) by the time the pool gets to it.
   template <class Work>
-  void offload(const std::shared_ptr<Session>& owner, Work work, Reply reply);
+  void offload(CancelToken cancel, Work work, Reply reply);
 };
 
-/// One method call: its params, the connection it came on, and where the
-/// answer goes (a no-op for notifications).
+/// One method call: its params, the cancellation of its connection, and
+/// where the answer goes (a no-op for notifications).
 struct Call {
   boost::json::object params;
-  std::shared_ptr<Session> session;
+  CancelToken cancel;
   Reply reply;
 };
 
 template <class Work>
-void Context::offload(const std::shared_ptr<Session>& owner, Work work, Reply reply) {
+void Context::offload(CancelToken cancel, Work work, Reply reply) {
   run_blocking(
-      [owner, work = std::move(work)]() -> std::optional<Outcome> {
+      [cancel, work = std::move(work)]() -> std::optional<Outcome> {
         // Nobody is waiting for this answer any more: save the disk reads.
-        if (session_closed(*owner)) return std::nullopt;
+        if (cancel.cancelled()) return std::nullopt;
         return work();
       },
       [reply = std::move(reply)](std::optional<Outcome> out) {

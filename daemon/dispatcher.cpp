@@ -45,13 +45,16 @@ bool handle_one(Context& ctx, const std::shared_ptr<Session>& session, const jso
     reply = [id = *req.id, respond](Outcome out) {
       if (auto* v = std::get_if<json::value>(&out)) {
         respond(proto::make_result(id, std::move(*v)));
+      } else if (auto* text = std::get_if<JsonText>(&out)) {
+        // TODO(session): send shared text without parsing it back.
+        respond(proto::make_result(id, json::parse(**text)));
       } else {
         respond(proto::make_error(id, std::get<proto::RpcError>(out)));
       }
     };
   }
   try {
-    spec->handler(ctx, Call{std::move(req.params), session, std::move(reply)});
+    spec->handler(ctx, Call{std::move(req.params), session->cancel_token(), std::move(reply)});
   } catch (const std::exception& e) {
     // A handler bug must cost one request, not the daemon.
     log::error(std::string("method ") + req.method + " threw: " + e.what());

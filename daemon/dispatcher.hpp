@@ -10,6 +10,8 @@
 
 namespace hs::daemon {
 
+class Session;
+
 /// `ticket` is held until the message's last answer is sent (see
 /// Session::track).
 void dispatch(Context& ctx, const std::shared_ptr<Session>& session, proto::Frame frame,

@@ -4,6 +4,8 @@
 
 #include <boost/json/value.hpp>
 #include <functional>
+#include <memory>
+#include <string>
 #include <variant>
 
 #include "common/error.hpp"
@@ -11,7 +13,12 @@
 
 namespace hs::daemon {
 
-using Outcome = std::variant<boost::json::value, proto::RpcError>;
+/// A result already serialized as compact, valid JSON text, shared between
+/// the answers that carry it: state.all of one document version is
+/// serialized once, however many requests ask for it.
+using JsonText = std::shared_ptr<const std::string>;
+
+using Outcome = std::variant<boost::json::value, proto::RpcError, JsonText>;
 using Reply = std::function<void(Outcome)>;
 
 /// A store error from applying or validating a change: invalid arguments

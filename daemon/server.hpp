@@ -21,6 +21,8 @@
 
 namespace hs::daemon {
 
+class Session;
+
 class Server {
  public:
   Server(boost::asio::io_context& io, const Options& opts, store::StateStore& store, ListeningSocket socket);

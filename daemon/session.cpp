@@ -15,8 +15,6 @@ namespace hs::daemon {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
-bool session_closed(const Session& s) { return s.closed(); }
-
 Session::Session(Server& server, asio::local::stream_protocol::socket socket, uint64_t id)
     : server_(server),
       socket_(std::move(socket)),
@@ -179,6 +177,7 @@ void Session::close_when_flushed() {
 void Session::close() {
   if (closed_) return;
   closed_.store(true);
+  cancel_.cancel();  // its long work (hashing) stops at the next piece
   partial_timer_.cancel();
   resume_timer_.cancel();
   boost::system::error_code ignored;

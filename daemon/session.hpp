@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/cancel.hpp"
 #include "proto/framing.hpp"
 
 namespace hs::daemon {
@@ -39,6 +40,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<void> track(size_t bytes);
 
   uint64_t id() const { return id_; }
+  /// Cancelled when the connection closes.
+  CancelToken cancel_token() const { return cancel_.token(); }
   bool closed() const { return closed_.load(std::memory_order_relaxed); }
 
  private:
@@ -60,7 +63,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string out_;      // queued, not yet handed to the socket
   std::string sending_;  // handed to async_write, in flight
   bool writing_ = false;
-  std::atomic<bool> closed_{false};  // read by pool threads (Context::offload)
+  std::atomic<bool> closed_{false};
+  CancelSource cancel_;
   bool close_when_flushed_ = false;
   boost::asio::steady_timer partial_timer_;
   bool partial_armed_ = false;

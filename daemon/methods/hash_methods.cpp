@@ -12,7 +12,7 @@ void hash_files(Context& ctx, Call&& c) {
   p.no_others({"paths"});
   if (!p.ok()) return c.reply(p.error());
   ctx.offload(
-      c.session, [paths = std::move(paths)]() -> Outcome {
+      c.cancel, [paths = std::move(paths)]() -> Outcome {
         json::object out;
         for (const auto& path : paths) {
           auto h = sha256_file(path);

@@ -41,7 +41,7 @@ void state_drift(Context& ctx, Call&& c) {
   json::object current = p.path_map("current_hashes", false);
   p.no_others({"target", "current_hashes", "account"});
   if (!p.ok()) return c.reply(p.error());
-  ctx.seq.read([&ctx, ref = std::move(ref), with_hashes, current = std::move(current), session = c.session,
+  ctx.seq.read([&ctx, ref = std::move(ref), with_hashes, current = std::move(current), cancel = c.cancel,
                 reply = std::move(c.reply)](const StateStore& s) mutable {
     const json::object* entry = s.find_entry(ref);
     if (with_hashes) {
@@ -53,7 +53,7 @@ void state_drift(Context& ctx, Call&& c) {
     std::optional<json::object> copy;
     if (entry != nullptr) copy = *entry;
     ctx.offload(
-        session, [copy = std::move(copy), target = ref.target]() -> Outcome {
+        cancel, [copy = std::move(copy), target = ref.target]() -> Outcome {
           return json::value(store::drift_on_disk(copy ? &*copy : nullptr).to_json(target));
         },
         std::move(reply));
