@@ -10,6 +10,7 @@
 #include "common/log.hpp"
 #include "daemon/dispatcher.hpp"
 #include "daemon/server.hpp"
+#include "proto/wire_json.hpp"
 
 namespace hs::daemon {
 namespace asio = boost::asio;
@@ -129,7 +130,7 @@ void Session::watch_partial_message() {
 
 void Session::send(const json::value& msg, proto::Framing framing) {
   if (closed_) return;
-  const std::string body = json::serialize(msg);
+  const std::string body = proto::to_wire_json(msg);
   const size_t size = proto::framed_size(framing, body.size());
   if (out_.size() + sending_.size() + size > server_.options().limits.max_output_bytes) {
     log::warn("connection " + std::to_string(id_) + ": more than " +

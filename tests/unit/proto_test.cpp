@@ -4,6 +4,7 @@
 #include "proto/framing.hpp"
 #include "proto/jsonrpc.hpp"
 #include "proto/params.hpp"
+#include "proto/wire_json.hpp"
 #include "tests/catch.hpp"
 
 namespace json = boost::json;
@@ -161,4 +162,16 @@ TEST_CASE("params: the first error names its field", "[proto]") {
   REQUIRE_FALSE(q.ok());
   CHECK(q.error().data.at("field").as_string() == "x");
   CHECK(q.error().data.at("reason").as_string() == "unknown parameter");
+}
+
+TEST_CASE("wire JSON is valid JSON whatever the numbers") {
+  using hs::proto::to_wire_json;
+  boost::json::value v = boost::json::parse(R"({"a": 1e400, "b": -1e400, "s": "Infinity NaN \"Infinity\"", "c": [1.5, 2]})");
+  std::string text = to_wire_json(v);
+  CHECK(text == R"({"a":1e999,"b":-1e999,"s":"Infinity NaN \"Infinity\"","c":[1.5E0,2]})");
+  // It reads back as the same value.
+  CHECK(boost::json::parse(text) == v);
+  // Nothing to rewrite: the same text Boost.JSON writes.
+  boost::json::value plain = boost::json::parse(R"({"x": "ok", "n": [1, 2, 3]})");
+  CHECK(to_wire_json(plain) == boost::json::serialize(plain));
 }
