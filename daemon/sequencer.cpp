@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "common/log.hpp"
+#include "proto/wire_json.hpp"
 
 namespace hs::daemon {
 namespace asio = boost::asio;
@@ -44,6 +45,16 @@ void Sequencer::read(Read run) {
   s->read = std::move(run);
   queue_.push_back(std::move(s));
   pump();
+}
+
+void Sequencer::read_text(std::function<void(JsonText)> run) {
+  read([this, run = std::move(run)](const store::StateStore& s) {
+    if (!text_ || text_generation_ != s.generation()) {
+      text_ = std::make_shared<const std::string>(proto::to_wire_json(s.document()));
+      text_generation_ = s.generation();
+    }
+    run(text_);
+  });
 }
 
 void Sequencer::when_drained(std::function<void()> cb) {

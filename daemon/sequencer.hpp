@@ -45,6 +45,10 @@ class Sequencer {
 
   /// Queues a read, run once every earlier change is durable (or failed).
   void read(Read run);
+  /// Queues a read of the whole document as compact JSON text, made once
+  /// per durable version and shared by every answer that carries it: a
+  /// batch of 1,024 state.all calls holds one copy, not 1,024.
+  void read_text(std::function<void(JsonText)> run);
 
   /// Calls `cb` once the queue is empty and no write is in flight.
   void when_drained(std::function<void()> cb);
@@ -76,6 +80,8 @@ class Sequencer {
   std::vector<std::function<void()>> drained_;
   uint64_t writes_ = 0;
   uint64_t changes_written_ = 0;
+  JsonText text_;              // the durable document as wire JSON ...
+  uint64_t text_generation_ = 0;  // ... of this StateStore::generation()
 };
 
 }  // namespace hs::daemon

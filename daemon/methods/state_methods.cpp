@@ -75,7 +75,7 @@ void state_all(Context& ctx, Call&& c) {
   proto::Params p(c.params);
   p.no_others({});
   if (!p.ok()) return c.reply(p.error());
-  ctx.seq.read([reply = std::move(c.reply)](const StateStore& s) { reply(json::value(s.document())); });
+  ctx.seq.read_text([reply = std::move(c.reply)](JsonText text) { reply(std::move(text)); });
 }
 
 void state_clear(Context& ctx, Call&& c) {

@@ -306,6 +306,7 @@ Status StateStore::end_commit(const Status& outcome, bool renamed) {
     }
   }
   snapshot_.reset();
+  ++generation_;
   return restored;
 }
 

@@ -95,6 +95,10 @@ class StateStore {
 
   /// The whole document.
   const boost::json::object& document() const { return doc_; }
+  /// Changes whenever the durable document may have changed (each commit,
+  /// and each reload): a cache of anything derived from document() is
+  /// valid while this stays the same.
+  uint64_t generation() const { return generation_; }
   /// The target's entry, or null when it has none.
   const boost::json::object* find_entry(const TargetRef& ref) const;
   /// Drift against caller-supplied hashes (see drift.hpp).
@@ -155,6 +159,7 @@ class StateStore {
   std::string state_path_;
   boost::json::object doc_;                          // memory: durable + pending
   std::optional<boost::json::object> snapshot_;      // last durable, while pending
+  uint64_t generation_ = 0;
 };
 
 }  // namespace hs::store
