@@ -219,7 +219,7 @@ class Client:
                 left = None if deadline is None else max(0.0, deadline - time.monotonic())
                 if not p.event.wait(left):
                     raise CallTimeout("%s: no answer from harnesssyncd within %g s" % (p.method, wait))
-                if p.error is not None:
+                if p.answer is None and p.error is not None:
                     raise p.error
             return [p.answer for _, p in waits]  # type: ignore[misc]
         finally:
@@ -245,9 +245,9 @@ class Client:
             pending = list(self._pending.values())
             self._pending.clear()
         for p in pending:
-            if p.error is None:
-                p.error = type(error)(str(error) if not isinstance(error, ConnectionClosed)
-                                      else "%s: %s" % (p.method, error))
+            if p.answer is not None or p.error is not None:
+                continue  # answered just before the end: the answer stands
+            p.error = type(error)("%s: %s" % (p.method, error) if isinstance(error, ConnectionClosed) else str(error))
             p.event.set()
 
     def _read_loop(self) -> None:
