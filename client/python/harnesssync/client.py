@@ -203,8 +203,10 @@ class Client:
             try:
                 self._sock.sendall(data)
             except OSError as e:
-                raise ConnectionClosed("cannot send to harnesssyncd at %s: %s"
-                                       % (self.socket_path, e.strerror or e)) from e
+                error = ConnectionClosed("cannot send to harnesssyncd at %s: %s"
+                                         % (self.socket_path, e.strerror or e))
+                self._fail_all(error)  # the connection is dead for every caller
+                raise error from e
 
     def _exchange(self, data: bytes, waits: List[Tuple[Any, _Pending]], timeout: Optional[float]) -> List[Dict]:
         with self._lock:

@@ -83,6 +83,34 @@ def _take_lock(path: Path, deadline: float) -> int:
         time.sleep(0.005)
 
 
+def _wait_until_state_dir_free(state_dir: Path, deadline: float) -> None:
+    """Waits (bounded) while a daemon holds the state dir's instance lock but
+    nobody answers on our socket: a daemon that is shutting down (after
+    daemon.shutdown it stops answering before it exits). Starting a new one
+    then would fail with "another harnesssyncd runs". Whatever still holds it
+    at the end (a daemon serving another socket) the new daemon reports."""
+    try:
+        fd = os.open(state_dir / "harnesssyncd.lock", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        until = min(deadline, time.monotonic() + 5.0)
+        while True:
+            try:
+                # A shared lock for an instant: we hold the spawn lock, so
+                # no starter of ours can be taking the exclusive one now.
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= until:
+                    return
+                time.sleep(0.01)
+            except OSError:
+                return
+    finally:
+        os.close(fd)  # releases the shared lock
+
+
 def _read_ready_line(fd: int, deadline: float) -> Optional[str]:
     """The first line the daemon writes on its readiness pipe, "" when it
     closed the pipe without a line (it died), None on timeout."""
@@ -192,6 +220,7 @@ def connect_spawning(socket_path: str, state_dir: Path, daemon: Optional[str], e
                     os.unlink(socket_path)
                 except OSError:
                     pass
+        _wait_until_state_dir_free(state_dir, deadline)
         start_daemon(find_daemon(daemon), state_dir, socket_path, extra_args, deadline)
         try:
             return connect_socket(socket_path), True
