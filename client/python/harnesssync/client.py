@@ -1,10 +1,14 @@
 """harnesssync.Client: one connection to harnesssyncd (JSON-RPC 2.0, NDJSON).
 
 Thread safety: one Client may be shared by any number of threads. Requests
-are pipelined on the one connection and a reader thread hands each answer to
-the caller waiting for its id, so calls from several threads do not wait for
-each other's round trips. A Client must not be used in a child after fork():
-it raises ClientClosed there (StateManager reconnects by itself).
+are pipelined on the one connection, and answers are matched to callers by
+id, so calls from several threads do not wait for each other's round trips.
+Reading is leader/follower: one waiting caller reads the socket and hands
+every answer it finds to its caller; a lone caller reads its own answer with
+no thread switch. With an on_notification callback, a background reader
+thread reads instead, so notifications arrive between calls too. A Client
+must not be used in a child after fork(): it raises ClientClosed there
+(StateManager reconnects by itself).
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import itertools
 import json
 import logging
 import os
+import select
 import socket
 import threading
 import time
@@ -41,10 +46,9 @@ def encode(message: Any) -> bytes:
 
 
 class _Pending:
-    __slots__ = ("event", "answer", "error", "method")
+    __slots__ = ("answer", "error", "method")
 
     def __init__(self, method: str):
-        self.event = threading.Event()
         self.answer: Optional[Dict[str, Any]] = None
         self.error: Optional[BaseException] = None
         self.method = method
@@ -67,8 +71,9 @@ class Client:
       installed beside this package, else $PATH); daemon_args are added to its
       command line (e.g. ["--schema", "2"]).
     timeout: default seconds to wait for each answer (per call overridable).
-    on_notification(method, params): called on the reader thread for every
-      message without an id (state.changed, state.drifted, ...).
+    on_notification(method, params): called on a background reader thread
+      for every message without an id (state.changed, state.drifted, ...).
+      Without it, messages without an id are dropped.
     """
 
     def __init__(self, socket_path: Optional[Union[str, os.PathLike]] = None, *,
@@ -84,14 +89,20 @@ class Client:
         self._pid = os.getpid()
         self._ids = itertools.count(1)
         self._pending: Dict[Any, _Pending] = {}
-        self._lock = threading.Lock()  # _pending, _closed
+        self._lock = threading.Lock()  # _pending, _closed, _reading
+        self._cv = threading.Condition(self._lock)  # an answer came, or the reader left
+        self._reading = False  # a caller (the leader) is reading the socket
         self._send_lock = threading.Lock()
+        self._buf = b""  # only the reader touches it
         self._closed: Optional[BaseException] = None
         absolute = Path(os.path.abspath(os.fspath(self.state_dir)))
         self._sock, self.started_daemon = spawn.connect_spawning(
             self.socket_path, absolute, daemon, list(daemon_args), autostart, spawn_timeout)
-        self._reader = threading.Thread(target=self._read_loop, name="harnesssync-reader", daemon=True)
-        self._reader.start()
+        self._reader: Optional[threading.Thread] = None
+        if on_notification is not None:
+            self._reading = True  # the background thread is the reader, for good
+            self._reader = threading.Thread(target=self._read_loop, name="harnesssync-reader", daemon=True)
+            self._reader.start()
         if check_state_dir if check_state_dir is not None else named:
             try:
                 self.check_serves(self.state_dir)
@@ -178,7 +189,7 @@ class Client:
             self._sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-        if threading.current_thread() is not self._reader:
+        if self._reader is not None and threading.current_thread() is not self._reader:
             self._reader.join(5)
         self._sock.close()
 
@@ -218,11 +229,7 @@ class Client:
             wait = self.timeout if timeout is None else timeout
             deadline = None if wait is None else time.monotonic() + wait
             for _, p in waits:
-                left = None if deadline is None else max(0.0, deadline - time.monotonic())
-                if not p.event.wait(left):
-                    raise CallTimeout("%s: no answer from harnesssyncd within %g s" % (p.method, wait))
-                if p.answer is None and p.error is not None:
-                    raise p.error
+                self._await(p, deadline, wait)
             return [p.answer for _, p in waits]  # type: ignore[misc]
         finally:
             with self._lock:
@@ -250,29 +257,66 @@ class Client:
             if p.answer is not None or p.error is not None:
                 continue  # answered just before the end: the answer stands
             p.error = type(error)("%s: %s" % (p.method, error) if isinstance(error, ConnectionClosed) else str(error))
-            p.event.set()
+        with self._cv:
+            self._cv.notify_all()
 
-    def _read_loop(self) -> None:
-        buf = b""
+    def _await(self, p: _Pending, deadline: Optional[float], wait: Optional[float]) -> None:
+        """Until p is answered: follow while someone else reads, else lead
+        (read the socket, handing out every answer found) until p is done."""
+        while True:
+            with self._cv:
+                while p.answer is None and p.error is None and self._reading:
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        raise CallTimeout("%s: no answer from harnesssyncd within %g s" % (p.method, wait))
+                    self._cv.wait(left)
+                if p.answer is not None:
+                    return
+                if p.error is not None:
+                    raise p.error
+                self._reading = True
+            try:
+                while p.answer is None and p.error is None:
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        raise CallTimeout("%s: no answer from harnesssyncd within %g s" % (p.method, wait))
+                    self._read_once(left)
+            finally:
+                with self._cv:
+                    self._reading = False
+                    self._cv.notify_all()  # a follower takes over
+
+    def _read_once(self, timeout: Optional[float]) -> None:
+        """Reads what arrives within `timeout` and dispatches every complete
+        message; the end of the connection fails every waiting call."""
+        try:
+            if timeout is not None:
+                ready, _, _ = select.select([self._sock], [], [], timeout)
+                if not ready:
+                    return
+            chunk = self._sock.recv(1 << 16)
+        except OSError as e:
+            self._fail_all(ConnectionClosed("harnesssyncd connection failed: %s" % (e.strerror or e)))
+            return
+        if not chunk:
+            self._fail_all(ConnectionClosed("harnesssyncd closed the connection before answering"))
+            return
+        self._buf += chunk
         try:
             while True:
-                try:
-                    chunk = self._sock.recv(1 << 16)
-                except OSError as e:
-                    raise ConnectionClosed("harnesssyncd connection failed: %s" % (e.strerror or e)) from e
-                if not chunk:
+                nl = self._buf.find(b"\n")
+                if nl < 0:
                     break
-                buf += chunk
-                while True:
-                    nl = buf.find(b"\n")
-                    if nl < 0:
-                        break
-                    line, buf = buf[:nl], buf[nl + 1:]
-                    if line.strip():
-                        self._dispatch(line)
-            self._fail_all(ConnectionClosed("harnesssyncd closed the connection before answering"))
+                line, self._buf = self._buf[:nl], self._buf[nl + 1:]
+                if line.strip():
+                    self._dispatch(line)
         except HarnessSyncError as e:
             self._fail_all(e)
+
+    def _read_loop(self) -> None:
+        try:
+            while self._closed is None:
+                self._read_once(None)
         except BaseException as e:  # a bug here must not leave callers hanging
             self._fail_all(ProtocolError("the harnesssync reader failed: %r" % (e,)))
 
@@ -292,17 +336,16 @@ class Client:
                 # An error about a message the daemon could not read: it
                 # cannot be matched to one call, so every waiting call gets it
                 # (this client only sends valid JSON; -32001 closes anyway).
-                with self._lock:
-                    pending = list(self._pending.values())
-                for p in pending:
-                    p.answer = m
-                    p.event.set()
+                with self._cv:
+                    for p in self._pending.values():
+                        p.answer = m
+                    self._cv.notify_all()
                 continue
-            with self._lock:
+            with self._cv:
                 p = self._pending.get(request_id)
-            if p is not None:  # else: a call that timed out; drop its late answer
-                p.answer = m
-                p.event.set()
+                if p is not None:  # else: a call that timed out; drop its late answer
+                    p.answer = m
+                    self._cv.notify_all()
 
     def _notify(self, m: Dict[str, Any]) -> None:
         method = m.get("method")

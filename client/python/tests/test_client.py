@@ -272,3 +272,38 @@ def test_harnesssync_home_names_the_state_dir(daemon, tmp, monkeypatch):
         Client(daemon.socket)
     monkeypatch.setenv("HARNESSSYNC_HOME", daemon.state_dir)
     Client(daemon.socket).close()
+
+
+def test_notifications_between_calls_and_without_a_callback(tmp):
+    path = os.path.join(tmp, "fake.sock")
+    first_answered = threading.Event()
+
+    def script(conn, lines):
+        it = lines()
+        req = next(it)
+        send(conn, {"jsonrpc": "2.0", "id": req["id"], "result": 1})
+        first_answered.wait(10)
+        send(conn, {"jsonrpc": "2.0", "method": "state.changed", "params": {"kind": "reloaded"}})
+        req = next(it)
+        send(conn, {"jsonrpc": "2.0", "method": "dropped.without.callback", "params": {}})
+        send(conn, {"jsonrpc": "2.0", "id": req["id"], "result": 2})
+        for _ in it:
+            pass
+
+    peer = FakePeer(path, script)
+    got = threading.Event()
+    c = Client(path, autostart=False, on_notification=lambda m, p: got.set() if m == "state.changed" else None)
+    assert c.call("a") == 1
+    first_answered.set()
+    assert got.wait(10), "a notification with no call in flight still reaches the callback"
+    assert c.call("b") == 2
+    c.close()
+    peer.close()
+
+    peer = FakePeer(path + "2", script)
+    c = Client(path + "2", autostart=False)
+    assert c.call("a") == 1
+    first_answered.set()
+    assert c.call("b") == 2  # notifications are skipped when nobody listens
+    c.close()
+    peer.close()
