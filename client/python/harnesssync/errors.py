@@ -65,10 +65,10 @@ class RpcError(HarnessSyncError):
         self.data = data
         self.method = method
         text = message
-        if isinstance(data, dict) and "field" in data and "reason" in data:
-            text += ": %s: %s" % (data["field"], data["reason"])
-        elif isinstance(data, dict) and "reason" in data:
-            text += ": %s" % (data["reason"],)
+        reason = data.get("reason") if isinstance(data, dict) else None
+        if isinstance(reason, str) and reason not in message:  # the daemon often says it already
+            field = data.get("field")
+            text += ": %s: %s" % (field, reason) if isinstance(field, str) else ": %s" % reason
         prefix = "%s: " % method if method else ""
         super().__init__("%s%s (error %d)" % (prefix, text, code))
 
