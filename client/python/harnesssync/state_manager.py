@@ -98,6 +98,7 @@ class StateManager:
             except (ConnectionClosed, ClientClosed, ShuttingDown) as e:
                 if attempt == 1:
                     raise StateError("%s: %s" % (what, e)) from e
+                self.close()  # the next attempt connects afresh (a stopping daemon keeps answering -32000)
             except HarnessSyncError as e:
                 raise StateError("%s: %s" % (what, e)) from e
         raise AssertionError("unreachable")

@@ -435,3 +435,45 @@ def test_drop_in_import_line(env):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          env=dict(os.environ, PYTHONPATH=PKG_DIR))
     assert out.returncode == 0 and out.stdout == "success\n", out.stderr
+
+
+def test_a_call_refused_by_a_stopping_daemon_is_sent_again(env, monkeypatch):
+    """-32000 (shutting down) means not applied: StateManager sends it once
+    more on a new connection. A fake daemon that refuses the first record."""
+    import socket
+    import threading
+    path = os.path.join(env["tmp"], "fake.sock")
+    state_dir = os.path.join(env["tmp"], "fake-state")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(path)
+    server.listen(4)
+    records = []
+
+    def serve():
+        for conn_no in range(2):
+            conn, _ = server.accept()
+            f = conn.makefile("rwb")
+            for line in f:
+                req = json.loads(line)
+                if req["method"] == "daemon.info":
+                    result = {"state_file": os.path.join(state_dir, "state.json"), "pid": 1}
+                    f.write((json.dumps({"jsonrpc": "2.0", "id": req["id"], "result": result}) + "\n").encode())
+                elif conn_no == 0:
+                    f.write((json.dumps({"jsonrpc": "2.0", "id": req["id"], "error": {
+                        "code": -32000, "message": "server shutting down"}}) + "\n").encode())
+                else:
+                    records.append(req["params"]["target"])
+                    f.write((json.dumps({"jsonrpc": "2.0", "id": req["id"], "result": {}}) + "\n").encode())
+                f.flush()
+                if conn_no == 1 and records:
+                    break
+            conn.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    monkeypatch.setenv("HARNESSSYNC_SOCKET", path)
+    m = StateManager(state_dir)
+    m.record_sync("codex", "all", {}, {}, 1, 0, 0)
+    t.join(10)
+    assert records == ["codex"]
+    server.close()
