@@ -58,7 +58,8 @@ class Client:
     """A connection to harnesssyncd, started on demand.
 
     Client(socket_path=None, *, state_dir=None, autostart=True, timeout=10.0,
-           spawn_timeout=30.0, daemon=None, daemon_args=(), on_notification=None)
+           spawn_timeout=30.0, daemon=None, daemon_args=(), on_notification=None,
+           check_state_dir=None)
 
     socket_path: --socket; else $HARNESSSYNC_SOCKET; else the rule of
       docs/PROTOCOL.md for state_dir (harnesssync.paths.socket_path).
@@ -74,6 +75,7 @@ class Client:
     on_notification(method, params): called on a background reader thread
       for every message without an id (state.changed, state.drifted, ...).
       Without it, messages without an id are dropped.
+    check_state_dir: force (True) or skip (False) the state dir check above.
     """
 
     def __init__(self, socket_path: Optional[Union[str, os.PathLike]] = None, *,
