@@ -9,7 +9,9 @@ from 16, and counts the records each side loses with 16 concurrent writers.
 The original is re-implemented here faithfully to its design (see
 docs/PERFORMANCE.md): every record_sync reads state.json, changes it, and
 writes it whole (temp file in the state dir, fsync, os.replace), as each
-HarnessSync command that makes a fresh StateManager() does.
+HarnessSync command that makes a fresh StateManager() does. "orig+dir" adds
+the directory fsync the daemon does (and the original lacks), for a
+comparison at equal durability.
 Results go to stdout as a table; see docs/PERFORMANCE.md for measured figures.
 """
 import argparse
@@ -36,8 +38,9 @@ class OriginalStateManager:
     """The original's persistence pattern: load on construction, and a whole
     file rewrite (temp file, fsync, os.replace) on every change. No locking."""
 
-    def __init__(self, state_dir):
+    def __init__(self, state_dir, dir_fsync=False):
         self.state_dir = state_dir
+        self.dir_fsync = dir_fsync
         self.path = os.path.join(state_dir, "state.json")
         try:
             with open(self.path, encoding="utf-8") as f:
@@ -56,6 +59,12 @@ class OriginalStateManager:
             os.fsync(tmp.fileno())
             tmp.close()
             os.replace(tmp.name, self.path)
+            if self.dir_fsync:  # what the original lacks to make the rename itself durable
+                fd = os.open(self.state_dir, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
         except BaseException:
             tmp.close()
             if os.path.exists(tmp.name):
@@ -80,9 +89,9 @@ class OriginalStateManager:
         return out + [p for p in stored if p not in current_hashes]
 
 
-def original_record(state_dir, target):
+def original_record(state_dir, target, dir_fsync=False):
     # A fresh instance per change: read, modify, write (as each HarnessSync command does).
-    OriginalStateManager(state_dir).record_sync(target, "all", HASHES, {}, 1, 0, 0)
+    OriginalStateManager(state_dir, dir_fsync).record_sync(target, "all", HASHES, {}, 1, 0, 0)
 
 
 def original_drift(state_dir, target):
@@ -102,7 +111,7 @@ def run_worker(kind, op, state_dir, worker, n, ready, go, results):
             else:
                 sm.detect_drift("codex", CURRENT)
         elif op == "record":
-            original_record(state_dir, target)
+            original_record(state_dir, target, kind == "orig+dir")
         else:
             original_drift(state_dir, "codex")
     results.put(time.perf_counter() - t0)
@@ -173,8 +182,10 @@ def main():
     print("%-10s %-7s %9s %12s %14s" % ("side", "op", "processes", "calls/s", "lost records"))
     try:
         for processes in (1, 16):
-            for kind in ("original", "daemon"):
+            for kind in ("original", "orig+dir", "daemon"):
                 for op in ("record", "drift"):
+                    if kind == "orig+dir" and op == "drift":
+                        continue
                     d = os.path.join(base, "%s-%s-%d" % (kind, op, processes))
                     proc = start_daemon(os.environ["HARNESSSYNC_DAEMON"], d) \
                         if kind == "daemon" and not args.autostart else None
