@@ -165,3 +165,25 @@ def test_state_manager_reaching_the_wrong_daemon(env, start, monkeypatch):
     assert type(e.value).__name__ == "StateError"
     assert "serves %s/state.json, not %s/mine/state.json" % (d.state_dir, env["tmp"]) in str(e.value)
     StateManager(d.state_dir).close()
+
+
+@pytest.mark.skipif(not HSCTL, reason="needs HS_HSCTL (run through ctest)")
+def test_hsctl_and_python_starters_share_the_spawn_lock(env, monkeypatch):
+    """hsctl and the Python client take the same spawn lock: racing each
+    other on one socket, they start one daemon between them."""
+    state = os.path.join(env["tmp"], "state")
+    sock = os.path.join(env["tmp"], "shared.sock")
+    monkeypatch.setenv("HARNESSSYNC_SOCKET", sock)
+    procs = []
+    for i in range(8):
+        if i % 2:
+            cmd = [HSCTL, "--state-dir", state, "--json", "info"]
+        else:
+            cmd = [sys.executable, "-c", RACER, PKG_DIR, state]
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    pids = set()
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        pids.add(json.loads(out)["pid"])
+    assert len(pids) == 1
