@@ -307,3 +307,36 @@ def test_notifications_between_calls_and_without_a_callback(tmp):
     assert c.call("b") == 2  # notifications are skipped when nobody listens
     c.close()
     peer.close()
+
+
+@pytest.mark.daemon_method("state.subscribe")
+def test_real_notifications_from_a_subscription(daemon, tmp):
+    """Once the daemon serves subscriptions: state.drifted and state.changed
+    reach the callback (docs/PROTOCOL.md, notifications)."""
+    f = os.path.join(tmp, "tracked.md")
+    with open(f, "w") as fh:
+        fh.write("one")
+    got = []
+    cond = threading.Condition()
+
+    def on_notification(method, params):
+        with cond:
+            got.append((method, params))
+            cond.notify_all()
+
+    def wait_for(pred):
+        with cond:
+            assert cond.wait_for(lambda: any(pred(m, p) for m, p in got), 20), got
+
+    c = Client(daemon.socket, autostart=False, on_notification=on_notification)
+    c.call("state.record", {"target": "codex", "scope": "all", "file_hashes": {f: ""}, "synced": 1,
+                            "skipped": 0, "failed": 0})
+    c.call("state.accept", {"target": "codex", "paths": [f]})
+    sub = c.call("state.subscribe", {"targets": ["codex"]})["subscription"]
+    wait_for(lambda m, p: m == "state.drifted" and p.get("changed") == [])
+    with open(f, "w") as fh:
+        fh.write("two")
+    wait_for(lambda m, p: m == "state.drifted" and p.get("changed") == [f] and p["subscription"] == sub)
+    c.call("state.clear", {"target": "codex"})
+    wait_for(lambda m, p: m == "state.changed" and p.get("kind") == "cleared")
+    c.close()
