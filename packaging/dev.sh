@@ -67,6 +67,9 @@ check_deb() {
   dpkg -i "$deb"
   hsctl --version
   harnesssyncd --version
+  # The Python package, where Debian's python3 finds it.
+  (cd / && /usr/bin/python3 -c 'import harnesssync; print("harnesssync", harnesssync.__version__, harnesssync.__file__)') \
+    | grep -q ' /usr/lib/python3/dist-packages/harnesssync/' || { echo "dev.sh: the .deb's harnesssync Python package is not importable" >&2; return 1; }
   local xdg
   xdg=$(mktemp -d) && chmod 700 "$xdg"
   local out

@@ -1,0 +1,361 @@
+"""harnesssync.Client: one connection to harnesssyncd (JSON-RPC 2.0, NDJSON).
+
+Thread safety: one Client may be shared by any number of threads. Requests
+are pipelined on the one connection, and answers are matched to callers by
+id, so calls from several threads do not wait for each other's round trips.
+Reading is leader/follower: one waiting caller reads the socket and hands
+every answer it finds to its caller; a lone caller reads its own answer with
+no thread switch. With an on_notification callback, a background reader
+thread reads instead, so notifications arrive between calls too. A Client
+must not be used in a child after fork(): it raises ClientClosed there
+(StateManager reconnects by itself).
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+import select
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+from . import paths, spawn
+from .errors import (CallTimeout, ClientClosed, ConnectionClosed, HarnessSyncError, ProtocolError, RpcError,
+                     WrongDaemon)
+
+log = logging.getLogger("harnesssync")
+
+NotificationHandler = Callable[[str, Dict[str, Any]], None]
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_SPAWN_TIMEOUT = 30.0
+
+
+def encode(message: Any) -> bytes:
+    """Compact JSON and a newline. NaN and infinities are refused here: they
+    are not JSON, and the daemon would answer -32700."""
+    try:
+        text = json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError as e:
+        raise ValueError("params cannot be sent as JSON: %s" % e) from None
+    return text.encode("utf-8") + b"\n"
+
+
+class _Pending:
+    __slots__ = ("answer", "error", "method")
+
+    def __init__(self, method: str):
+        self.answer: Optional[Dict[str, Any]] = None
+        self.error: Optional[BaseException] = None
+        self.method = method
+
+
+class Client:
+    """A connection to harnesssyncd, started on demand.
+
+    Client(socket_path=None, *, state_dir=None, autostart=True, timeout=10.0,
+           spawn_timeout=30.0, daemon=None, daemon_args=(), on_notification=None,
+           check_state_dir=None)
+
+    socket_path: --socket; else $HARNESSSYNC_SOCKET; else the rule of
+      docs/PROTOCOL.md for state_dir (harnesssync.paths.socket_path).
+    state_dir: the state dir (else $HARNESSSYNC_HOME, else ~/.harnesssync).
+      When it is named (here or by $HARNESSSYNC_HOME), the daemon reached must
+      serve it (daemon.info state_file), else WrongDaemon.
+    autostart: start harnesssyncd when nobody answers (unless
+      $HARNESSSYNC_NO_SPAWN is set), as hsctl does.
+    daemon: the harnesssyncd to start (else $HARNESSSYNC_DAEMON, else the one
+      installed beside this package, else $PATH); daemon_args are added to its
+      command line (e.g. ["--schema", "2"]).
+    timeout: default seconds to wait for each answer (per call overridable).
+    on_notification(method, params): called on a background reader thread
+      for every message without an id (state.changed, state.drifted, ...).
+      Without it, messages without an id are dropped.
+    check_state_dir: force (True) or skip (False) the state dir check above.
+    """
+
+    def __init__(self, socket_path: Optional[Union[str, os.PathLike]] = None, *,
+                 state_dir: Optional[Union[str, os.PathLike]] = None, autostart: bool = True,
+                 timeout: Optional[float] = DEFAULT_TIMEOUT, spawn_timeout: float = DEFAULT_SPAWN_TIMEOUT,
+                 daemon: Optional[str] = None, daemon_args: Sequence[str] = (),
+                 on_notification: Optional[NotificationHandler] = None, check_state_dir: Optional[bool] = None):
+        named = state_dir is not None or bool(os.environ.get("HARNESSSYNC_HOME"))
+        self.state_dir: Path = paths.resolve_state_dir(state_dir)
+        self.socket_path: str = paths.socket_path(self.state_dir, socket_path)
+        self.timeout = timeout
+        self.on_notification = on_notification
+        self._pid = os.getpid()
+        self._ids = itertools.count(1)
+        self._pending: Dict[Any, _Pending] = {}
+        self._lock = threading.Lock()  # _pending, _closed, _reading
+        self._cv = threading.Condition(self._lock)  # an answer came, or the reader left
+        self._reading = False  # a caller (the leader) is reading the socket
+        self._send_lock = threading.Lock()
+        self._buf = b""  # only the reader touches it
+        self._closed: Optional[BaseException] = None
+        absolute = Path(os.path.abspath(os.fspath(self.state_dir)))
+        self._sock, self.started_daemon = spawn.connect_spawning(
+            self.socket_path, absolute, daemon, list(daemon_args), autostart, spawn_timeout)
+        self._reader: Optional[threading.Thread] = None
+        if on_notification is not None:
+            self._reading = True  # the background thread is the reader, for good
+            self._reader = threading.Thread(target=self._read_loop, name="harnesssync-reader", daemon=True)
+            self._reader.start()
+        if check_state_dir if check_state_dir is not None else named:
+            try:
+                self.check_serves(self.state_dir)
+            except BaseException:
+                self.close()
+                raise
+
+    # -- public API -------------------------------------------------------
+
+    def call(self, method: str, params: Optional[Dict[str, Any]] = None, *, timeout: Optional[float] = None) -> Any:
+        """The result of `method`; raises RpcError (a subclass per code) on
+        an error answer, CallTimeout, ConnectionClosed, ProtocolError."""
+        request_id = next(self._ids)
+        message: Dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
+        if params is not None:
+            message["params"] = params
+        pending = _Pending(method)
+        answer = self._exchange(encode(message), [(request_id, pending)], timeout)[0]
+        return self._result(answer, method)
+
+    def batch(self, calls: Iterable[Tuple[str, Optional[Dict[str, Any]]]], *,
+              timeout: Optional[float] = None) -> List[Any]:
+        """Sends (method, params) pairs as one JSON-RPC batch; returns, in the
+        order given, each result, or the RpcError instance for an error
+        answer (errors are returned, not raised)."""
+        messages = []
+        waits = []
+        for method, params in calls:
+            request_id = next(self._ids)
+            m: Dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
+            if params is not None:
+                m["params"] = params
+            messages.append(m)
+            waits.append((request_id, _Pending(method)))
+        if not messages:
+            return []
+        answers = self._exchange(encode(messages), waits, timeout)
+        out: List[Any] = []
+        for (_, p), answer in zip(waits, answers):
+            try:
+                out.append(self._result(answer, p.method))
+            except RpcError as e:
+                out.append(e)
+        return out
+
+    def notify(self, method: str, params: Optional[Dict[str, Any]] = None) -> None:
+        """A request without an id: the daemon answers nothing."""
+        message: Dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+        if params is not None:
+            message["params"] = params
+        self._send(encode(message))
+
+    def info(self) -> Dict[str, Any]:
+        return self.call("daemon.info")
+
+    def ping(self) -> None:
+        self.call("daemon.ping")
+
+    def shutdown(self) -> None:
+        """Asks the daemon to stop (daemon.shutdown)."""
+        self.call("daemon.shutdown")
+
+    def check_serves(self, state_dir: Union[str, os.PathLike]) -> None:
+        """Raises WrongDaemon unless the daemon serves `state_dir`."""
+        info = self.info()
+        served = info.get("state_file") if isinstance(info, dict) else None
+        if not isinstance(served, str):
+            raise ProtocolError("daemon.info has no state_file")
+        want = os.path.realpath(os.fspath(state_dir))
+        if os.path.realpath(os.path.dirname(served)) != want:
+            raise WrongDaemon("harnesssyncd at %s serves %s, not %s" % (
+                self.socket_path, served, os.path.join(os.fspath(state_dir), "state.json")))
+
+    @property
+    def closed(self) -> bool:
+        return self._closed is not None or os.getpid() != self._pid
+
+    def close(self) -> None:
+        """Closes the connection; calls still waiting get ClientClosed."""
+        self._fail_all(ClientClosed("the harnesssync Client was closed"))
+        if os.getpid() != self._pid:
+            return  # the parent's socket and reader thread are the parent's
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        if self._reader is not None and threading.current_thread() is not self._reader:
+            self._reader.join(5)
+        self._sock.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- internals --------------------------------------------------------
+
+    def _usable(self) -> None:
+        if os.getpid() != self._pid:
+            raise ClientClosed("a harnesssync Client cannot be used in a child process after fork(); "
+                               "make a new one there")
+        if self._closed is not None:
+            raise ClientClosed("the connection to harnesssyncd is closed: %s" % self._closed)
+
+    def _send(self, data: bytes) -> None:
+        self._usable()
+        with self._send_lock:
+            try:
+                self._sock.sendall(data)
+            except OSError as e:
+                error = ConnectionClosed("cannot send to harnesssyncd at %s: %s"
+                                         % (self.socket_path, e.strerror or e))
+                self._fail_all(error)  # the connection is dead for every caller
+                raise error from e
+
+    def _exchange(self, data: bytes, waits: List[Tuple[Any, _Pending]], timeout: Optional[float]) -> List[Dict]:
+        with self._lock:
+            self._usable()
+            for request_id, p in waits:
+                self._pending[request_id] = p
+        try:
+            self._send(data)
+            wait = self.timeout if timeout is None else timeout
+            deadline = None if wait is None else time.monotonic() + wait
+            for _, p in waits:
+                self._await(p, deadline, wait)
+            return [p.answer for _, p in waits]  # type: ignore[misc]
+        finally:
+            with self._lock:
+                for request_id, _ in waits:
+                    self._pending.pop(request_id, None)
+
+    @staticmethod
+    def _result(answer: Dict[str, Any], method: str) -> Any:
+        error = answer.get("error")
+        if error is not None:
+            if not isinstance(error, dict):
+                raise ProtocolError("%s: the error answer is not an object" % method)
+            raise RpcError.from_error(error, method)
+        if "result" not in answer:
+            raise ProtocolError("%s: harnesssyncd sent an answer with neither result nor error" % method)
+        return answer["result"]
+
+    def _fail_all(self, error: BaseException) -> None:
+        with self._lock:
+            if self._closed is None:
+                self._closed = error
+            pending = list(self._pending.values())
+            self._pending.clear()
+        for p in pending:
+            if p.answer is not None or p.error is not None:
+                continue  # answered just before the end: the answer stands
+            p.error = type(error)("%s: %s" % (p.method, error) if isinstance(error, ConnectionClosed) else str(error))
+        with self._cv:
+            self._cv.notify_all()
+
+    def _await(self, p: _Pending, deadline: Optional[float], wait: Optional[float]) -> None:
+        """Until p is answered: follow while someone else reads, else lead
+        (read the socket, handing out every answer found) until p is done."""
+        while True:
+            with self._cv:
+                while p.answer is None and p.error is None and self._reading:
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        raise CallTimeout("%s: no answer from harnesssyncd within %g s" % (p.method, wait))
+                    self._cv.wait(left)
+                if p.answer is not None:
+                    return
+                if p.error is not None:
+                    raise p.error
+                self._reading = True
+            try:
+                while p.answer is None and p.error is None:
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        raise CallTimeout("%s: no answer from harnesssyncd within %g s" % (p.method, wait))
+                    self._read_once(left)
+            finally:
+                with self._cv:
+                    self._reading = False
+                    self._cv.notify_all()  # a follower takes over
+
+    def _read_once(self, timeout: Optional[float]) -> None:
+        """Reads what arrives within `timeout` and dispatches every complete
+        message; the end of the connection fails every waiting call."""
+        try:
+            if timeout is not None:
+                ready, _, _ = select.select([self._sock], [], [], timeout)
+                if not ready:
+                    return
+            chunk = self._sock.recv(1 << 16)
+        except OSError as e:
+            self._fail_all(ConnectionClosed("harnesssyncd connection failed: %s" % (e.strerror or e)))
+            return
+        if not chunk:
+            self._fail_all(ConnectionClosed("harnesssyncd closed the connection before answering"))
+            return
+        self._buf += chunk
+        try:
+            while True:
+                nl = self._buf.find(b"\n")
+                if nl < 0:
+                    break
+                line, self._buf = self._buf[:nl], self._buf[nl + 1:]
+                if line.strip():
+                    self._dispatch(line)
+        except HarnessSyncError as e:
+            self._fail_all(e)
+
+    def _read_loop(self) -> None:
+        try:
+            while self._closed is None:
+                self._read_once(None)
+        except BaseException as e:  # a bug here must not leave callers hanging
+            self._fail_all(ProtocolError("the harnesssync reader failed: %r" % (e,)))
+
+    def _dispatch(self, line: bytes) -> None:
+        try:
+            message = json.loads(line)
+        except ValueError as e:
+            raise ProtocolError("harnesssyncd sent a line that is not JSON: %s" % e) from None
+        for m in message if isinstance(message, list) else [message]:
+            if not isinstance(m, dict):
+                raise ProtocolError("harnesssyncd sent a message that is not a JSON object")
+            if "id" not in m:
+                self._notify(m)
+                continue
+            request_id = m["id"]
+            if request_id is None:
+                # An error about a message the daemon could not read: it
+                # cannot be matched to one call, so every waiting call gets it
+                # (this client only sends valid JSON; -32001 closes anyway).
+                with self._cv:
+                    for p in self._pending.values():
+                        p.answer = m
+                    self._cv.notify_all()
+                continue
+            with self._cv:
+                p = self._pending.get(request_id)
+                if p is not None:  # else: a call that timed out; drop its late answer
+                    p.answer = m
+                    self._cv.notify_all()
+
+    def _notify(self, m: Dict[str, Any]) -> None:
+        method = m.get("method")
+        handler = self.on_notification
+        if not isinstance(method, str) or handler is None:
+            return
+        params = m.get("params")
+        try:
+            handler(method, params if isinstance(params, dict) else {})
+        except Exception:  # the callback's bug must not stop answers reaching callers
+            log.exception("harnesssync notification handler failed on %s", method)
