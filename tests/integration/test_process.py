@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 
@@ -387,3 +388,23 @@ def test_shutdown_answers_work_in_progress_on_the_pool(daemon, tmp):
     assert len(resp[1]["result"][big]) == 64
     assert resp[2]["result"] is True
     assert daemon.wait(60) == 0
+
+
+def test_a_passed_in_socket_without_a_path_is_a_usage_error_not_an_unsafe_dir(tmp):
+    """A socket-activated daemon given an abstract socket reported it as
+    'socket dir not 0700' with exit 77; it is its own error, exit 64."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind("\0hs-test-abstract-%d" % os.getpid())
+    s.listen(1)
+    env = dict(os.environ, LISTEN_FDS="1")
+    env.pop("HARNESSSYNC_SOCKET", None)
+    # The wrapper's pid is the daemon's once it execs it.
+    wrapper = ("import os, sys; os.dup2(%d, 3); os.environ['LISTEN_PID'] = str(os.getpid()); "
+               "os.execv(sys.argv[1], sys.argv[1:])" % s.fileno())
+    r = subprocess.run([sys.executable, "-c", wrapper, DAEMON, "--state-dir", os.path.join(tmp, "state")],
+                       capture_output=True, text=True, timeout=20, env=env, stdin=subprocess.DEVNULL,
+                       pass_fds=(s.fileno(),))
+    s.close()
+    assert r.returncode == 64, r.stderr
+    assert "not a Unix socket with a path" in r.stderr and "0700" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
