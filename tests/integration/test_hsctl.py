@@ -217,6 +217,80 @@ def test_daemon_errors_exit_4_with_one_line(env, tmp):
     assert r.returncode == 2
 
 
+class FakeDaemon:
+    """A daemon of another version, in a thread: answers each method from
+    `answers` (a result, or a callable of params); anything else gets -32601."""
+
+    def __init__(self, path, answers):
+        self.answers = answers
+        self.seen = []
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(path)
+        self.listener.listen(16)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn):
+        with conn, conn.makefile("rwb") as f:
+            for line in f:
+                msg = json.loads(line)
+                self.seen.append(msg["method"])
+                answer = self.answers.get(msg["method"])
+                if answer is None:
+                    out = {"jsonrpc": "2.0", "id": msg["id"], "error": {"code": -32601, "message": "Method not found"}}
+                else:
+                    result = answer(msg.get("params")) if callable(answer) else answer
+                    out = {"jsonrpc": "2.0", "id": msg["id"], "result": result}
+                f.write((json.dumps(out) + "\n").encode())
+                f.flush()
+
+    def close(self):
+        self.listener.close()
+
+
+def partial_info():
+    """daemon.info of a daemon that reports its version as hsctl's (no warning)
+    but lacks most fields."""
+    version = subprocess.run([HSCTL, "--version"], capture_output=True, text=True).stdout.split()[-1]
+    return {"name": "harnesssyncd", "version": version, "writes": {}}
+
+
+def test_an_older_daemons_partial_answer_is_one_line_exit_5(env):
+    """hsctl read the answer with .at(): a daemon that lacked a field made it
+    call std::terminate (SIGABRT) instead of saying what was wrong."""
+    fake = FakeDaemon(env.sock, {"daemon.info": partial_info(), "state.record": {"target": "codex", "scope": "all"}})
+    try:
+        r = env.hsctl("--no-spawn", "record", "codex", "--scope", "all")
+        assert r.returncode == 5, (r.returncode, r.stderr)
+        line = one_line_error(r)
+        assert "state.record" in line and '"status"' in line and "hsctl shutdown" in line, line
+        # --json prints the answer as it is.
+        assert json.loads(env.ok("--no-spawn", "--json", "record", "codex", "--scope", "all").stdout)["target"] == "codex"
+        # info shows what there is, "?" for the rest.
+        r = env.ok("--no-spawn", "info")
+        assert "(protocol ?)" in r.stdout and "? durable writes holding ? changes" in r.stdout, r.stdout
+        fake.answers["state.record"] = {"target": "codex", "status": "success", "items_synced": "1"}
+        r = env.hsctl("--no-spawn", "record", "codex", "--scope", "all")
+        assert r.returncode == 5 and '"items_synced"' in one_line_error(r), r.stderr
+        fake.answers["state.record"] = ["not", "an", "entry"]
+        r = env.hsctl("--no-spawn", "record", "codex", "--scope", "all")
+        assert r.returncode == 5 and "an entry object" in one_line_error(r), r.stderr
+        fake.answers["state.all"] = {"version": 2, "targets": {"codex": "not an entry"}}
+        fake.answers["state.drift"] = {"target": "codex", "tracked": True, "drifted": []}
+        r = env.hsctl("--no-spawn", "status", "codex")
+        assert r.returncode == 0 and "codex" in r.stdout, (r.stdout, r.stderr)
+    finally:
+        fake.close()
+
+
 def test_no_spawn_exits_3(env):
     r = env.hsctl("--no-spawn", "ping")
     assert r.returncode == 3 and "autostart is off" in one_line_error(r)
