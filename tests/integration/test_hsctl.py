@@ -291,6 +291,42 @@ def test_an_older_daemons_partial_answer_is_one_line_exit_5(env):
         fake.close()
 
 
+POLL_FAULT = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+/* A persistent poll() failure in hsctl only (the daemon it starts inherits
+   LD_PRELOAD and gets the real poll): ENOMEM cannot be provoked on demand. */
+extern char* program_invocation_short_name;
+int poll(struct pollfd* fds, nfds_t n, int timeout) {
+  if (strcmp(program_invocation_short_name, "hsctl") == 0) { errno = ENOMEM; return -1; }
+  int (*real)(struct pollfd*, nfds_t, int) = (int (*)(struct pollfd*, nfds_t, int))dlsym(RTLD_NEXT, "poll");
+  return real(fds, n, timeout);
+}
+"""
+
+
+@pytest.mark.skipif(os.environ.get("HS_SANITIZED") == "1", reason="a preloaded shim and the sanitizer runtime clash")
+def test_a_persistent_poll_error_while_starting_is_reported_at_once(env, tmp):
+    """spawn.cpp took any poll() failure for 'not yet' and spun on it until the
+    start-up deadline (10 s or more), then reported a timeout."""
+    src, shim = os.path.join(tmp, "poll_fault.c"), os.path.join(tmp, "poll_fault.so")
+    with open(src, "w") as f:
+        f.write(POLL_FAULT)
+    cc = subprocess.run(["cc", "-shared", "-fPIC", "-o", shim, src, "-ldl"], capture_output=True, text=True)
+    if cc.returncode != 0:
+        pytest.skip("no C compiler for the shim: " + cc.stderr)
+    t0 = time.monotonic()
+    r = env.hsctl("ping", env={"LD_PRELOAD": shim})
+    elapsed = time.monotonic() - t0
+    assert r.returncode == 3, r.stderr
+    line = one_line_error(r)
+    assert "poll: Cannot allocate memory" in line, line
+    assert elapsed < 5, elapsed
+
+
 def test_no_spawn_exits_3(env):
     r = env.hsctl("--no-spawn", "ping")
     assert r.returncode == 3 and "autostart is off" in one_line_error(r)
