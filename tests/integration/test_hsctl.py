@@ -1,5 +1,6 @@
 """hsctl end to end against the real daemon: every command, every exit code,
 valid --json, autostart (and its race), and a daemon that cannot start."""
+import fcntl
 import hashlib
 import json
 import os
@@ -325,6 +326,50 @@ def test_a_persistent_poll_error_while_starting_is_reported_at_once(env, tmp):
     line = one_line_error(r)
     assert "poll: Cannot allocate memory" in line, line
     assert elapsed < 5, elapsed
+
+
+def test_shutdown_never_takes_the_lock_a_new_daemon_needs(env, start):
+    """hsctl shutdown used to probe the daemon's lock by taking it: a daemon
+    starting in that instant exited 75, and a new daemon that took the lock
+    first made hsctl wait its whole --timeout for the old one. A successor
+    that takes the lock the moment the old daemon exits stands in for a
+    daemon starting at once; hsctl must see the old one gone regardless."""
+    for _ in range(5):
+        old = start(state_dir=env.state, socket_path=env.sock)
+        lock_path = os.path.join(env.state, "harnesssyncd.lock")
+        successor_has_lock = threading.Event()
+        release = threading.Event()
+        failures = []
+
+        def successor():
+            try:
+                with open(lock_path, "r+") as f:
+                    fcntl.flock(f, fcntl.LOCK_EX)  # granted when the old daemon exits
+                    successor_has_lock.set()
+                    release.wait(30)
+            except BaseException as e:  # re-raised on the main thread
+                failures.append(e)
+
+        t = threading.Thread(target=successor)
+        t.start()
+        try:
+            t0 = time.monotonic()
+            r = env.hsctl("--no-spawn", "--timeout", "20", "shutdown")
+            elapsed = time.monotonic() - t0
+            assert r.returncode == 0 and r.stdout == "harnesssyncd stopped\n", (r.stdout, r.stderr)
+            assert old.wait(10) == 0
+            assert successor_has_lock.wait(10)
+            assert elapsed < 10, elapsed
+        finally:
+            release.set()
+            t.join(30)
+        assert failures == [] and not t.is_alive()
+        old.stop()
+    # And a real daemon starts at once after hsctl said it stopped.
+    env.ok("--no-spawn", "shutdown", code=3)
+    new = start(state_dir=env.state, socket_path=env.sock)
+    env.ok("--no-spawn", "shutdown")
+    assert new.wait(10) == 0
 
 
 def test_no_spawn_exits_3(env):
