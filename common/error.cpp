@@ -47,4 +47,35 @@ Error invalid_argument(std::string field, std::string reason) {
   return e;
 }
 
+namespace {
+Error described(Errc code, std::string op, std::string path, std::string detail) {
+  Error e;
+  e.code = code;
+  e.op = std::move(op);
+  e.path = std::move(path);
+  e.detail = std::move(detail);
+  return e;
+}
+}  // namespace
+
+Error busy(std::string op, std::string path, std::string detail) {
+  return described(Errc::busy, std::move(op), std::move(path), std::move(detail));
+}
+
+Error corrupt(std::string op, std::string path, std::string detail) {
+  return described(Errc::corrupt, std::move(op), std::move(path), std::move(detail));
+}
+
+Error unsupported(std::string op, std::string path, std::string detail) {
+  return described(Errc::unsupported, std::move(op), std::move(path), std::move(detail));
+}
+
+Error unsafe_socket_dir(std::string dir, std::string detail) {
+  return described(Errc::unsafe_socket_dir, "socket dir", std::move(dir), std::move(detail));
+}
+
+Error not_regular(std::string op, std::string path, std::string detail) {
+  return described(Errc::not_regular, std::move(op), std::move(path), std::move(detail));
+}
+
 }  // namespace hs

@@ -23,7 +23,7 @@ long read_lock_pid(const std::string& path) {
 }
 
 
-Result<InstanceLock> InstanceLock::acquire(const std::string& path) {
+Result<InstanceLock> InstanceLock::acquire(const std::string& path, std::string_view held) {
   auto fd = fs::open(path, O_RDWR | O_CREAT, 0600);
   if (!fd) return std::move(fd).error();
   if (::flock(fd->get(), LOCK_EX | LOCK_NB) != 0) {
@@ -35,13 +35,8 @@ Result<InstanceLock> InstanceLock::acquire(const std::string& path) {
       pid = read_lock_pid(path);
       if (pid < 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    Error e;
-    e.code = Errc::busy;
-    e.op = "lock";
-    e.path = path;
-    e.detail = pid > 0 ? "another harnesssyncd (pid " + std::to_string(pid) + ") is running"
-                       : "another harnesssyncd is running";
-    return e;
+    std::string who = pid > 0 ? "another harnesssyncd (pid " + std::to_string(pid) + ")" : "another harnesssyncd";
+    return busy("lock", path, who + " " + std::string(held));
   }
   std::string pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(fd->get(), 0) != 0) return os_error("truncate", path, errno);

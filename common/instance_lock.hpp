@@ -1,9 +1,11 @@
 // The single-writer lock: an exclusive flock on <state dir>/harnesssyncd.lock,
-// holding the owner's pid. The kernel drops the lock when the process dies,
+// holding the owner's pid. The daemon takes a second one, <socket>.lock, for
+// its socket path (daemon/listener.cpp). The kernel drops the lock when the process dies,
 // even by SIGKILL, so a crash never leaves a stale lock behind.
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
@@ -14,8 +16,9 @@ class InstanceLock {
  public:
   /// Takes the lock without waiting and writes this process's pid into it.
   /// Fails with Errc::busy (the detail names the holder's pid) when another
-  /// process holds it, or Errc::os.
-  static Result<InstanceLock> acquire(const std::string& path);
+  /// process holds it, or Errc::os. `held` ends the busy detail:
+  /// "another harnesssyncd (pid N) <held>".
+  static Result<InstanceLock> acquire(const std::string& path, std::string_view held = "is running");
 
  private:
   explicit InstanceLock(UniqueFd fd) : fd_(std::move(fd)) {}

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "common/fs.hpp"
+#include "common/instance_lock.hpp"
 #include "common/log.hpp"
 #include "common/socket_path.hpp"
 
@@ -36,11 +37,8 @@ Status check_private_dir(const std::string& dir) {
   // Anyone who can write the directory can replace the socket and capture
   // the clients' requests: the directory must be ours alone.
   if (st.st_uid != ::geteuid() || (st.st_mode & 077) != 0) {
-    Error e = invalid_argument("socket dir", "");
-    e.path = dir;
-    e.detail = "is mode " + octal(st.st_mode) + " owned by uid " + std::to_string(st.st_uid) +
-               "; it must be 0700 and owned by uid " + std::to_string(::geteuid());
-    return e;
+    return unsafe_socket_dir(dir, "is mode " + octal(st.st_mode) + " owned by uid " + std::to_string(st.st_uid) +
+                                      "; it must be 0700 and owned by uid " + std::to_string(::geteuid()));
   }
   return {};
 }
@@ -61,6 +59,12 @@ Result<ListeningSocket> listen_unix(const std::string& path) {
   auto slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   HS_TRY(check_private_dir(dir));
+  // The socket path's own lock, taken before the probe and held for our
+  // life: the state dir lock alone does not stop a daemon on another state
+  // dir from probing the same path, finding it dead in the instant before
+  // our bind, and replacing our live socket.
+  auto lock = InstanceLock::acquire(path + ".lock", "serves this socket");
+  if (!lock) return std::move(lock).error();
 
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
@@ -72,14 +76,11 @@ Result<ListeningSocket> listen_unix(const std::string& path) {
     auto live = probe(path);
     if (!live) return std::move(live).error();
     if (*live) {
-      Error e;
-      e.code = Errc::busy;
-      e.op = "listen on";
-      e.path = path;
-      e.detail = "another harnesssyncd is already serving this socket";
-      return e;
+      // Alive without holding the lock: a daemon of an older version, or
+      // one whose socket a service manager passed in.
+      return busy("listen on", path, "another harnesssyncd is already serving this socket");
     }
-    // Nobody answers and we hold the lock: a crashed daemon left it.
+    // Nobody answers and we hold the socket's lock: a crashed daemon left it.
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) return os_error("unlink stale socket", path, errno);
     log::info("removed stale socket " + path);
   } else if (errno != ENOENT) {
@@ -88,6 +89,7 @@ Result<ListeningSocket> listen_unix(const std::string& path) {
 
   ListeningSocket s;
   s.path = path;
+  s.lock.emplace(std::move(*lock));
   s.fd = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!s.fd.valid()) return os_error("socket", path, errno);
   // Bind under a temporary name and rename into place once listening: the
@@ -133,6 +135,9 @@ Result<ListeningSocket> adopt_socket(int fd) {
   if (addr.sun_family != AF_UNIX || addr.sun_path[0] == '\0') {
     return invalid_argument("socket", "the passed socket is not a Unix socket with a path");
   }
+  // No <socket>.lock: the service manager owns the path, binds it once and
+  // hands the same socket to whichever daemon it starts, so two daemons never
+  // bind it; a daemon started by hand on that path finds it answering (busy).
   s.path = std::string(addr.sun_path, ::strnlen(addr.sun_path, sizeof addr.sun_path));
   // The manager made the socket non-blocking or not; Asio sets what it needs.
   ::fcntl(fd, F_SETFD, FD_CLOEXEC);

@@ -18,10 +18,13 @@ daemon.shutdown method) stop it gracefully.
 Exit status:
   0   stopped cleanly
   1   unexpected error while running
-  64  usage error, or the socket path is too long
+  64  usage error, the socket path is too long, or a socket passed in by
+      systemd or launchd cannot be used
+  66  state.json is not a regular file (a FIFO, a device, a directory)
   71  the socket cannot be created
   73  the state dir cannot be created or written
-  75  another harnesssyncd runs on this state dir or socket
+  75  another harnesssyncd runs on this state dir or socket (the message
+      names its pid)
   77  the socket's directory is not 0700 or not owned by you
   78  state.json has a schema version above 2 (left untouched))";
 }  // namespace

@@ -32,9 +32,10 @@ struct Options {
 namespace exit_code {
 inline constexpr int ok = 0;
 inline constexpr int failure = 1;        // an unexpected error while running
-inline constexpr int usage = 64;         // bad command line; socket path too long
+inline constexpr int usage = 64;         // bad command line; socket path too long; unusable passed-in socket
+inline constexpr int not_regular = 66;   // state.json is not a regular file (a FIFO, a device, ...)
 inline constexpr int cant_create = 73;   // state dir cannot be created or written
-inline constexpr int already_running = 75;  // another daemon holds the state dir or the socket
+inline constexpr int already_running = 75;  // another daemon holds the state dir or the socket (<socket>.lock)
 inline constexpr int no_permission = 77;    // socket dir not 0700 or not ours
 inline constexpr int config = 78;        // state.json has a schema version above 2
 inline constexpr int os_error = 71;      // the socket cannot be created

@@ -39,6 +39,17 @@ int store_exit_code(const Error& e) {
     case Errc::busy: return exit_code::already_running;
     case Errc::unsupported: return exit_code::config;
     case Errc::os: return exit_code::cant_create;
+    case Errc::not_regular: return exit_code::not_regular;
+    default: return exit_code::failure;
+  }
+}
+
+int listen_exit_code(const Error& e) {
+  switch (e.code) {
+    case Errc::busy: return exit_code::already_running;
+    case Errc::unsafe_socket_dir: return exit_code::no_permission;
+    case Errc::invalid_argument: return exit_code::usage;  // e.g. a passed-in socket without a path
+    case Errc::os: return exit_code::os_error;
     default: return exit_code::failure;
   }
 }
@@ -62,18 +73,15 @@ int run(const Options& opts) {
   for (const auto& w : warnings) log::warn(w);
   if (!store) return fail(opts, store_exit_code(store.error()), "cannot open the state: " + store.error().message());
 
-  // Under the single-instance lock from here on: the stale-socket probe and
-  // the bind cannot race another daemon on this state dir. A socket passed
-  // in by systemd or launchd is used as it is.
+  // Under the state dir's lock from here on; listen_unix adds the socket
+  // path's own lock, so that the stale-socket probe and the bind cannot race
+  // a daemon on another state dir either. A socket passed in by systemd or
+  // launchd is used as it is.
   auto inherited = service::activated_socket();
   if (!inherited) return fail(opts, exit_code::usage, "cannot use the activated socket: " + inherited.error().message());
   auto listening = *inherited >= 0 ? adopt_socket(*inherited) : listen_unix(*socket_path);
   if (!listening) {
-    const Error& e = listening.error();
-    int code = e.code == Errc::busy               ? exit_code::already_running
-               : e.code == Errc::invalid_argument ? exit_code::no_permission
-                                                  : exit_code::os_error;
-    return fail(opts, code, "cannot listen: " + e.message());
+    return fail(opts, listen_exit_code(listening.error()), "cannot listen: " + listening.error().message());
   }
 
   // SIGPIPE is ignored (above): peers that go away cost an EPIPE on their

@@ -22,6 +22,8 @@ Exit status:
   2  usage error
   3  daemon unreachable or failed to start
   4  the daemon answered with an error
+  5  the daemon's answer lacks something hsctl needs (a daemon of another
+     version: 'hsctl shutdown' stops it)
 
 'hsctl COMMAND --help' describes each command.)";
 

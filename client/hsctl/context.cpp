@@ -78,6 +78,29 @@ int Context::usage(const std::string& message) {
   return exit_code::usage;
 }
 
+int Context::incompatible(std::string_view method, std::string_view what) {
+  std::cerr << "hsctl: harnesssyncd's answer to " << method << " lacks " << what
+            << " (a daemon of another version? 'hsctl shutdown' stops it)\n";
+  return exit_code::incompatible;
+}
+
+std::optional<std::string> string_member(const boost::json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  if (v == nullptr || !v->is_string()) return std::nullopt;
+  return std::string(v->get_string());
+}
+
+std::optional<int64_t> int_member(const boost::json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  if (v == nullptr || !v->is_int64()) return std::nullopt;
+  return v->get_int64();
+}
+
+const boost::json::object* object_member(const boost::json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr ? v->if_object() : nullptr;
+}
+
 void Context::print_json(const boost::json::value& v) { std::cout << boost::json::serialize(v) << "\n"; }
 
 std::optional<boost::json::object> parse_json_object(Context& ctx, const std::string& what, const std::string& text) {

@@ -7,6 +7,7 @@
 #include <boost/json/value.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "harnesssync/client.hpp"
 
@@ -19,6 +20,7 @@ inline constexpr int drift = 1;        // drift found (drift, status)
 inline constexpr int usage = 2;        // bad command line or input file
 inline constexpr int unreachable = 3;  // daemon unreachable or failed to start
 inline constexpr int daemon_error = 4; // the daemon answered with an error
+inline constexpr int incompatible = 5; // the daemon's answer lacks what hsctl needs (another version)
 }  // namespace exit_code
 
 struct Globals {
@@ -50,6 +52,9 @@ class Context {
   int fail(const harnesssync::Error& e);
   /// Prints "hsctl: <message>" and returns exit_code::usage.
   int usage(const std::string& message);
+  /// For an answer to `method` that lacks `what` (a daemon of another
+  /// version): prints one line saying so and returns exit_code::incompatible.
+  int incompatible(std::string_view method, std::string_view what);
   /// The exit code for an error.
   static int code_for(const harnesssync::Error& e);
   int last_error_code() const { return last_code_; }
@@ -63,6 +68,13 @@ class Context {
   std::optional<boost::json::object> info_;  // daemon.info from connecting
   int last_code_ = exit_code::unreachable;
 };
+
+/// Members of a daemon's answer, read without trusting their presence or
+/// type (an older daemon may lack them): nullopt / null when absent or of
+/// another type.
+std::optional<std::string> string_member(const boost::json::object& o, std::string_view key);
+std::optional<int64_t> int_member(const boost::json::object& o, std::string_view key);
+const boost::json::object* object_member(const boost::json::object& o, std::string_view key);
 
 /// An absolute form of `path` (the daemon's working directory is not ours).
 std::string absolute(const std::string& path);

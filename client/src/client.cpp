@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "client/src/connection.hpp"
+#include "client/src/errors.hpp"
 #include "client/src/spawn.hpp"
 #include "common/socket_path.hpp"
 #include "common/state_dir.hpp"
@@ -20,19 +21,8 @@ using detail::Connection;
 
 namespace {
 
-Error usage_error(std::string message) {
-  Error e;
-  e.kind = Error::Kind::usage;
-  e.message = std::move(message);
-  return e;
-}
-
-Error protocol_error(std::string message) {
-  Error e;
-  e.kind = Error::Kind::protocol;
-  e.message = std::move(message);
-  return e;
-}
+Error usage_error(std::string message) { return detail::make_error(Error::Kind::usage, std::move(message)); }
+Error protocol_error(std::string message) { return detail::make_error(Error::Kind::protocol, std::move(message)); }
 
 std::optional<std::string> opt(const std::string& s) {
   if (s.empty()) return std::nullopt;

@@ -10,18 +10,13 @@
 #include <cstring>
 #include <thread>
 
+#include "client/src/errors.hpp"
+
 namespace harnesssync::detail {
 namespace {
 
 // Answers may be large (state.all of a big state); the daemon is trusted.
 constexpr size_t kMaxAnswerBytes = size_t{1} << 30;
-
-Error make_error(Error::Kind kind, std::string message) {
-  Error e;
-  e.kind = kind;
-  e.message = std::move(message);
-  return e;
-}
 
 // Waits for `events` on fd until the deadline: 1 ready, 0 timed out, -1 error.
 int wait_for(int fd, short events, Deadline deadline) {
@@ -48,7 +43,7 @@ Result<Connection> Connection::open(const std::string& path, Deadline deadline, 
   auto pause = std::chrono::microseconds(200);
   for (;;) {
     hs::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!fd.valid()) return make_error(Error::Kind::unreachable, std::string("socket: ") + std::strerror(errno));
+    if (!fd.valid()) return errno_error(Error::Kind::unreachable, "socket", errno);
     if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return Connection(std::move(fd));
     // EAGAIN on a Unix socket: the daemon's backlog is full. Unlike TCP's
     // EINPROGRESS nothing is under way, so try again until the deadline.
@@ -61,7 +56,7 @@ Result<Connection> Connection::open(const std::string& path, Deadline deadline, 
       continue;
     }
     if (err != nullptr) *err = errno;
-    return make_error(Error::Kind::unreachable, "cannot connect to harnesssyncd at " + path + ": " + std::strerror(errno));
+    return errno_error(Error::Kind::unreachable, "cannot connect to harnesssyncd at " + path, errno);
   }
 }
 
@@ -74,7 +69,7 @@ Result<Done> Connection::send(std::string_view bytes, Deadline deadline) {
     }
     if (errno == EINTR) continue;
     if (errno != EAGAIN) {
-      return make_error(Error::Kind::protocol, std::string("send to harnesssyncd: ") + std::strerror(errno));
+      return errno_error(Error::Kind::protocol, "send to harnesssyncd", errno);
     }
     if (wait_for(fd_.get(), POLLOUT, deadline) <= 0) {
       return make_error(Error::Kind::timeout, "timed out sending to harnesssyncd");
@@ -98,11 +93,11 @@ Result<std::optional<proto::Frame>> Connection::try_read_frame(Deadline deadline
     if (n == 0) return make_error(Error::Kind::protocol, "harnesssyncd closed the connection");
     if (errno == EINTR) continue;
     if (errno != EAGAIN) {
-      return make_error(Error::Kind::protocol, std::string("read from harnesssyncd: ") + std::strerror(errno));
+      return errno_error(Error::Kind::protocol, "read from harnesssyncd", errno);
     }
     int rc = wait_for(fd_.get(), POLLIN, deadline);
     if (rc == 0) return std::optional<proto::Frame>();
-    if (rc < 0) return make_error(Error::Kind::protocol, std::string("poll: ") + std::strerror(errno));
+    if (rc < 0) return errno_error(Error::Kind::protocol, "poll", errno);
   }
 }
 

@@ -8,32 +8,51 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <climits>
 #include <cstring>
 #include <thread>
 #include <vector>
 
+#include "client/src/errors.hpp"
 #include "common/fs.hpp"
 #include "common/state_dir.hpp"
 
 namespace harnesssync::detail {
 namespace {
 
-Error spawn_error(Error::Kind kind, std::string message) {
-  Error e;
-  e.kind = kind;
-  e.message = std::move(message);
-  return e;
+Error spawn_error(Error::Kind kind, std::string message) { return make_error(kind, std::move(message)); }
+
+// The forked child reports a failed exec with this line and its errno in
+// decimal: formatting the reason (strerror) is not async-signal-safe, so the
+// parent does it.
+constexpr char kExecFailed[] = "EXEC-ERRNO ";
+
+// Writes "EXEC-ERRNO <err>\n" to fd with async-signal-safe calls only.
+void write_exec_errno(int fd, int err) {
+  char buf[sizeof kExecFailed + 16];
+  size_t n = 0;
+  for (const char* p = kExecFailed; *p != '\0'; ++p) buf[n++] = *p;
+  char digits[12];
+  size_t d = 0;
+  unsigned v = err < 0 ? 0u : static_cast<unsigned>(err);
+  do {
+    digits[d++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0 && d < sizeof digits);
+  while (d > 0) buf[n++] = digits[--d];
+  buf[n++] = '\n';
+  [[maybe_unused]] ssize_t w = ::write(fd, buf, n);
 }
 
 // The spawn lock serialises starters: whoever holds it is the only one that
 // may unlink the socket or start a daemon. Released when the fd closes.
 Result<hs::UniqueFd> take_spawn_lock(const std::string& path, Deadline deadline) {
   hs::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!fd.valid()) return spawn_error(Error::Kind::unreachable, "open " + path + ": " + std::strerror(errno));
+  if (!fd.valid()) return errno_error(Error::Kind::unreachable, "open " + path, errno);
   while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK && errno != EINTR) {
-      return spawn_error(Error::Kind::unreachable, "lock " + path + ": " + std::strerror(errno));
+      return errno_error(Error::Kind::unreachable, "lock " + path, errno);
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       return spawn_error(Error::Kind::timeout, "timed out waiting for another client to start harnesssyncd");
@@ -69,7 +88,9 @@ Result<std::string> read_ready_line(int fd, Deadline deadline) {
     pollfd p{fd, POLLIN, 0};
     int rc = ::poll(&p, 1, static_cast<int>(left.count()) + 1);
     if (rc < 0 && errno == EINTR) continue;
-    if (rc <= 0) continue;
+    // Any other failure (ENOMEM, ...) would only repeat until the deadline.
+    if (rc < 0) return errno_error(Error::Kind::spawn_failed, "wait for harnesssyncd to start: poll", errno);
+    if (rc == 0) continue;
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return line;
@@ -92,7 +113,7 @@ int above_stdio(int fd) {
 // zombie, outlives us), no controlling terminal, stdio to the log.
 Result<Done> start_daemon(const SpawnPlan& plan, const std::string& log_path) {
   int pipefd[2];
-  if (::pipe2(pipefd, O_CLOEXEC) != 0) return spawn_error(Error::Kind::spawn_failed, std::string("pipe: ") + std::strerror(errno));
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) return errno_error(Error::Kind::spawn_failed, "pipe", errno);
   hs::UniqueFd rd(pipefd[0]), wr(above_stdio(pipefd[1]));
   const std::string daemon = find_daemon(plan.daemon_path);
   const std::string ready_fd = "3";
@@ -112,7 +133,7 @@ Result<Done> start_daemon(const SpawnPlan& plan, const std::string& log_path) {
   if (child < 0) {
     ::close(log_fd);
     ::close(null_fd);
-    return spawn_error(Error::Kind::spawn_failed, std::string("fork: ") + std::strerror(errno));
+    return errno_error(Error::Kind::spawn_failed, "fork", errno);
   }
   if (child == 0) {
     ::setsid();
@@ -122,11 +143,7 @@ Result<Done> start_daemon(const SpawnPlan& plan, const std::string& log_path) {
     ::dup2(log_fd, 2);
     ::dup2(wr.get(), 3);  // dup2 clears O_CLOEXEC on the new descriptor
     ::execvp(argv[0], argv.data());
-    const char* why = std::strerror(errno);
-    const char prefix[] = "ERROR cannot run harnesssyncd: ";
-    [[maybe_unused]] ssize_t a = ::write(3, prefix, sizeof prefix - 1);
-    [[maybe_unused]] ssize_t b = ::write(3, why, std::strlen(why));
-    [[maybe_unused]] ssize_t c = ::write(3, "\n", 1);
+    write_exec_errno(3, errno);
     ::_exit(127);
   }
   ::close(log_fd);
@@ -138,6 +155,10 @@ Result<Done> start_daemon(const SpawnPlan& plan, const std::string& log_path) {
   auto line = read_ready_line(rd.get(), plan.deadline);
   if (!line) return line.error();
   if (*line == "READY") return Done{};
+  if (line->rfind(kExecFailed, 0) == 0) {
+    int err = std::atoi(line->c_str() + sizeof kExecFailed - 1);
+    return errno_error(Error::Kind::spawn_failed, "harnesssyncd could not start: cannot run " + daemon, err);
+  }
   if (line->rfind("ERROR ", 0) == 0) return spawn_error(Error::Kind::spawn_failed, "harnesssyncd could not start: " + line->substr(6));
   return spawn_error(Error::Kind::spawn_failed, "harnesssyncd exited during start-up; see " + log_path);
 }

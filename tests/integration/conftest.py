@@ -144,7 +144,10 @@ class Daemon:
         return self.proc.wait(timeout)
 
     def stop(self):
-        """SIGTERM; the daemon must be gone within 10 s (else the test fails)."""
+        """SIGTERM; the daemon must be gone within 10 s (else the test fails).
+        A second call does nothing."""
+        if self.log.closed:
+            return
         hung = False
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

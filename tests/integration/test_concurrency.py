@@ -4,29 +4,67 @@ import threading
 
 from conftest import record_params
 
+import pytest
+
 CLIENTS = 64
 RECORDS = 25
 
 
-def test_64_concurrent_clients_lose_nothing(daemon):
-    errors = []
+class Threads:
+    """Threads whose exceptions reach the test: join() re-raises the first
+    one (an assert in a thread otherwise only prints a warning), and fails
+    when a thread is still running after `timeout` s."""
 
-    def client(n):
-        try:
-            c = daemon.client()
-            for k in range(RECORDS):
-                entry = c.call("state.record", record_params("c%d-%d" % (n, k), {"/f/%d/%d" % (n, k): "a" * 64},
-                                                             synced=k))
-                assert entry["target"] == "c%d-%d" % (n, k)
-        except Exception as e:  # collected: assertions in threads do not fail the test
-            errors.append(e)
+    def __init__(self):
+        self.threads = []
+        self.errors = []
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
-    for t in threads:
+    def start(self, target, *args):
+        def run():
+            try:
+                target(*args)
+            except BaseException as e:  # noqa: B902 - everything goes to the main thread
+                self.errors.append(e)
+
+        t = threading.Thread(target=run)
+        self.threads.append(t)
         t.start()
-    for t in threads:
-        t.join(120)
-    assert errors == []
+
+    def join(self, timeout=120):
+        for t in self.threads:
+            t.join(timeout)
+        alive = sum(t.is_alive() for t in self.threads)
+        if self.errors:
+            raise self.errors[0]
+        assert alive == 0, "%d threads still running after %s s" % (alive, timeout)
+
+
+def test_a_thread_that_dies_fails_the_test():
+    """The harness itself: a dead thread is not a passing one."""
+    threads = Threads()
+    threads.start(lambda: None)
+
+    def dies():
+        assert 1 == 2, "died"
+
+    threads.start(dies)
+    with pytest.raises(AssertionError, match="died"):
+        threads.join(10)
+
+
+def test_64_concurrent_clients_lose_nothing(daemon):
+    def client(n):
+        c = daemon.client()
+        for k in range(RECORDS):
+            entry = c.call("state.record", record_params("c%d-%d" % (n, k), {"/f/%d/%d" % (n, k): "a" * 64},
+                                                         synced=k))
+            assert entry["target"] == "c%d-%d" % (n, k)
+        c.close()
+
+    threads = Threads()
+    for n in range(CLIENTS):
+        threads.start(client, n)
+    threads.join(120)
     state = daemon.state()
     assert len(state["targets"]) == CLIENTS * RECORDS
     for n in range(CLIENTS):
@@ -44,12 +82,16 @@ def test_reads_never_show_a_change_before_it_is_durable(daemon):
     stop = threading.Event()
     violations = []
 
-    def writer():
+    writes = [0] * 4
+    reads = [0]
+
+    def writer(w):
         c = daemon.client()
         i = 0
         while not stop.is_set():
-            c.call("state.record", record_params("r%d" % i))
+            c.call("state.record", record_params("r%d-%d" % (w, i)))
             i += 1
+            writes[w] = i
 
     def reader():
         c = daemon.client()
@@ -58,16 +100,19 @@ def test_reads_never_show_a_change_before_it_is_durable(daemon):
             on_disk = set(daemon.state()["targets"])
             if not seen <= on_disk:
                 violations.append(seen - on_disk)
+            reads[0] += 1
 
-    threads = [threading.Thread(target=writer) for _ in range(4)] + [threading.Thread(target=reader)]
-    for t in threads:
-        t.start()
+    threads = Threads()
+    for w in range(4):
+        threads.start(writer, w)
+    threads.start(reader)
     import time
     time.sleep(1.5)
     stop.set()
-    for t in threads:
-        t.join(30)
+    threads.join(30)
     assert violations == []
+    # Every thread did its work: none died early (join re-raises why).
+    assert all(writes) and reads[0] > 0, (writes, reads)
 
 
 def test_an_error_never_overtakes_the_pending_write_it_saw(daemon, tmp):

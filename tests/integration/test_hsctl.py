@@ -1,5 +1,6 @@
 """hsctl end to end against the real daemon: every command, every exit code,
 valid --json, autostart (and its race), and a daemon that cannot start."""
+import fcntl
 import hashlib
 import json
 import os
@@ -215,6 +216,160 @@ def test_daemon_errors_exit_4_with_one_line(env, tmp):
     assert r.returncode == 2 and "cannot read" in one_line_error(r)
     r = env.hsctl("drift", "codex", "--hashes", "-", input="[not json")
     assert r.returncode == 2
+
+
+class FakeDaemon:
+    """A daemon of another version, in a thread: answers each method from
+    `answers` (a result, or a callable of params); anything else gets -32601."""
+
+    def __init__(self, path, answers):
+        self.answers = answers
+        self.seen = []
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(path)
+        self.listener.listen(16)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn):
+        with conn, conn.makefile("rwb") as f:
+            for line in f:
+                msg = json.loads(line)
+                self.seen.append(msg["method"])
+                answer = self.answers.get(msg["method"])
+                if answer is None:
+                    out = {"jsonrpc": "2.0", "id": msg["id"], "error": {"code": -32601, "message": "Method not found"}}
+                else:
+                    result = answer(msg.get("params")) if callable(answer) else answer
+                    out = {"jsonrpc": "2.0", "id": msg["id"], "result": result}
+                f.write((json.dumps(out) + "\n").encode())
+                f.flush()
+
+    def close(self):
+        self.listener.close()
+
+
+def partial_info():
+    """daemon.info of a daemon that reports its version as hsctl's (no warning)
+    but lacks most fields."""
+    version = subprocess.run([HSCTL, "--version"], capture_output=True, text=True).stdout.split()[-1]
+    return {"name": "harnesssyncd", "version": version, "writes": {}}
+
+
+def test_an_older_daemons_partial_answer_is_one_line_exit_5(env):
+    """hsctl read the answer with .at(): a daemon that lacked a field made it
+    call std::terminate (SIGABRT) instead of saying what was wrong."""
+    fake = FakeDaemon(env.sock, {"daemon.info": partial_info(), "state.record": {"target": "codex", "scope": "all"}})
+    try:
+        r = env.hsctl("--no-spawn", "record", "codex", "--scope", "all")
+        assert r.returncode == 5, (r.returncode, r.stderr)
+        line = one_line_error(r)
+        assert "state.record" in line and '"status"' in line and "hsctl shutdown" in line, line
+        # --json prints the answer as it is.
+        assert json.loads(env.ok("--no-spawn", "--json", "record", "codex", "--scope", "all").stdout)["target"] == "codex"
+        # info shows what there is, "?" for the rest.
+        r = env.ok("--no-spawn", "info")
+        assert "(protocol ?)" in r.stdout and "? durable writes holding ? changes" in r.stdout, r.stdout
+        fake.answers["state.record"] = {"target": "codex", "status": "success", "items_synced": "1"}
+        r = env.hsctl("--no-spawn", "record", "codex", "--scope", "all")
+        assert r.returncode == 5 and '"items_synced"' in one_line_error(r), r.stderr
+        fake.answers["state.record"] = ["not", "an", "entry"]
+        r = env.hsctl("--no-spawn", "record", "codex", "--scope", "all")
+        assert r.returncode == 5 and "an entry object" in one_line_error(r), r.stderr
+        fake.answers["state.all"] = {"version": 2, "targets": {"codex": "not an entry"}}
+        fake.answers["state.drift"] = {"target": "codex", "tracked": True, "drifted": []}
+        r = env.hsctl("--no-spawn", "status", "codex")
+        assert r.returncode == 0 and "codex" in r.stdout, (r.stdout, r.stderr)
+    finally:
+        fake.close()
+
+
+POLL_FAULT = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+/* A persistent poll() failure in hsctl only (the daemon it starts inherits
+   LD_PRELOAD and gets the real poll): ENOMEM cannot be provoked on demand. */
+extern char* program_invocation_short_name;
+int poll(struct pollfd* fds, nfds_t n, int timeout) {
+  if (strcmp(program_invocation_short_name, "hsctl") == 0) { errno = ENOMEM; return -1; }
+  int (*real)(struct pollfd*, nfds_t, int) = (int (*)(struct pollfd*, nfds_t, int))dlsym(RTLD_NEXT, "poll");
+  return real(fds, n, timeout);
+}
+"""
+
+
+@pytest.mark.skipif(os.environ.get("HS_SANITIZED") == "1", reason="a preloaded shim and the sanitizer runtime clash")
+def test_a_persistent_poll_error_while_starting_is_reported_at_once(env, tmp):
+    """spawn.cpp took any poll() failure for 'not yet' and spun on it until the
+    start-up deadline (10 s or more), then reported a timeout."""
+    src, shim = os.path.join(tmp, "poll_fault.c"), os.path.join(tmp, "poll_fault.so")
+    with open(src, "w") as f:
+        f.write(POLL_FAULT)
+    cc = subprocess.run(["cc", "-shared", "-fPIC", "-o", shim, src, "-ldl"], capture_output=True, text=True)
+    if cc.returncode != 0:
+        pytest.skip("no C compiler for the shim: " + cc.stderr)
+    t0 = time.monotonic()
+    r = env.hsctl("ping", env={"LD_PRELOAD": shim})
+    elapsed = time.monotonic() - t0
+    assert r.returncode == 3, r.stderr
+    line = one_line_error(r)
+    assert "poll: Cannot allocate memory" in line, line
+    assert elapsed < 5, elapsed
+
+
+def test_shutdown_never_takes_the_lock_a_new_daemon_needs(env, start):
+    """hsctl shutdown used to probe the daemon's lock by taking it: a daemon
+    starting in that instant exited 75, and a new daemon that took the lock
+    first made hsctl wait its whole --timeout for the old one. A successor
+    that takes the lock the moment the old daemon exits stands in for a
+    daemon starting at once; hsctl must see the old one gone regardless."""
+    for _ in range(5):
+        old = start(state_dir=env.state, socket_path=env.sock)
+        lock_path = os.path.join(env.state, "harnesssyncd.lock")
+        successor_has_lock = threading.Event()
+        release = threading.Event()
+        failures = []
+
+        def successor():
+            try:
+                with open(lock_path, "r+") as f:
+                    fcntl.flock(f, fcntl.LOCK_EX)  # granted when the old daemon exits
+                    successor_has_lock.set()
+                    release.wait(30)
+            except BaseException as e:  # re-raised on the main thread
+                failures.append(e)
+
+        t = threading.Thread(target=successor)
+        t.start()
+        try:
+            t0 = time.monotonic()
+            r = env.hsctl("--no-spawn", "--timeout", "20", "shutdown")
+            elapsed = time.monotonic() - t0
+            assert r.returncode == 0 and r.stdout == "harnesssyncd stopped\n", (r.stdout, r.stderr)
+            assert old.wait(10) == 0
+            assert successor_has_lock.wait(10)
+            assert elapsed < 10, elapsed
+        finally:
+            release.set()
+            t.join(30)
+        assert failures == [] and not t.is_alive()
+        old.stop()
+    # And a real daemon starts at once after hsctl said it stopped.
+    env.ok("--no-spawn", "shutdown", code=3)
+    new = start(state_dir=env.state, socket_path=env.sock)
+    env.ok("--no-spawn", "shutdown")
+    assert new.wait(10) == 0
 
 
 def test_no_spawn_exits_3(env):

@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 
@@ -49,9 +50,50 @@ def test_second_daemon_on_the_same_state_dir_exits_75_naming_the_pid(daemon, tmp
 
 def test_second_daemon_on_a_live_socket_exits_75_and_leaves_it(daemon, tmp):
     r = run_daemon("--state-dir", os.path.join(tmp, "state2"), "--socket", daemon.socket)
-    assert r.returncode == 75 and "already serving" in r.stderr
+    assert r.returncode == 75 and "pid %d) serves this socket" % daemon.proc.pid in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
     assert os.path.exists(daemon.socket)
     assert daemon.client().call("daemon.ping") == "pong"
+
+
+def test_daemons_on_other_state_dirs_racing_for_one_socket_leave_exactly_one(start, tmp):
+    """The state dir lock cannot keep two daemons with different state dirs off
+    one socket path: without <socket>.lock both probed the path, found nobody,
+    and the second replaced the first one's live socket (9 races in 30)."""
+    path = os.path.join(tmp, "run", "hs.sock")
+    for n in range(30):
+        pair = [start(state_dir=os.path.join(tmp, "s%d-%d" % (n, k)), socket_path=path, ready=False)
+                for k in range(2)]
+        deadline = time.monotonic() + 20
+        while all(d.proc.poll() is None for d in pair) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        losers = [d for d in pair if d.proc.poll() is not None]
+        assert len(losers) == 1, "race %d: %s" % (n, [d.output()[-500:] for d in pair])
+        loser = losers[0]
+        winner = pair[1] if loser is pair[0] else pair[0]
+        assert loser.proc.returncode == 75, loser.output()
+        assert "pid %d" % winner.proc.pid in loser.output(), loser.output()
+        winner.wait_ready()
+        c = winner.client()
+        assert c.call("daemon.info")["pid"] == winner.proc.pid
+        c.close()
+        winner.stop()
+        assert not os.path.exists(path)
+        assert os.stat(path + ".lock").st_mode & 0o777 == 0o600
+
+
+def test_a_live_socket_whose_owner_holds_no_lock_is_left_alone(tmp):
+    """A server that answers on the path without <socket>.lock (a daemon of an
+    older version) is found by the probe, taken under the lock."""
+    path = os.path.join(tmp, "run", "hs.sock")
+    os.makedirs(os.path.dirname(path), mode=0o700)
+    live = socket.socket(socket.AF_UNIX)
+    live.bind(path)
+    live.listen(8)
+    r = run_daemon("--state-dir", os.path.join(tmp, "state"), "--socket", path)
+    assert r.returncode == 75 and "already serving this socket" in r.stderr, r.stderr
+    assert os.path.exists(path)
+    live.close()
 
 
 def test_stale_socket_is_replaced(start, tmp):
@@ -77,8 +119,10 @@ def test_a_non_socket_file_in_the_way_is_not_removed(tmp):
 
 def test_socket_and_dirs_are_private(daemon):
     assert os.stat(daemon.socket).st_mode & 0o777 == 0o600
-    # Bound under a temporary name and renamed into place: nothing else is left.
-    assert os.listdir(os.path.dirname(daemon.socket)) == ["hs.sock"]
+    # Bound under a temporary name and renamed into place: nothing else is left
+    # but the socket's lock.
+    assert sorted(os.listdir(os.path.dirname(daemon.socket))) == ["hs.sock", "hs.sock.lock"]
+    assert os.stat(daemon.socket + ".lock").st_mode & 0o777 == 0o600
     assert os.stat(os.path.dirname(daemon.socket)).st_mode & 0o777 == 0o700
     assert os.stat(daemon.state_dir).st_mode & 0o777 == 0o700
     daemon.client().call("state.record", record_params("codex"))
@@ -344,3 +388,23 @@ def test_shutdown_answers_work_in_progress_on_the_pool(daemon, tmp):
     assert len(resp[1]["result"][big]) == 64
     assert resp[2]["result"] is True
     assert daemon.wait(60) == 0
+
+
+def test_a_passed_in_socket_without_a_path_is_a_usage_error_not_an_unsafe_dir(tmp):
+    """A socket-activated daemon given an abstract socket reported it as
+    'socket dir not 0700' with exit 77; it is its own error, exit 64."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind("\0hs-test-abstract-%d" % os.getpid())
+    s.listen(1)
+    env = dict(os.environ, LISTEN_FDS="1")
+    env.pop("HARNESSSYNC_SOCKET", None)
+    # The wrapper's pid is the daemon's once it execs it.
+    wrapper = ("import os, sys; os.dup2(%d, 3); os.environ['LISTEN_PID'] = str(os.getpid()); "
+               "os.execv(sys.argv[1], sys.argv[1:])" % s.fileno())
+    r = subprocess.run([sys.executable, "-c", wrapper, DAEMON, "--state-dir", os.path.join(tmp, "state")],
+                       capture_output=True, text=True, timeout=20, env=env, stdin=subprocess.DEVNULL,
+                       pass_fds=(s.fileno(),))
+    s.close()
+    assert r.returncode == 64, r.stderr
+    assert "not a Unix socket with a path" in r.stderr and "0700" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1

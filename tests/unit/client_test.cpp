@@ -9,8 +9,12 @@
 
 #include <atomic>
 #include <boost/json.hpp>
+#include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include "harnesssync/client.hpp"
 #include "tests/catch.hpp"
@@ -41,12 +45,17 @@ struct LiveDaemon {
   }
 };
 
-// A listening socket whose peer behaviour the test scripts.
+// A listening socket whose peer behaviour the test scripts. The script runs
+// on a peer thread, where Catch2's assertions must not be used (they are not
+// thread-safe, and a REQUIRE that throws there calls std::terminate): it
+// throws instead, and the failure is collected and checked on the main thread.
 struct ScriptedPeer {
   hs::test::TempDir dir;
   std::string path = dir / "peer.sock";
   int listener = -1;
   std::thread thread;
+  std::mutex mu;
+  std::vector<std::string> failures;  // guarded by mu
   ScriptedPeer() {
     listener = ::socket(AF_UNIX, SOCK_STREAM, 0);
     sockaddr_un a{};
@@ -59,15 +68,26 @@ struct ScriptedPeer {
   void serve(F f) {
     thread = std::thread([this, f] {
       int c = ::accept(listener, nullptr, nullptr);
-      if (c >= 0) {
+      if (c < 0) return;  // the test ended without connecting
+      try {
         f(c);
-        ::close(c);
+      } catch (const std::exception& e) {
+        std::lock_guard<std::mutex> lock(mu);
+        failures.emplace_back(e.what());
       }
+      ::close(c);
     });
   }
-  ~ScriptedPeer() {
+  /// Stops the peer and returns its failures (the destructor then sees none).
+  std::vector<std::string> take_failures() {
     ::shutdown(listener, SHUT_RDWR);
     if (thread.joinable()) thread.join();
+    std::lock_guard<std::mutex> lock(mu);
+    return std::exchange(failures, {});
+  }
+  ~ScriptedPeer() {
+    // On the main thread, at the end of the test case's scope.
+    CHECK(take_failures() == std::vector<std::string>{});
     ::close(listener);
   }
 };
@@ -79,7 +99,12 @@ std::string read_line(int fd) {
   return s;
 }
 
-void write_str(int fd, const std::string& s) { REQUIRE(::write(fd, s.data(), s.size()) == static_cast<ssize_t>(s.size())); }
+// For peer scripts: throws (see ScriptedPeer) on a short write.
+void write_str(int fd, const std::string& s) {
+  if (::send(fd, s.data(), s.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(s.size())) {
+    throw std::runtime_error("peer: write of " + std::to_string(s.size()) + " bytes failed: " + std::strerror(errno));
+  }
+}
 
 }  // namespace
 
@@ -182,7 +207,10 @@ TEST_CASE("client: a daemon that cannot start is reported with its own reason", 
   auto missing = Client::connect(o);
   REQUIRE_FALSE(missing);
   CHECK(missing.error().kind == Error::Kind::spawn_failed);
-  CHECK(missing.error().message.find("cannot run harnesssyncd") != std::string::npos);
+  // The child reports exec's errno; the parent words it (strerror is not
+  // async-signal-safe, so the forked child must not call it).
+  CHECK(missing.error().message ==
+        "harnesssyncd could not start: cannot run " + (dir / "no-such-daemon") + ": No such file or directory");
 }
 
 TEST_CASE("client: a silent peer times out", "[client]") {
@@ -263,6 +291,22 @@ TEST_CASE("client: a full backlog is waited on, never taken for a connection", "
   CHECK(c.error().kind == Error::Kind::timeout);
   for (int f : fillers) ::close(f);
   ::close(l);
+}
+
+TEST_CASE("client: a scripted peer's failure is reported on the main thread", "[client]") {
+  ScriptedPeer peer;
+  peer.serve([](int fd) {
+    read_line(fd);
+    ::shutdown(fd, SHUT_WR);
+    throw std::runtime_error("peer: scripted failure");
+  });
+  ClientOptions o;
+  o.socket_path = peer.path;
+  o.autostart = false;
+  auto c = Client::connect(o);
+  REQUIRE(c);
+  CHECK_FALSE(c->ping());
+  CHECK(peer.take_failures() == std::vector<std::string>{"peer: scripted failure"});
 }
 
 TEST_CASE("client: a peer that closes mid-call is a protocol error", "[client]") {

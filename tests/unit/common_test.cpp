@@ -1,11 +1,13 @@
 // Timestamps, state dir resolution and the error type.
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <regex>
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
+#include "common/instance_lock.hpp"
 #include "common/state_dir.hpp"
 #include "tests/catch.hpp"
 #include "tests/support/test_support.hpp"
@@ -98,4 +100,31 @@ TEST_CASE("errors carry operation, path and reason in one line", "[error]") {
   CHECK(e.message() == "open /x/state.json: Permission denied");
   auto a = hs::invalid_argument("target", "must be 1 to 64 characters");
   CHECK(a.message() == "target: must be 1 to 64 characters");
+}
+
+TEST_CASE("each error kind has its own factory", "[error]") {
+  auto b = hs::busy("lock", "/r/hs.sock.lock", "another harnesssyncd (pid 7) serves this socket");
+  CHECK(b.code == hs::Errc::busy);
+  CHECK(b.message() == "lock /r/hs.sock.lock: another harnesssyncd (pid 7) serves this socket");
+  CHECK(hs::corrupt("parse", "/s/state.json", "not JSON").code == hs::Errc::corrupt);
+  CHECK(hs::unsupported("load", "/s/state.json", "version 3").code == hs::Errc::unsupported);
+  auto u = hs::unsafe_socket_dir("/r", "is mode 0755");
+  CHECK(u.code == hs::Errc::unsafe_socket_dir);
+  CHECK(u.message() == "socket dir /r: is mode 0755");
+  auto n = hs::not_regular("open", "/s/state.json", "it is a FIFO");
+  CHECK(n.code == hs::Errc::not_regular);
+  CHECK(n.message() == "open /s/state.json: it is a FIFO");
+}
+
+TEST_CASE("the instance lock names its holder's pid", "[error]") {
+  hs::test::TempDir dir;
+  const std::string path = dir / "x.lock";
+  auto held = hs::InstanceLock::acquire(path, "serves this socket");
+  REQUIRE(held);
+  CHECK(hs::read_lock_pid(path) == ::getpid());
+  // flock locks belong to the open file: a second open in this process conflicts too.
+  auto second = hs::InstanceLock::acquire(path, "serves this socket");
+  REQUIRE_FALSE(second);
+  CHECK(second.error().code == hs::Errc::busy);
+  CHECK(second.error().detail == "another harnesssyncd (pid " + std::to_string(::getpid()) + ") serves this socket");
 }

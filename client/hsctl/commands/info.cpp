@@ -26,10 +26,13 @@ Action setup_info(CLI::App&, Context& ctx) {
     std::printf("%-11s %s\n", "state file", s("state_file").c_str());
     std::printf("%-11s %s\n", "socket", s("socket").c_str());
     std::printf("%-11s %s (up %s ms)\n", "started", s("started_at").c_str(), s("uptime_ms").c_str());
-    if (const auto* w = r->if_contains("writes"); w != nullptr && w->is_object()) {
-      std::printf("%-11s %s durable writes holding %s changes\n", "writes",
-                  json::serialize(w->get_object().at("count")).c_str(),
-                  json::serialize(w->get_object().at("changes")).c_str());
+    // Display only: what an older daemon does not report shows as "?".
+    if (const json::object* w = object_member(*r, "writes")) {
+      auto n = [&](const char* k) {
+        const auto* v = w->if_contains(k);
+        return v == nullptr ? std::string("?") : json::serialize(*v);
+      };
+      std::printf("%-11s %s durable writes holding %s changes\n", "writes", n("count").c_str(), n("changes").c_str());
     }
     if (c->started_daemon()) std::printf("(hsctl started this daemon)\n");
     return exit_code::ok;

@@ -88,11 +88,22 @@ Action setup_record(CLI::App& sub, Context& ctx) {
     if (ctx.globals().json) {
       Context::print_json(*r);
     } else {
-      const auto& e = r->as_object();
-      auto n = [&](const char* k) { return static_cast<long long>(e.at(k).as_int64()); };
+      const json::object* e = r->if_object();
+      if (e == nullptr) return ctx.incompatible("state.record", "an entry object");
+      auto status = string_member(*e, "status");
+      if (!status) return ctx.incompatible("state.record", "\"status\"");
+      long long n[3];
+      const char* keys[3] = {"items_synced", "items_skipped", "items_failed"};
+      for (int i = 0; i < 3; ++i) {
+        auto v = int_member(*e, keys[i]);
+        if (!v) return ctx.incompatible("state.record", "\"" + std::string(keys[i]) + "\"");
+        n[i] = static_cast<long long>(*v);
+      }
+      const json::object* files = object_member(*e, "file_hashes");
+      if (files == nullptr) return ctx.incompatible("state.record", "\"file_hashes\"");
       std::printf("recorded %s: %s, %lld synced, %lld skipped, %lld failed, %s\n", a->target.c_str(),
-                  std::string(e.at("status").as_string()).c_str(), n("items_synced"), n("items_skipped"),
-                  n("items_failed"), count(static_cast<long>(e.at("file_hashes").as_object().size()), "file", "files").c_str());
+                  status->c_str(), n[0], n[1], n[2],
+                  count(static_cast<long>(files->size()), "file", "files").c_str());
     }
     return exit_code::ok;
   };

@@ -70,7 +70,10 @@ Action setup_status(CLI::App& sub, Context& ctx) {
     json::array drift_targets;
     bool all_success = true;
     for (const auto& name : names) {
-      const auto& e = targets.at(name).as_object();
+      // An entry that is not an object (another version's state) reads as empty.
+      static const json::object kNoEntry;
+      const json::object* entry = targets.at(name).if_object();
+      const json::object& e = entry != nullptr ? *entry : kNoEntry;
       auto d = c->drift(name, std::nullopt, ctx.account());
       if (!d) return ctx.fail(d.error());
       bool drift = !d->drifted.empty();
@@ -101,15 +104,15 @@ Action setup_status(CLI::App& sub, Context& ctx) {
       if (!names.empty()) {
         std::printf("\n%-16s %-8s %-14s %7s %7s  %s\n", "TARGET", "STATUS", "LAST SYNC", "SYNCED", "FAILED", "DRIFT");
         for (const auto& name : names) {
-          const auto& t = out_targets.at(name).as_object();
-          int64_t n = t.at("drift_count").as_int64();
+          const json::object& t = out_targets.at(name).get_object();  // built above
+          int64_t n = num(t, "drift_count");
           std::printf("%-16s %-8s %-14s %7lld %7lld  %s\n", name.c_str(), str(t, "status").c_str(),
                       relative_time(str(t, "last_sync")).c_str(), static_cast<long long>(num(t, "items_synced")),
                       static_cast<long long>(num(t, "items_failed")),
                       n == 0 ? "none" : count(n, "file", "files").c_str());
         }
       }
-      for (const auto& t : never) std::printf("%-16s never synced\n", std::string(t.as_string()).c_str());
+      for (const auto& t : never) std::printf("%-16s never synced\n", std::string(t.get_string()).c_str());
       if (drift_detected) std::printf("\ndrift found: 'hsctl drift TARGET' lists the files\n");
     }
     return drift_detected ? exit_code::drift : exit_code::ok;
