@@ -12,6 +12,8 @@ enum class Errc {
   corrupt,         // a file exists but its content cannot be used
   unsupported,     // a file is from a newer, unknown schema version
   busy,            // a resource is held by someone else (e.g. the daemon lock)
+  not_regular,     // a path that must be a regular file is a FIFO, device, directory or socket
+  write_failed,    // a durable write of the state failed; `sys_errno`, `op` and `path` say where
 };
 
 struct Error {
