@@ -642,6 +642,42 @@ TEST_CASE("a failed write leaves state.json byte-identical and memory unchanged"
   CHECK(f.disk().at("targets").as_object().contains("gemini"));
 }
 
+TEST_CASE("a failed commit of mixed changes restores the document exactly, member order included",
+          "[store][failure]") {
+  StoreFixture f;
+  hs::test::spit(f.state_path(), R"({"zeta": 1, "version": 1, "targets": {
+    "a": {"file_hashes": {"/x": "1", "/y": "2", "/z": "3"}, "extra": true},
+    "b": {}, "c": {"file_hashes": {}}}, "unknown": [1, 2]})");
+  hs::test::TempDir files;
+  hs::test::spit(files / "new", "new content");
+  hs::test::spit(files / "sync-state.json", R"({"last_sync": "2025-01-01T00:00:00.000000"})");
+  auto s = f.open();
+  const std::string before = json::serialize(s->document());
+  const std::string bytes = hs::test::slurp(f.state_path());
+
+  REQUIRE(s->apply_clear({"b", {}}));                      // from the middle
+  REQUIRE(s->apply_record(record_args("a", {})));          // replaces an entry
+  REQUIRE(s->apply_record(record_args("d", {})));          // adds one
+  REQUIRE(s->apply_record(record_args("w", {}, 1, 0, 0, "work")));  // adds accounts, version 2
+  REQUIRE(s->apply_clear({"c", {}}));
+  REQUIRE(s->apply_record(record_args("c", hashes({{"/x", kHashA}, {"/gone", kHashB}}))));
+  REQUIRE(s->apply_accept({"c", {}}, hs::store::observe_files({"/x", files / "new", "/gone"})));
+  REQUIRE(s->apply_migrate_cc2all(files.path()) );
+  REQUIRE(s->pending());
+  {
+    hs::test::FsizeLimit limit(0);
+    CHECK_FALSE(s->commit());
+  }
+  CHECK(json::serialize(s->document()) == before);
+  CHECK(hs::test::slurp(f.state_path()) == bytes);
+  // The next write holds the old document and the new change only.
+  REQUIRE(s->record(record_args("e", {})));
+  auto disk = f.disk().as_object();
+  CHECK(disk.at("version").as_int64() == 1);
+  CHECK_FALSE(disk.contains("accounts"));
+  CHECK(disk.at("targets").at("a").at("extra").as_bool());
+}
+
 TEST_CASE("many changes share one durable write", "[store][group]") {
   StoreFixture f;
   auto s = f.open();
