@@ -1,5 +1,5 @@
 // The one logical sequence through which all state access goes, with group
-// commit (STATE.md, "Durability and order").
+// commit (docs/STATE.md, "Durability and order").
 //
 // Operations run in arrival order on the io_context's thread. A change is
 // applied to memory and joins the batch of the next durable write; while a

@@ -18,7 +18,7 @@ namespace {
 
 constexpr std::array<std::string_view, 3> kTopLevelOrder = {"version", "last_sync", "targets"};
 
-// Puts the members STATE.md shows first (version, last_sync, targets) first;
+// Puts the members docs/STATE.md shows first (version, last_sync, targets) first;
 // the others keep their order. Moves members, copies nothing.
 void order_top_level(json::object& o) {
   json::object ordered(o.storage());
@@ -126,7 +126,7 @@ void StateStore::set_top_level(std::string_view key, json::value v) {
     log_.assign(doc_, {}, key, std::move(v));
     return;
   }
-  // A new key is placed where STATE.md shows it.
+  // A new key is placed where docs/STATE.md shows it.
   log_.keep_root_order(doc_);
   log_.assign(doc_, {}, key, std::move(v));
   order_top_level(doc_);

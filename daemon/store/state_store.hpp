@@ -1,4 +1,4 @@
-// StateStore: the one owner of state.json (STATE.md). Synchronous, single
+// StateStore: the one owner of state.json (docs/STATE.md). Synchronous, single
 // threaded, and unaware of sockets.
 //
 // Changes happen in two steps so that many can share one durable write
@@ -158,7 +158,7 @@ class StateStore {
  private:
   StateStore(StoreOptions opts, InstanceLock lock, boost::json::object doc);
   /// Sets a top-level member through the undo log, placing a new one where
-  /// STATE.md shows it.
+  /// docs/STATE.md shows it.
   void set_top_level(std::string_view key, boost::json::value v);
   template <class T, class F>
   Result<T> apply_and_commit(F&& apply);

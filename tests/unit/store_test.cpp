@@ -1,4 +1,4 @@
-// The state store against STATE.md: the seed StateManager's behaviours and
+// The state store against docs/STATE.md: the seed StateManager's behaviours and
 // the daemon's stricter guarantees.
 #include <sys/stat.h>
 
