@@ -15,6 +15,7 @@ enum class Errc {
   busy,               // a resource is held by someone else (e.g. the daemon lock)
   unsafe_socket_dir,  // the socket's directory is not ours alone (not 0700, or another owner)
   not_regular,        // a file that must be a regular file is not (a FIFO, a device, a directory)
+  write_failed,       // a durable write of the state failed; `sys_errno`, `op` and `path` say where
 };
 
 struct Error {

@@ -19,12 +19,45 @@ Result<UniqueFd> open(const std::string& path, int flags, mode_t mode) {
   return UniqueFd(fd);
 }
 
+const char* file_type_name(mode_t mode) {
+  switch (mode & S_IFMT) {
+    case S_IFREG: return "regular file";
+    case S_IFDIR: return "directory";
+    case S_IFIFO: return "FIFO";
+    case S_IFSOCK: return "socket";
+    case S_IFCHR: return "character device";
+    case S_IFBLK: return "block device";
+    case S_IFLNK: return "symbolic link";
+    default: return "file of unknown type";
+  }
+}
+
+namespace {
+
+Error not_regular_file(const std::string& path, mode_t mode) {
+  return not_regular("open", path, std::string("is a ") + file_type_name(mode) + ", not a regular file");
+}
+
+}  // namespace
+
 Result<std::string> read_file(const std::string& path) {
-  auto fd = open(path, O_RDONLY);
-  if (!fd) return std::move(fd).error();
-  std::string out;
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer
+  // forever (and a read would wait for data). It has no effect on the regular
+  // files we go on to read. O_NOCTTY: a terminal must not become ours.
+  auto fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+  if (!fd) {
+    // A socket cannot be opened at all (ENXIO): name what it is instead.
+    struct stat st {};
+    if (fd.error().sys_errno == ENXIO && ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+      return not_regular_file(path, st.st_mode);
+    }
+    return std::move(fd).error();
+  }
   struct stat st {};
-  if (::fstat(fd->get(), &st) == 0 && st.st_size > 0) out.reserve(static_cast<size_t>(st.st_size));
+  if (::fstat(fd->get(), &st) != 0) return os_error("fstat", path, errno);
+  if (!S_ISREG(st.st_mode)) return not_regular_file(path, st.st_mode);
+  std::string out;
+  if (st.st_size > 0) out.reserve(static_cast<size_t>(st.st_size));
   char buf[65536];
   for (;;) {
     ssize_t n = ::read(fd->get(), buf, sizeof buf);

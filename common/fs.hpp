@@ -15,8 +15,12 @@ namespace hs::fs {
 
 /// Opens `path` (flags as for open(2); O_CLOEXEC is always added).
 Result<UniqueFd> open(const std::string& path, int flags, mode_t mode = 0);
-/// Whole content of a file. Errc::os with ENOENT when it does not exist.
+/// Whole content of a regular file (a symlink is followed). Errc::os with
+/// ENOENT when it does not exist; Errc::not_regular, naming the file type,
+/// when it is a FIFO, device, directory or socket: it never blocks on one.
 Result<std::string> read_file(const std::string& path);
+/// "FIFO", "directory", "character device", ... for a stat(2) st_mode.
+const char* file_type_name(mode_t mode);
 /// Writes all of `data` to `fd`, retrying short writes and EINTR.
 Status write_all(int fd, std::string_view data, const std::string& path_for_errors);
 /// fsync(2) of a directory, so that renames and unlinks inside it are durable.

@@ -1,4 +1,4 @@
-// The value rules PROTOCOL.md and STATE.md share: names, paths and counts.
+// The value rules docs/PROTOCOL.md and docs/STATE.md share: names, paths and counts.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,6 @@
-// What a method answers: a result or a JSON-RPC error; and the mapping of
-// store errors to the codes of PROTOCOL.md.
+// What a method answers: a result or a JSON-RPC error; and the one mapping
+// of store and sequencer errors to the codes of PROTOCOL.md. The layers
+// below (store, Sequencer) return Result values and know no JSON-RPC.
 #pragma once
 
 #include <boost/json/value.hpp>
@@ -9,6 +10,7 @@
 #include <variant>
 
 #include "common/error.hpp"
+#include "common/result.hpp"
 #include "proto/jsonrpc.hpp"
 
 namespace hs::daemon {
@@ -21,10 +23,14 @@ using JsonText = std::shared_ptr<const std::string>;
 using Outcome = std::variant<boost::json::value, proto::RpcError, JsonText>;
 using Reply = std::function<void(Outcome)>;
 
-/// A store error from applying or validating a change: invalid arguments
-/// become -32602 with their field; anything else -32603.
+/// An error from the store or the Sequencer: a failed durable write
+/// (Errc::write_failed) is code 1 with {"errno", "path", "reason"}; invalid
+/// arguments are -32602 with their field; anything else is -32603.
 proto::RpcError to_rpc_error(const Error& e);
-/// A failed durable write: code 1 with {"errno", "path", "reason"}.
-proto::RpcError write_failed(const Error& e);
+
+/// A change's result as an answer: its value, or to_rpc_error().
+Outcome to_outcome(Result<boost::json::value> r);
+/// The Sequencer's callback (Sequencer::Done) that answers `reply`.
+std::function<void(Result<boost::json::value>)> answer(Reply reply);
 
 }  // namespace hs::daemon

@@ -4,18 +4,28 @@
 #include <boost/asio/post.hpp>
 #include <algorithm>
 #include <cstdlib>
-#include <variant>
 
 #include "common/log.hpp"
 #include "proto/wire_json.hpp"
 
 namespace hs::daemon {
 namespace asio = boost::asio;
+namespace {
+
+// The write's own error (Errc::os from the failing step), as the kind the
+// methods layer tells apart from the change's own errors.
+Error write_failed_error(const Error& e) {
+  Error w = e;
+  w.code = Errc::write_failed;
+  return w;
+}
+
+}  // namespace
 
 struct Sequencer::Slot {
   bool ready = false;
   Apply apply;  // a change ...
-  Reply done;
+  Done done;
   Read read;    // ... or a read
 };
 
@@ -24,7 +34,7 @@ Sequencer::Sequencer(asio::io_context& io, store::StateStore& store)
 
 Sequencer::~Sequencer() { writer_.join(); }
 
-void Sequencer::mutate(Apply apply, Reply done) { fill(reserve(), std::move(apply), std::move(done)); }
+void Sequencer::mutate(Apply apply, Done done) { fill(reserve(), std::move(apply), std::move(done)); }
 
 std::shared_ptr<Sequencer::Slot> Sequencer::reserve() {
   auto s = std::make_shared<Slot>();
@@ -32,7 +42,7 @@ std::shared_ptr<Sequencer::Slot> Sequencer::reserve() {
   return s;
 }
 
-void Sequencer::fill(const std::shared_ptr<Slot>& slot, Apply apply, Reply done) {
+void Sequencer::fill(const std::shared_ptr<Slot>& slot, Apply apply, Done done) {
   slot->apply = std::move(apply);
   slot->done = std::move(done);
   slot->ready = true;
@@ -48,13 +58,30 @@ void Sequencer::read(Read run) {
 }
 
 void Sequencer::read_text(std::function<void(JsonText)> run) {
-  read([this, run = std::move(run)](const store::StateStore& s) {
-    if (!text_ || text_generation_ != s.generation()) {
-      text_ = std::make_shared<const std::string>(proto::to_wire_json(s.document()));
-      text_generation_ = s.generation();
-    }
-    run(text_);
+  read([this, run = std::move(run)](const store::StateStore& s) mutable {
+    if (text_ && text_generation_ == s.generation()) return run(text_);
+    text_waiters_.push_back(std::move(run));
+    // Already in flight: for this same version, since no change runs meanwhile.
+    if (serializing_) return;
+    serializing_ = true;
+    // Serializing 180 MB takes seconds: not on the loop. The document stays
+    // as it is until finish_text(), because pump() applies no change while
+    // serializing_ is set.
+    asio::post(writer_, [this, doc = &s.document(), gen = s.generation(), guard = asio::make_work_guard(io_)]() mutable {
+      auto text = std::make_shared<const std::string>(proto::to_wire_json(*doc));
+      asio::post(io_, [this, text = std::move(text), gen, guard = std::move(guard)]() mutable {
+        finish_text(std::move(text), gen);
+      });
+    });
   });
+}
+
+void Sequencer::finish_text(JsonText text, uint64_t generation) {
+  serializing_ = false;
+  text_ = std::move(text);
+  text_generation_ = generation;
+  for (auto& run : std::exchange(text_waiters_, {})) run(text_);
+  pump();
 }
 
 void Sequencer::when_drained(std::function<void()> cb) {
@@ -65,6 +92,8 @@ void Sequencer::when_drained(std::function<void()> cb) {
 void Sequencer::pump() {
   if (writing_) return;
   while (!queue_.empty() && queue_.front()->ready) {
+    // The writer thread reads the document: changes wait, reads go on.
+    if (serializing_ && !queue_.front()->read) break;
     Slot& op = *queue_.front();
     if (op.read) {
       // A read must not see the batch being built: let it go to disk first.
@@ -75,10 +104,9 @@ void Sequencer::pump() {
       continue;
     }
     Apply apply = std::move(op.apply);
-    Reply done = std::move(op.done);
+    Done done = std::move(op.done);
     queue_.pop_front();
-    auto r = apply(store_);
-    Outcome out = r ? Outcome(std::move(*r)) : Outcome(to_rpc_error(r.error()));
+    Result<boost::json::value> out = apply(store_);
     if (store_.pending()) {
       // Every answer given while a batch is pending, errors and no-ops
       // included, was computed against that batch: it waits for the write
@@ -93,7 +121,7 @@ void Sequencer::pump() {
     schedule_write();
     return;
   }
-  if (queue_.empty() && !drained_.empty()) {
+  if (queue_.empty() && !serializing_ && !drained_.empty()) {
     for (auto& cb : std::exchange(drained_, {})) cb();
   }
 }
@@ -132,8 +160,8 @@ void Sequencer::start_write() {
   if (gathering_) gather_timer_.cancel();
   gathering_ = false;
   writing_ = true;
-  // Encoding happens here, on the loop, while the state cannot change;
-  // the writer thread only sees bytes.
+  // The writer thread encodes the document itself: pump() applies no
+  // change while writing_ is set, so it cannot change meanwhile.
   auto w = std::make_shared<store::PendingWrite>(store_.begin_commit());
   write_started_ = std::chrono::steady_clock::now();
   // The guard keeps io.run() from returning while the write is in flight.
@@ -154,12 +182,11 @@ void Sequencer::finish_write(Status outcome, bool renamed) {
     std::_Exit(1);
   }
   writing_ = false;
-  ++writes_;
   auto batch = std::exchange(batch_, {});
   if (outcome) {
-    changes_written_ += static_cast<uint64_t>(std::count_if(batch.begin(), batch.end(), [](const auto& e) {
-      return std::holds_alternative<boost::json::value>(e.second);
-    }));
+    ++writes_;
+    changes_written_ += static_cast<uint64_t>(
+        std::count_if(batch.begin(), batch.end(), [](const auto& e) { return static_cast<bool>(e.second); }));
   }
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - write_started_);
   gather_target_ = std::max<size_t>(1, batch.size());
@@ -173,7 +200,7 @@ void Sequencer::finish_write(Status outcome, bool renamed) {
     if (outcome) {
       done(std::move(out));
     } else {
-      done(write_failed(outcome.error()));  // true for errors too: nothing of theirs applied
+      done(write_failed_error(outcome.error()));  // true for errors too: nothing of theirs applied
     }
   }
   pump();

@@ -1,15 +1,24 @@
 // The one logical sequence through which all state access goes, with group
-// commit (STATE.md, "Durability and order").
+// commit (docs/STATE.md, "Durability and order").
 //
 // Operations run in arrival order on the io_context's thread. A change is
 // applied to memory and joins the batch of the next durable write; while a
-// write is in flight (on the writer thread, so the event loop keeps serving
-// pings and reads that need no state), newer operations wait in the queue
-// and are applied together the moment it ends, to share the following
-// write. Each change is answered with the outcome of the write that holds
-// it; on failure all of them get error 1 and memory returns to the last
-// durable state. A read runs only when every change before it is durable,
-// so no read ever shows a change that is not on disk.
+// write is in flight (encoded and written on the writer thread, so the
+// event loop keeps serving pings and reads that need no state), newer
+// operations wait in the queue and are applied together the moment it ends,
+// to share the following write. Each change is answered with the outcome of
+// the write that holds it; on failure all of them get Errc::write_failed
+// and memory returns to the last durable state. A read runs only when every
+// change before it is durable, so no read ever shows a change that is not
+// on disk.
+//
+// The document is never copied for another thread: while the writer thread
+// encodes it, or serializes it for state.all (read_text), the loop applies
+// no change (changes wait in the queue, as during a write), so the document
+// stays immutable; other reads go on. The loop only swaps in the results.
+//
+// The Sequencer speaks in results (Result<json::value>), not in JSON-RPC:
+// the methods layer picks the codes (see answer() in outcome.hpp).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -27,33 +36,40 @@ namespace hs::daemon {
 class Sequencer {
  public:
   using Apply = std::function<Result<boost::json::value>(store::StateStore&)>;
+  /// Gets apply's value, apply's own error, or an Errc::write_failed error
+  /// (errno, op and path of the failed step) when the write that held the
+  /// change failed: then nothing of it was applied.
+  using Done = std::function<void(Result<boost::json::value>)>;
   using Read = std::function<void(const store::StateStore&)>;
 
   Sequencer(boost::asio::io_context& io, store::StateStore& store);
   ~Sequencer();
 
   /// Queues a change. `done` gets apply's value once it is durable, apply's
-  /// own error at once, or error 1 if the write fails.
-  void mutate(Apply apply, Reply done);
+  /// own error at once (or after the pending write, when there is one), or
+  /// Errc::write_failed if the write fails.
+  void mutate(Apply apply, Done done);
 
   /// A change whose arguments are still being computed elsewhere (accept
   /// hashes files first). It keeps its place in the queue; nothing after it
   /// runs until fill() is called for it.
   struct Slot;
   std::shared_ptr<Slot> reserve();
-  void fill(const std::shared_ptr<Slot>& slot, Apply apply, Reply done);
+  void fill(const std::shared_ptr<Slot>& slot, Apply apply, Done done);
 
   /// Queues a read, run once every earlier change is durable (or failed).
   void read(Read run);
   /// Queues a read of the whole document as compact JSON text, made once
   /// per durable version and shared by every answer that carries it: a
-  /// batch of 1,024 state.all calls holds one copy, not 1,024.
+  /// batch of 1,024 state.all calls holds one copy, not 1,024. The text is
+  /// made on the writer thread; changes wait until it is done.
   void read_text(std::function<void(JsonText)> run);
 
   /// Calls `cb` once the queue is empty and no write is in flight.
   void when_drained(std::function<void()> cb);
 
-  /// Durable writes so far, and changes they held (for daemon.info/bench).
+  /// Successful durable writes so far, and changes they held (for
+  /// daemon.info/bench). A failed write counts in neither.
   uint64_t writes() const { return writes_; }
   uint64_t changes_written() const { return changes_written_; }
 
@@ -62,12 +78,13 @@ class Sequencer {
   void schedule_write();
   void start_write();
   void finish_write(Status outcome, bool renamed);
+  void finish_text(JsonText text, uint64_t generation);
 
   boost::asio::io_context& io_;
   store::StateStore& store_;
-  boost::asio::thread_pool writer_{1};  // fsync happens here, off the event loop
+  boost::asio::thread_pool writer_{1};  // encoding and fsync happen here, off the event loop
   std::deque<std::shared_ptr<Slot>> queue_;
-  std::vector<std::pair<Reply, Outcome>> batch_;  // answered once the pending write ends
+  std::vector<std::pair<Done, Result<boost::json::value>>> batch_;  // answered once the pending write ends
   bool writing_ = false;
   bool write_posted_ = false;  // a start_write is posted to run next
   // Adaptive commit delay (see schedule_write): wait for up to `gather_wait_`
@@ -82,6 +99,8 @@ class Sequencer {
   uint64_t changes_written_ = 0;
   JsonText text_;              // the durable document as wire JSON ...
   uint64_t text_generation_ = 0;  // ... of this StateStore::generation()
+  bool serializing_ = false;      // the writer thread is making text_: no changes now
+  std::vector<std::function<void(JsonText)>> text_waiters_;  // answered when it is done
 };
 
 }  // namespace hs::daemon

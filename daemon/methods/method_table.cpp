@@ -15,7 +15,7 @@ constexpr std::string_view kPathMap =
     R"({"type": "object", "additionalProperties": {"type": "string"}, "description": "{absolute path: value}"})";
 constexpr std::string_view kPaths = R"({"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 4096}})";
 constexpr std::string_view kCount = R"({"type": "integer", "minimum": 0, "maximum": 9007199254740991})";
-constexpr std::string_view kEntry = R"({"type": ["object", "null"], "description": "a target entry (STATE.md), or null"})";
+constexpr std::string_view kEntry = R"({"type": ["object", "null"], "description": "a target entry (docs/STATE.md), or null"})";
 
 constexpr std::span<const ParamDoc> kNone{};
 constexpr ParamDoc kTargetOnly[] = {

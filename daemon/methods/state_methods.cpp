@@ -31,7 +31,7 @@ void state_record(Context& ctx, Call&& c) {
         if (!r) return std::move(r).error();
         return json::value(std::move(*r));
       },
-      std::move(c.reply));
+      answer(std::move(c.reply)));
 }
 
 void state_drift(Context& ctx, Call&& c) {
@@ -89,7 +89,7 @@ void state_clear(Context& ctx, Call&& c) {
         if (!r) return std::move(r).error();
         return json::value(json::object{{"cleared", *r}});
       },
-      std::move(c.reply));
+      answer(std::move(c.reply)));
 }
 
 void state_accept(Context& ctx, Call&& c) {
@@ -111,7 +111,7 @@ void state_accept(Context& ctx, Call&& c) {
                            if (!r) return std::move(r).error();
                            return json::value(r->to_json());
                          },
-                         std::move(reply));
+                         answer(std::move(reply)));
                    });
 }
 
@@ -126,7 +126,7 @@ void state_migrate_cc2all(Context& ctx, Call&& c) {
         if (!r) return std::move(r).error();
         return json::value(r->to_json());
       },
-      std::move(c.reply));
+      answer(std::move(c.reply)));
 }
 
 }  // namespace hs::daemon

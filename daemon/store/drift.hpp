@@ -1,4 +1,4 @@
-// Drift (STATE.md, "Drift"): how the files of a target differ from the hashes
+// Drift (docs/STATE.md, "Drift"): how the files of a target differ from the hashes
 // recorded at its last sync. Pure over a copy of the entry, so a caller may
 // run the disk variant away from the thread that owns the store.
 #pragma once

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 
 #include <boost/json/serialize.hpp>
 
@@ -34,6 +35,26 @@ std::optional<std::string> check_targets(const json::value* targets, const std::
 
 // HarnessSync's tempfile.NamedTemporaryFile(dir=..., suffix='.tmp') names:
 // "tmp" + 8 characters of [a-z0-9_] + ".tmp".
+// True when the number `v` is above `max`, whatever its form: 3, 3.0,
+// 2.5, 18446744073709551615, or 300000000000000000000 and 1e400, which
+// Boost.JSON 1.81 reads as doubles (the latter as infinity). Any of them
+// may be a schema newer than ours, so none may be overwritten.
+bool number_above(const json::value& v, int64_t max) {
+  if (v.is_int64()) return v.get_int64() > max;
+  if (v.is_uint64()) return v.get_uint64() > static_cast<uint64_t>(max);
+  return v.get_double() > static_cast<double>(max);  // NaN cannot come from JSON
+}
+
+// A double with an integral value (2.0, 1e0, -3e20) is that integer.
+// Integers below 1 (any size) become 0: not a schema version either way.
+// Anything else (1.5, -inf) stays as it is: not an integer version.
+void normalize_integral(json::value& v) {
+  if (!v.is_double()) return;
+  double d = v.get_double();
+  if (!std::isfinite(d) || std::trunc(d) != d) return;
+  v = d < 1 ? int64_t{0} : static_cast<int64_t>(d);  // here 1 <= d <= 2
+}
+
 bool is_python_temp_name(std::string_view n) {
   if (n.size() != 3 + 8 + 4 || n.substr(0, 3) != "tmp" || n.substr(11) != ".tmp") return false;
   for (char c : n.substr(3, 8)) {
@@ -124,15 +145,8 @@ Result<Loaded> load_state(const std::string& dir, Clock::time_point now) {
     why = "the top level is not an object";
   } else {
     json::object& doc = parsed->get_object();
-    const json::value* version = doc.if_contains("version");
-    if (version == nullptr || !(version->is_int64() || version->is_uint64())) {
-      // The old cc2all format has no integer version: keep it, wrapped.
-      out.doc = empty_document();
-      out.doc["migrated_from"] = std::move(doc);
-      out.warnings.push_back(path + " has no integer version; kept under migrated_from");
-      return out;
-    }
-    if (version->is_uint64() || version->get_int64() > kMaxSchemaVersion) {
+    json::value* version = doc.if_contains("version");
+    if (version != nullptr && version->is_number() && number_above(*version, kMaxSchemaVersion)) {
       Error e;
       e.code = Errc::unsupported;
       e.op = "load";
@@ -141,6 +155,14 @@ Result<Loaded> load_state(const std::string& dir, Clock::time_point now) {
                  " is newer than this harnesssyncd supports (" + std::to_string(kMaxSchemaVersion) +
                  "); the file was left untouched";
       return e;
+    }
+    if (version != nullptr) normalize_integral(*version);
+    if (version == nullptr || !version->is_int64()) {
+      // The old cc2all format has no integer version: keep it, wrapped.
+      out.doc = empty_document();
+      out.doc["migrated_from"] = std::move(doc);
+      out.warnings.push_back(path + " has no integer version; kept under migrated_from");
+      return out;
     }
     if (version->get_int64() < 1) {
       why = "version " + std::to_string(version->get_int64()) + " is not a schema version";

@@ -1,4 +1,4 @@
-// Reading state.json back (STATE.md, "Reading it back"): missing, unreadable,
+// Reading state.json back (docs/STATE.md, "Reading it back"): missing, unreadable,
 // legacy cc2all, newer schema, and stray temp files.
 #pragma once
 
@@ -37,7 +37,7 @@ Status sweep_temp_files(const std::string& dir, std::vector<std::string>& warnin
 /// that is taken; never replaces an existing file. Returns the new path.
 Result<std::string> move_to_backup(const std::string& path, Clock::time_point now);
 
-/// Loads <dir>/state.json by the rules of STATE.md. Errc::unsupported when
+/// Loads <dir>/state.json by the rules of docs/STATE.md. Errc::unsupported when
 /// its version is above kMaxSchemaVersion (the file is left untouched).
 Result<Loaded> load_state(const std::string& dir, Clock::time_point now);
 

@@ -1,4 +1,4 @@
-// The state file's own value rules (STATE.md): hash equality and the
+// The state file's own value rules (docs/STATE.md): hash equality and the
 // three-way status. Pure functions, no I/O. Name, path and count rules are
 // shared with the protocol: common/validate.hpp.
 #pragma once

@@ -18,29 +18,23 @@ namespace {
 
 constexpr std::array<std::string_view, 3> kTopLevelOrder = {"version", "last_sync", "targets"};
 
-// Sets o[key] = v. A new key is placed where STATE.md shows it (version,
-// last_sync, targets first); other members keep their order.
-void set_ordered(json::object& o, std::string_view key, json::value v) {
-  if (json::value* existing = o.if_contains(key)) {
-    *existing = std::move(v);
-    return;
-  }
-  o[key] = std::move(v);
-  json::object ordered;
+// Puts the members docs/STATE.md shows first (version, last_sync, targets) first;
+// the others keep their order. Moves members, copies nothing.
+void order_top_level(json::object& o) {
+  json::object ordered(o.storage());
   ordered.reserve(o.size());
   for (std::string_view k : kTopLevelOrder) {
-    if (json::value* m = o.if_contains(k)) ordered[k] = std::move(*m);
+    if (json::value* m = o.if_contains(k)) ordered.emplace(k, std::move(*m));
   }
   for (auto& kv : o) {
-    if (!ordered.contains(kv.key())) ordered[kv.key()] = std::move(kv.value());
+    if (!ordered.contains(kv.key())) ordered.emplace(kv.key(), std::move(kv.value()));
   }
   o = std::move(ordered);
 }
 
-json::object& child_object(json::object& parent, std::string_view key) {
-  json::value& v = parent[key];
-  if (!v.is_object()) v = json::object();
-  return v.get_object();
+KeyPath targets_path(const TargetRef& ref) {
+  if (ref.account) return {"accounts", *ref.account, "targets"};
+  return {"targets"};
 }
 
 Status check_ref(const TargetRef& ref) {
@@ -117,10 +111,6 @@ const json::object* StateStore::find_entry(const TargetRef& ref) const {
   return entry != nullptr && entry->is_object() ? &entry->get_object() : nullptr;
 }
 
-json::object* StateStore::find_entry_mut(const TargetRef& ref) {
-  return const_cast<json::object*>(std::as_const(*this).find_entry(ref));
-}
-
 Result<DriftReport> StateStore::drift(const TargetRef& ref, const json::object& current) const {
   HS_TRY(check_ref(ref));
   return drift_from_hashes(find_entry(ref), current);
@@ -131,10 +121,15 @@ Result<DriftReport> StateStore::drift_on_disk(const TargetRef& ref) const {
   return store::drift_on_disk(find_entry(ref));
 }
 
-void StateStore::remember_durable() {
-  // One copy per commit, not per change: later changes in the same commit
-  // roll back to this same point.
-  if (!snapshot_) snapshot_ = doc_;
+void StateStore::set_top_level(std::string_view key, json::value v) {
+  if (doc_.contains(key)) {
+    log_.assign(doc_, {}, key, std::move(v));
+    return;
+  }
+  // A new key is placed where docs/STATE.md shows it.
+  log_.keep_root_order(doc_);
+  log_.assign(doc_, {}, key, std::move(v));
+  order_top_level(doc_);
 }
 
 Result<json::object> StateStore::apply_record(const RecordArgs& a) {
@@ -156,18 +151,21 @@ Result<json::object> StateStore::apply_record(const RecordArgs& a) {
   entry["items_skipped"] = a.skipped;
   entry["items_failed"] = a.failed;
 
-  remember_durable();
+  pending_ = true;
   if (a.ref.account) {
-    json::object& account = child_object(child_object(doc_, "accounts"), *a.ref.account);
-    child_object(account, "targets")[a.ref.target] = entry;
-    account["last_sync"] = now;
+    log_.child_object(doc_, {}, "accounts");
+    log_.child_object(doc_, {"accounts"}, *a.ref.account);
+    log_.child_object(doc_, {"accounts", *a.ref.account}, "targets");
+    log_.assign(doc_, targets_path(a.ref), a.ref.target, entry);
+    log_.assign(doc_, {"accounts", *a.ref.account}, "last_sync", json::value(now));
     // Accounts exist only in schema 2: recording into one upgrades the file.
     const json::value* v = doc_.if_contains("version");
-    if (v == nullptr || !v->is_int64() || v->get_int64() < 2) set_ordered(doc_, "version", 2);
+    if (v == nullptr || !v->is_int64() || v->get_int64() < 2) set_top_level("version", 2);
   } else {
-    child_object(doc_, "targets")[a.ref.target] = entry;
+    log_.child_object(doc_, {}, "targets");
+    log_.assign(doc_, targets_path(a.ref), a.ref.target, entry);
   }
-  set_ordered(doc_, "last_sync", json::value(now));
+  set_top_level("last_sync", json::value(now));
 
   entry["target"] = a.ref.target;
   return entry;
@@ -176,11 +174,9 @@ Result<json::object> StateStore::apply_record(const RecordArgs& a) {
 Result<bool> StateStore::apply_clear(const TargetRef& ref) {
   HS_TRY(check_ref(ref));
   if (find_entry(ref) == nullptr) return false;
-  remember_durable();
-  json::object& holder = ref.account
-      ? child_object(child_object(child_object(doc_, "accounts"), *ref.account), "targets")
-      : child_object(doc_, "targets");
-  holder.erase(ref.target);
+  pending_ = true;
+  // Found above, so every object on the way exists.
+  log_.erase(doc_, targets_path(ref), ref.target);
   return true;
 }
 
@@ -240,13 +236,16 @@ Result<AcceptResult> StateStore::apply_accept(const TargetRef& ref, const std::v
   }
   if (!changes) return out;
 
-  remember_durable();
-  json::object& hashes = child_object(*find_entry_mut(ref), "file_hashes");
+  pending_ = true;
+  KeyPath entry_path = targets_path(ref);
+  entry_path.push_back(ref.target);
+  log_.child_object(doc_, entry_path, "file_hashes");
+  entry_path.emplace_back("file_hashes");
   for (auto& [p, hash] : plan) {
     if (hash) {
-      hashes[p] = *hash;
+      log_.assign(doc_, entry_path, p, json::value(*hash));
     } else {
-      hashes.erase(p);
+      log_.erase(doc_, entry_path, p);
     }
   }
   return out;
@@ -279,22 +278,24 @@ Result<MigrateResult> StateStore::apply_migrate_cc2all(const std::optional<std::
     const json::value* ls = parsed->get_object().if_contains("last_sync");
     if (ls != nullptr && ls->is_string()) out.last_sync = std::string(ls->get_string());
   }
-  remember_durable();
-  if (out.last_sync) set_ordered(doc_, "last_sync", json::value(*out.last_sync));
-  set_ordered(doc_, "migrated_from_cc2all", json::value(iso_local(opts_.now())));
+  pending_ = true;
+  if (out.last_sync) set_top_level("last_sync", json::value(*out.last_sync));
+  set_top_level("migrated_from_cc2all", json::value(iso_local(opts_.now())));
   return out;
 }
 
-PendingWrite StateStore::begin_commit() const { return {state_path_, to_state_text(doc_)}; }
+PendingWrite StateStore::begin_commit() const { return {state_path_, &doc_}; }
 
 Status StateStore::write(const PendingWrite& w, bool* renamed) {
-  return replace_file_durably(w.path, w.bytes, 0600, renamed);
+  return replace_file_durably(w.path, to_state_text(*w.doc), 0600, renamed);
 }
 
 Status StateStore::end_commit(const Status& outcome, bool renamed) {
   Status restored;
-  if (!outcome) {
-    doc_ = std::move(*snapshot_);
+  if (outcome) {
+    log_.clear();
+  } else {
+    log_.rollback(doc_);
     if (renamed) {
       // state.json holds the changes we are about to report as not applied:
       // put the last durable content back. If even that rename fails, disk
@@ -305,7 +306,7 @@ Status StateStore::end_commit(const Status& outcome, bool renamed) {
       if (!s && !back) restored = s;
     }
   }
-  snapshot_.reset();
+  pending_ = false;
   ++generation_;
   return restored;
 }

@@ -1,14 +1,17 @@
-// StateStore: the one owner of state.json (STATE.md). Synchronous, single
+// StateStore: the one owner of state.json (docs/STATE.md). Synchronous, single
 // threaded, and unaware of sockets.
 //
 // Changes happen in two steps so that many can share one durable write
 // (group commit):
 //   apply_*()        validate, then change the in-memory document only;
-//   begin_commit()   encode everything applied since the last commit;
-//   write()          make those bytes durable (touches no store state, so it
-//                    may run on another thread);
+//   begin_commit()   take everything applied since the last commit;
+//   write()          encode it and make it durable (reads the document and
+//                    touches no store state, so it may run on another thread
+//                    while nothing changes the document);
 //   end_commit(s)    on success the applied changes become the durable state;
-//                    on failure memory returns to the last durable state.
+//                    on failure memory returns to the last durable state, by
+//                    undoing the changes (undo_log.hpp): no copy of the
+//                    document is ever made.
 // Each caller is answered with the outcome of the write that holds its
 // change. The one-call forms (record(), clear(), ...) do all four steps.
 #pragma once
@@ -24,6 +27,7 @@
 #include "common/instance_lock.hpp"
 #include "common/result.hpp"
 #include "daemon/store/drift.hpp"
+#include "daemon/store/undo_log.hpp"
 
 namespace hs::store {
 
@@ -72,10 +76,13 @@ struct MigrateResult {
   boost::json::object to_json() const;
 };
 
-/// Bytes ready to be made durable, from begin_commit().
+/// A commit to make durable, from begin_commit(): the document itself, not
+/// a copy. REQUIRES: nothing changes it until end_commit() (the daemon's
+/// Sequencer holds every change back while a write is in flight), so that
+/// write() may encode it on another thread.
 struct PendingWrite {
   std::string path;
-  std::string bytes;
+  const boost::json::object* doc = nullptr;
 };
 
 class StateStore {
@@ -122,10 +129,12 @@ class StateStore {
   // ---- Commit (see the top of this file).
 
   /// True when changes were applied since the last commit.
-  bool pending() const { return snapshot_.has_value(); }
-  /// REQUIRES: pending(). Encodes the document as it is now.
+  bool pending() const { return pending_; }
+  /// REQUIRES: pending(). The document as it is now, to be written.
   PendingWrite begin_commit() const;
-  /// Makes `w` durable (temp file, fsync, rename, fsync dir). Thread-safe.
+  /// Encodes `w` and makes it durable (temp file, fsync, rename, fsync dir).
+  /// Touches no store state but reads the document: may run on another
+  /// thread while the store's thread only reads too.
   /// `*renamed` says whether state.json was already replaced when it failed
   /// (only the directory fsync can fail after that).
   static Status write(const PendingWrite& w, bool* renamed = nullptr);
@@ -148,9 +157,9 @@ class StateStore {
 
  private:
   StateStore(StoreOptions opts, InstanceLock lock, boost::json::object doc);
-  boost::json::object* find_entry_mut(const TargetRef& ref);
-  /// Called before the first change after a commit: keeps the durable state.
-  void remember_durable();
+  /// Sets a top-level member through the undo log, placing a new one where
+  /// docs/STATE.md shows it.
+  void set_top_level(std::string_view key, boost::json::value v);
   template <class T, class F>
   Result<T> apply_and_commit(F&& apply);
 
@@ -158,7 +167,8 @@ class StateStore {
   InstanceLock lock_;
   std::string state_path_;
   boost::json::object doc_;                          // memory: durable + pending
-  std::optional<boost::json::object> snapshot_;      // last durable, while pending
+  UndoLog log_;                                      // how to get back to the last durable state
+  bool pending_ = false;                             // changes applied since the last commit
   uint64_t generation_ = 0;
 };
 

@@ -1,7 +1,10 @@
 """A directory fsync that fails after the rename (the one write failure that
 cannot be made real here, so it is injected with LD_PRELOAD): the caller is
 told nothing was applied, and that must be true on disk and in memory."""
+import json
 import os
+import signal
+import stat
 
 import pytest
 
@@ -37,3 +40,121 @@ def test_failed_directory_fsync_after_rename_restores_the_file(start, tmp):
     c.call("state.record", record_params("after"))
     assert set(d.state()["targets"]) == {"before", "after"}
     assert d.proc.poll() is None
+
+
+def _preload_env(**extra):
+    env = {"LD_PRELOAD": SHIM,
+           # ASan wants to be first in the library list; the shim only wraps fsync and rename.
+           "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
+    env.update(extra)
+    return env
+
+
+@pytest.mark.skipif(not os.path.exists(SHIM), reason="build hs_fault_fsync (ctest sets HS_FAULT_FSYNC)")
+def test_failed_write_is_not_counted_in_writes(start, tmp):
+    flag = os.path.join(tmp, "fail-dir-fsync")
+    d = start(env=_preload_env(HS_FAULT_DIR_FSYNC=flag))
+    c = d.client()
+    c.call("state.record", record_params("before"))
+    assert c.call("daemon.info")["writes"] == {"count": 1, "changes": 1}
+    open(flag, "w").close()
+    assert c.request("state.record", record_params("during"))["error"]["code"] == 1
+    assert c.call("daemon.info")["writes"] == {"count": 1, "changes": 1}
+    os.unlink(flag)
+    c.call("state.record", record_params("after"))
+    assert c.call("daemon.info")["writes"] == {"count": 2, "changes": 2}
+
+
+@pytest.mark.skipif(not os.path.exists(SHIM), reason="build hs_fault_fsync (ctest sets HS_FAULT_FSYNC)")
+def test_a_write_is_temp_fsync_then_rename_then_directory_fsync(start, tmp):
+    """A SIGKILL cannot show a missing fsync (the page cache survives it); the
+    order of the calls can. Each of the three steps is needed: without the
+    first a crash may leave an empty state.json, without the last the old one."""
+    trace = os.path.join(tmp, "trace")
+    d = start(env=_preload_env(HS_TRACE_FILE=trace))
+    state_dir = os.path.realpath(d.state_dir)
+    state = os.path.join(state_dir, "state.json")
+    open(trace, "w").close()  # only the calls of this write
+    d.client().call("state.record", record_params("codex"))
+    with open(trace) as f:
+        calls = [line.split() for line in f.read().splitlines()]
+    renames = [i for i, c in enumerate(calls) if c[0] == "rename" and os.path.realpath(c[2]) == state]
+    assert len(renames) == 1, calls
+    r = renames[0]
+    temp = os.path.realpath(calls[r][1])
+    assert os.path.basename(temp).startswith("state.json.tmp."), calls
+    temp_fsyncs = [i for i, c in enumerate(calls) if c == ["fsync", temp]]
+    dir_fsyncs = [i for i, c in enumerate(calls) if c == ["fsync", state_dir]]
+    assert temp_fsyncs and temp_fsyncs[-1] < r, calls
+    assert any(i > r for i in dir_fsyncs), calls
+
+
+def test_a_fifo_at_state_json_is_refused_at_once(start, tmp):
+    state_dir = os.path.join(tmp, "state")
+    os.makedirs(state_dir, mode=0o700)
+    fifo = os.path.join(state_dir, "state.json")
+    os.mkfifo(fifo, 0o600)
+    d = start(ready=False)
+    rc = d.wait(timeout=30)  # it used to block in open(2) forever, holding the lock
+    out = d.output()
+    # 66 (EX_NOINPUT): a state.json that is not a regular file.
+    assert rc == 66, out
+    assert fifo + ": is a FIFO, not a regular file" in out, out
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(os.listdir(state_dir)) == ["harnesssyncd.lock", "state.json"]
+
+
+@pytest.mark.parametrize("version", ["300000000000000000000", "1e400", "2.5"])
+def test_a_version_above_2_however_written_is_refused_and_untouched(start, tmp, version):
+    state_dir = os.path.join(tmp, "state")
+    os.makedirs(state_dir, mode=0o700)
+    path = os.path.join(state_dir, "state.json")
+    text = b'{"version": ' + version.encode() + b', "targets": {"codex": {}}}'
+    with open(path, "wb") as f:
+        f.write(text)
+    d = start(ready=False)
+    assert d.wait(timeout=30) == 78, d.output()
+    assert "version" in d.output()
+    with open(path, "rb") as f:
+        assert f.read() == text
+    assert sorted(os.listdir(state_dir)) == ["harnesssyncd.lock", "state.json"]
+
+
+def _strict(text):
+    def no_constant(name):
+        raise ValueError("not JSON: " + name)
+    return json.loads(text, parse_constant=no_constant)
+
+
+def _raw_state_all(c):
+    c.send({"jsonrpc": "2.0", "id": 1, "method": "state.all"})
+    while b"\n" not in c.buf:
+        c._fill()
+    line, c.buf = c.buf.split(b"\n", 1)
+    return _strict(line)["result"]
+
+
+def test_numbers_out_of_double_range_stay_valid_json(start, tmp):
+    """A member we do not know holds 1e400: state.all must still be JSON, and
+    the file must round-trip (written as ±1e999, read back the same)."""
+    state_dir = os.path.join(tmp, "state")
+    os.makedirs(state_dir, mode=0o700)
+    path = os.path.join(state_dir, "state.json")
+    with open(path, "w") as f:
+        f.write('{"version": 1, "targets": {}, "big": 1e400, "small": -1e400}')
+    d = start()
+    c = d.client()
+    doc = _raw_state_all(c)
+    assert doc["big"] == float("inf") and doc["small"] == float("-inf")
+    c.call("state.record", record_params("codex"))
+    with open(path) as f:
+        written = f.read()
+    assert '"big": 1e999' in written and '"small": -1e999' in written
+    assert _strict(written)["big"] == float("inf")
+    c.close()
+    d.proc.send_signal(signal.SIGTERM)
+    d.wait()
+    d2 = start()
+    assert "unreadable" not in d2.output()
+    assert _raw_state_all(d2.client())["big"] == float("inf")
+    assert not [n for n in os.listdir(state_dir) if ".bak." in n]

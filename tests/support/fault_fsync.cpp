@@ -1,14 +1,47 @@
-// LD_PRELOAD fault injection for the one failure that cannot be made real
-// here: fsync(2) of a directory failing with EIO after a rename. While the
-// file named by $HS_FAULT_DIR_FSYNC exists, every fsync of a directory
-// fails; everything else goes to the real fsync. Used by
-// tests/integration/test_faults.py.
+// LD_PRELOAD seam for what cannot be made to fail, or be observed, for real
+// here. Used by tests/integration/test_faults.py.
+//
+// - Fault: while the file named by $HS_FAULT_DIR_FSYNC exists, every fsync
+//   of a directory fails with EIO (the failure after a rename).
+// - Trace: when $HS_TRACE_FILE is set, each fsync(2) and rename(2) appends a
+//   line to it: "fsync <path>" (the fd's path) or "rename <from> <to>". A
+//   SIGKILL cannot show a missing fsync (the page cache survives it), but
+//   the order of these calls can: temp fsync, rename, directory fsync.
+// Everything goes on to the real call.
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace {
+
+void trace(const std::string& line) {
+  const char* file = std::getenv("HS_TRACE_FILE");
+  if (file == nullptr) return;
+  int saved = errno;
+  int fd = ::open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    std::string l = line + "\n";
+    // One write(2) per line with O_APPEND: lines from threads never interleave.
+    (void)!::write(fd, l.data(), l.size());
+    ::close(fd);
+  }
+  errno = saved;
+}
+
+std::string fd_path(int fd) {
+  char buf[4096];
+  std::string link = "/proc/self/fd/" + std::to_string(fd);
+  ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
+  return n < 0 ? "?" : std::string(buf, static_cast<size_t>(n));
+}
+
+}  // namespace
 
 extern "C" int fsync(int fd) {
   using Fn = int (*)(int);
@@ -19,5 +52,15 @@ extern "C" int fsync(int fd) {
     errno = EIO;
     return -1;
   }
-  return real(fd);
+  int r = real(fd);
+  if (r == 0) trace("fsync " + fd_path(fd));
+  return r;
+}
+
+extern "C" int rename(const char* from, const char* to) {
+  using Fn = int (*)(const char*, const char*);
+  static Fn real = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "rename"));
+  int r = real(from, to);
+  if (r == 0) trace(std::string("rename ") + from + " " + to);
+  return r;
 }

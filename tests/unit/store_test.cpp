@@ -1,4 +1,4 @@
-// The state store against STATE.md: the seed StateManager's behaviours and
+// The state store against docs/STATE.md: the seed StateManager's behaviours and
 // the daemon's stricter guarantees.
 #include <sys/stat.h>
 
@@ -320,9 +320,77 @@ TEST_CASE("two backups in the same second do not collide", "[store][load]") {
   CHECK(hs::test::slurp(stamp + ".2") == "corrupt 2");
 }
 
+TEST_CASE("a version written as an integral number is that integer", "[store][load]") {
+  StoreFixture f;
+  hs::test::spit(f.state_path(), R"({"version": 2.0, "targets": {}})");
+  auto s = f.open();
+  CHECK(f.warnings.empty());
+  CHECK(s->document().at("version").as_int64() == 2);
+}
+
+TEST_CASE("a version that is a number but no integer is the legacy cc2all format", "[store][load]") {
+  for (const char* text : {R"({"version": 1.5})", R"({"version": -0.5})", R"({"version": -1e400})"}) {
+    CAPTURE(text);
+    StoreFixture f;
+    hs::test::spit(f.state_path(), text);
+    auto s = f.open();
+    CHECK(s->document().at("version").as_int64() == 1);
+    CHECK(s->document().contains("migrated_from"));
+  }
+}
+
+TEST_CASE("a version that is an integer below 1, however large, is unreadable", "[store][load]") {
+  for (const char* text : {R"({"version": -1, "targets": {}})", R"({"version": -300000000000000000000})"}) {
+    CAPTURE(text);
+    StoreFixture f;
+    hs::test::spit(f.state_path(), text);
+    auto s = f.open();
+    CHECK(json::serialize(s->document()) == R"({"version":1,"targets":{}})");
+    CHECK(hs::test::list(f.dir.path()).find("state.json.bak.") != std::string::npos);
+  }
+}
+
+TEST_CASE("a state.json that is not a regular file is refused without blocking", "[store][load]") {
+  StoreFixture f;
+  REQUIRE(::mkfifo(f.state_path().c_str(), 0600) == 0);
+  auto s = hs::store::StateStore::open(f.options());  // would block forever on open(2)
+  REQUIRE_FALSE(s);
+  CHECK(s.error().code == hs::Errc::not_regular);
+  CHECK(s.error().message() == "open " + f.state_path() + ": is a FIFO, not a regular file");
+  struct stat st {};
+  REQUIRE(::lstat(f.state_path().c_str(), &st) == 0);
+  CHECK(S_ISFIFO(st.st_mode));
+
+  StoreFixture g;
+  REQUIRE(::mkdir(g.state_path().c_str(), 0700) == 0);
+  auto t = hs::store::StateStore::open(g.options());
+  REQUIRE_FALSE(t);
+  CHECK(t.error().code == hs::Errc::not_regular);
+  CHECK(t.error().message().find("is a directory") != std::string::npos);
+}
+
+TEST_CASE("a symlinked state.json is read through and replaced by a regular file", "[store][load]") {
+  StoreFixture f;
+  const std::string real = f.dir / "elsewhere.json";
+  hs::test::spit(real, R"({"version": 1, "targets": {"old": {}}})");
+  REQUIRE(::symlink(real.c_str(), f.state_path().c_str()) == 0);
+  auto s = f.open();
+  CHECK(s->document().at("targets").as_object().contains("old"));
+  REQUIRE(s->record(record_args("codex", {})));
+  struct stat st {};
+  REQUIRE(::lstat(f.state_path().c_str(), &st) == 0);
+  CHECK(S_ISREG(st.st_mode));
+  CHECK(hs::test::slurp(real) == R"({"version": 1, "targets": {"old": {}}})");
+}
+
 TEST_CASE("a schema version above 2 is refused and left untouched", "[store][load]") {
+  // However the number is written: beyond 64 bits Boost.JSON reads it as a
+  // double (1e400 as infinity), and such a file was once taken for cc2all.
   for (const char* text : {R"({"version": 3, "targets": {}, "new": true})",
-                           R"({"version": 18446744073709551615})"}) {
+                           R"({"version": 18446744073709551615})",
+                           R"({"version": 300000000000000000000, "targets": {}})",
+                           R"({"version": 3.0})", R"({"version": 2.5})", R"({"version": 1e400})"}) {
+    CAPTURE(text);
     StoreFixture f;
     hs::test::spit(f.state_path(), text);
     auto s = hs::store::StateStore::open(f.options());
@@ -572,6 +640,42 @@ TEST_CASE("a failed write leaves state.json byte-identical and memory unchanged"
   // And the store goes on: the next write succeeds.
   REQUIRE(s->record(record_args("gemini", big)));
   CHECK(f.disk().at("targets").as_object().contains("gemini"));
+}
+
+TEST_CASE("a failed commit of mixed changes restores the document exactly, member order included",
+          "[store][failure]") {
+  StoreFixture f;
+  hs::test::spit(f.state_path(), R"({"zeta": 1, "version": 1, "targets": {
+    "a": {"file_hashes": {"/x": "1", "/y": "2", "/z": "3"}, "extra": true},
+    "b": {}, "c": {"file_hashes": {}}}, "unknown": [1, 2]})");
+  hs::test::TempDir files;
+  hs::test::spit(files / "new", "new content");
+  hs::test::spit(files / "sync-state.json", R"({"last_sync": "2025-01-01T00:00:00.000000"})");
+  auto s = f.open();
+  const std::string before = json::serialize(s->document());
+  const std::string bytes = hs::test::slurp(f.state_path());
+
+  REQUIRE(s->apply_clear({"b", {}}));                      // from the middle
+  REQUIRE(s->apply_record(record_args("a", {})));          // replaces an entry
+  REQUIRE(s->apply_record(record_args("d", {})));          // adds one
+  REQUIRE(s->apply_record(record_args("w", {}, 1, 0, 0, "work")));  // adds accounts, version 2
+  REQUIRE(s->apply_clear({"c", {}}));
+  REQUIRE(s->apply_record(record_args("c", hashes({{"/x", kHashA}, {"/gone", kHashB}}))));
+  REQUIRE(s->apply_accept({"c", {}}, hs::store::observe_files({"/x", files / "new", "/gone"})));
+  REQUIRE(s->apply_migrate_cc2all(files.path()) );
+  REQUIRE(s->pending());
+  {
+    hs::test::FsizeLimit limit(0);
+    CHECK_FALSE(s->commit());
+  }
+  CHECK(json::serialize(s->document()) == before);
+  CHECK(hs::test::slurp(f.state_path()) == bytes);
+  // The next write holds the old document and the new change only.
+  REQUIRE(s->record(record_args("e", {})));
+  auto disk = f.disk().as_object();
+  CHECK(disk.at("version").as_int64() == 1);
+  CHECK_FALSE(disk.contains("accounts"));
+  CHECK(disk.at("targets").at("a").at("extra").as_bool());
 }
 
 TEST_CASE("many changes share one durable write", "[store][group]") {
