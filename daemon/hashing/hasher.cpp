@@ -1,0 +1,131 @@
+#include "daemon/hashing/hasher.hpp"
+
+#include <algorithm>
+#include <exception>
+
+#include "common/log.hpp"
+#include "common/sha256.hpp"
+
+namespace hs::daemon {
+namespace {
+
+// A chunk also ends after this many files opened, so a request of many
+// small (or missing) files takes turns too.
+constexpr size_t kMaxOpensPerChunk = 64;
+// Reads go through a buffer of at most this size; a chunk is one or more.
+constexpr size_t kMaxBuffer = size_t{1} << 20;
+
+}  // namespace
+
+struct Hasher::Job {
+  CancelToken cancel;
+  std::vector<std::string> paths;
+  Digests out;                     // one per path finished, in order
+  std::optional<FileSha256> file;  // the path being hashed, paths[out.size()]
+  Done done;
+};
+
+Hasher::Hasher(size_t workers, size_t chunk_bytes) : chunk_(std::max<size_t>(chunk_bytes, 1)) {
+  workers = std::max<size_t>(workers, 1);
+  threads_.reserve(workers);
+  for (size_t i = 0; i < workers; ++i) threads_.emplace_back([this] { work(); });
+}
+
+Hasher::~Hasher() {
+  cancel_all();
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+  }
+  ready_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void Hasher::submit(CancelToken cancel, std::vector<std::string> paths, Done done) {
+  auto job = std::make_unique<Job>();
+  job->cancel = std::move(cancel);
+  job->paths = std::move(paths);
+  job->out.reserve(job->paths.size());
+  job->done = std::move(done);
+  requeue(std::move(job));
+}
+
+void Hasher::cancel_all() { cancelled_.store(true, std::memory_order_relaxed); }
+
+void Hasher::requeue(std::unique_ptr<Job> job) {
+  {
+    std::lock_guard lk(mu_);
+    const void* owner = job->cancel.owner();
+    auto& queue = owners_[owner].jobs;
+    if (queue.empty()) turns_.push_back(owner);
+    queue.push_back(std::move(job));
+  }
+  ready_.notify_one();
+}
+
+bool Hasher::step(Job& job, std::vector<unsigned char>& buf) {
+  size_t budget = chunk_;
+  size_t opens = 0;
+  while (budget > 0) {
+    if (!job.file) {
+      if (job.out.size() == job.paths.size()) return true;
+      if (opens++ == kMaxOpensPerChunk) return false;
+      auto opened = FileSha256::open(job.paths[job.out.size()]);
+      if (!opened) {
+        job.out.emplace_back(std::move(opened).error());
+        continue;
+      }
+      job.file.emplace(std::move(*opened));
+    }
+    auto n = job.file->step(buf, budget);
+    if (!n) {
+      job.out.emplace_back(std::move(n).error());
+      job.file.reset();
+      continue;
+    }
+    budget -= std::min(*n, budget);
+    if (job.file->done()) {
+      job.out.emplace_back(job.file->hex());
+      job.file.reset();
+    }
+  }
+  return !job.file && job.out.size() == job.paths.size();
+}
+
+void Hasher::work() {
+  std::vector<unsigned char> buf(std::min(chunk_, kMaxBuffer));
+  for (;;) {
+    std::unique_ptr<Job> job;
+    {
+      std::unique_lock lk(mu_);
+      ready_.wait(lk, [this] { return stopping_ || !turns_.empty(); });
+      if (turns_.empty()) return;  // stopping, and every job is done
+      const void* owner = turns_.front();
+      turns_.pop_front();
+      auto it = owners_.find(owner);
+      job = std::move(it->second.jobs.front());
+      it->second.jobs.pop_front();
+      if (it->second.jobs.empty()) {
+        owners_.erase(it);
+      } else {
+        turns_.push_back(owner);  // its next job waits for its next turn
+      }
+    }
+    // Between chunks: nobody waits for this answer any more (the client
+    // left), or the daemon stops. Either way, stop reading.
+    const bool cancelled = cancelled_.load(std::memory_order_relaxed) || job->cancel.cancelled();
+    if (!cancelled && !step(*job, buf)) {
+      requeue(std::move(job));
+      continue;
+    }
+    job->file.reset();
+    try {
+      job->done(cancelled ? std::nullopt : std::optional<Digests>(std::move(job->out)));
+    } catch (const std::exception& e) {
+      // A worker must not die (std::terminate) for one answer.
+      log::error(std::string("hashing: delivering a result failed: ") + e.what());
+    }
+  }
+}
+
+}  // namespace hs::daemon
