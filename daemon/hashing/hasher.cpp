@@ -47,19 +47,20 @@ void Hasher::submit(CancelToken cancel, std::vector<std::string> paths, Done don
   job->paths = std::move(paths);
   job->out.reserve(job->paths.size());
   job->done = std::move(done);
-  requeue(std::move(job));
+  {
+    std::lock_guard lk(mu_);
+    const void* owner = job->cancel.owner();
+    Owner& o = owners_[owner];
+    o.jobs.push_back(std::move(job));
+    if (o.running || o.jobs.size() > 1) return;  // it gets its turn later
+    take_turn(owner);
+  }
 }
 
 void Hasher::cancel_all() { cancelled_.store(true, std::memory_order_relaxed); }
 
-void Hasher::requeue(std::unique_ptr<Job> job) {
-  {
-    std::lock_guard lk(mu_);
-    const void* owner = job->cancel.owner();
-    auto& queue = owners_[owner].jobs;
-    if (queue.empty()) turns_.push_back(owner);
-    queue.push_back(std::move(job));
-  }
+void Hasher::take_turn(const void* owner) {
+  turns_.push_back(owner);
   ready_.notify_one();
 }
 
@@ -96,28 +97,34 @@ void Hasher::work() {
   std::vector<unsigned char> buf(std::min(chunk_, kMaxBuffer));
   for (;;) {
     std::unique_ptr<Job> job;
+    const void* owner = nullptr;
     {
       std::unique_lock lk(mu_);
       ready_.wait(lk, [this] { return stopping_ || !turns_.empty(); });
       if (turns_.empty()) return;  // stopping, and every job is done
-      const void* owner = turns_.front();
+      owner = turns_.front();
       turns_.pop_front();
-      auto it = owners_.find(owner);
-      job = std::move(it->second.jobs.front());
-      it->second.jobs.pop_front();
-      if (it->second.jobs.empty()) {
-        owners_.erase(it);
-      } else {
-        turns_.push_back(owner);  // its next job waits for its next turn
-      }
+      Owner& o = owners_.at(owner);
+      job = std::move(o.jobs.front());
+      o.jobs.pop_front();
+      o.running = true;
     }
     // Between chunks: nobody waits for this answer any more (the client
     // left), or the daemon stops. Either way, stop reading.
     const bool cancelled = cancelled_.load(std::memory_order_relaxed) || job->cancel.cancelled();
-    if (!cancelled && !step(*job, buf)) {
-      requeue(std::move(job));
-      continue;
+    const bool finished = cancelled || step(*job, buf);
+    {
+      std::lock_guard lk(mu_);
+      auto it = owners_.find(owner);
+      it->second.running = false;
+      if (!finished) it->second.jobs.push_front(std::move(job));
+      if (it->second.jobs.empty()) {
+        owners_.erase(it);
+      } else {
+        take_turn(owner);  // after every other owner waiting now
+      }
     }
+    if (!finished) continue;
     job->file.reset();
     try {
       job->done(cancelled ? std::nullopt : std::optional<Digests>(std::move(job->out)));

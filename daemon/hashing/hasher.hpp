@@ -5,6 +5,9 @@
 // at most chunk_bytes, then requeue), the workers take chunks round-robin
 // between connections (the owners of the requests' cancel tokens), and
 // each job checks its token, and the service's cancel_all, between chunks.
+// A connection's own requests run one after the other, in order: it holds
+// at most one open file and one worker however many it sends, and only
+// other connections need protecting from it.
 #pragma once
 
 #include <atomic>
@@ -54,19 +57,21 @@ class Hasher {
  private:
   struct Job;
   struct Owner {
-    std::deque<std::unique_ptr<Job>> jobs;  // waiting for a worker
+    std::deque<std::unique_ptr<Job>> jobs;  // in order; the front one may be started
+    bool running = false;                   // a worker has its front job now
   };
 
   void work();
   /// Advances `job` by about one chunk; true when it is finished.
   bool step(Job& job, std::vector<unsigned char>& buf);
-  void requeue(std::unique_ptr<Job> job);
+  /// Under mu_: the owner takes its place at the end of the turns.
+  void take_turn(const void* owner);
 
   const size_t chunk_;
   std::mutex mu_;
   std::condition_variable ready_;
-  // Owners with waiting jobs, in turn order; an owner is here exactly when
-  // its deque is not empty. A running job is in neither.
+  // Owners whose front job waits for a worker, in turn order: an owner is
+  // here exactly when it has jobs and none is running.
   std::deque<const void*> turns_;
   std::unordered_map<const void*, Owner> owners_;
   bool stopping_ = false;             // under mu_: the destructor runs

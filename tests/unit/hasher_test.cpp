@@ -144,3 +144,20 @@ TEST_CASE("hasher: destruction answers every job", "[hasher]") {
   }
   CHECK(r.done.size() == 3);
 }
+
+TEST_CASE("hasher: one connection's jobs finish in the order it sent them", "[hasher]") {
+  TempDir dir;
+  hs::test::spit(dir / "big", std::string(200000, 'b'));
+  hs::test::spit(dir / "small", "s");
+  CancelSource conn;
+  Results r;
+  Hasher h(2, 4096);  // two workers, but one connection gets one at a time
+  h.submit(conn.token(), {dir / "big"}, r.slot(1));
+  h.submit(conn.token(), {dir / "small"}, r.slot(2));
+  h.submit(conn.token(), {dir / "big", dir / "small"}, r.slot(3));
+  REQUIRE(r.wait_for(3));
+  for (int i = 0; i < 3; ++i) {
+    CHECK(r.done[i].first == i + 1);
+    CHECK(r.done[i].second);
+  }
+}
