@@ -18,6 +18,7 @@ constexpr size_t kMaxBuffer = size_t{1} << 20;
 }  // namespace
 
 struct Hasher::Job {
+  const void* owner = nullptr;
   CancelToken cancel;
   std::vector<std::string> paths;
   Digests out;                     // one per path finished, in order
@@ -41,15 +42,15 @@ Hasher::~Hasher() {
   for (auto& t : threads_) t.join();
 }
 
-void Hasher::submit(CancelToken cancel, std::vector<std::string> paths, Done done) {
+void Hasher::submit(const void* owner, CancelToken cancel, std::vector<std::string> paths, Done done) {
   auto job = std::make_unique<Job>();
+  job->owner = owner;
   job->cancel = std::move(cancel);
   job->paths = std::move(paths);
   job->out.reserve(job->paths.size());
   job->done = std::move(done);
   {
     std::lock_guard lk(mu_);
-    const void* owner = job->cancel.owner();
     Owner& o = owners_[owner];
     o.jobs.push_back(std::move(job));
     if (o.running || o.jobs.size() > 1) return;  // it gets its turn later

@@ -46,8 +46,14 @@ class Hasher {
   Hasher(const Hasher&) = delete;
   Hasher& operator=(const Hasher&) = delete;
 
-  /// Queues the hashing of `paths` for the connection of `cancel`.
-  void submit(CancelToken cancel, std::vector<std::string> paths, Done done);
+  /// Queues the hashing of `paths` for `owner` (a connection: turns are
+  /// taken between owners), cancelled by `cancel` or cancel_all.
+  void submit(const void* owner, CancelToken cancel, std::vector<std::string> paths, Done done);
+  /// The same, for the connection whose token `cancel` is.
+  void submit(CancelToken cancel, std::vector<std::string> paths, Done done) {
+    const void* owner = cancel.owner();
+    submit(owner, std::move(cancel), std::move(paths), std::move(done));
+  }
   /// Cancels every job, queued or running, and every later one (shutdown).
   /// Running jobs stop after their current chunk. Safe from any thread.
   void cancel_all();

@@ -8,7 +8,7 @@ namespace json = boost::json;
 void hash_files(Context& ctx, Call&& c) {
   auto paths = proto::Args(c.params).paths("paths");
   auto keys = paths;
-  hash_then(ctx, c.cancel, std::move(paths),
+  hash_then(ctx, c.cancel.owner(), c.cancel, std::move(paths),
             [keys = std::move(keys), cancel = c.cancel,
              reply = std::move(c.reply)](std::optional<Hasher::Digests> digests) {
               if (!digests) return answer_cancelled(cancel, reply);

@@ -9,7 +9,7 @@
 namespace hs::daemon {
 namespace asio = boost::asio;
 
-void hash_then(Context& ctx, CancelToken cancel, std::vector<std::string> paths,
+void hash_then(Context& ctx, const void* owner, CancelToken cancel, std::vector<std::string> paths,
                std::function<void(std::optional<Hasher::Digests>)> then) {
   ++ctx.pending_jobs;
   // The guard keeps io.run() from returning while a job is out.
@@ -20,7 +20,7 @@ void hash_then(Context& ctx, CancelToken cancel, std::vector<std::string> paths,
       if (--ctx.pending_jobs == 0 && ctx.on_jobs_done) ctx.on_jobs_done();
     });
   };
-  ctx.hasher.submit(std::move(cancel), std::move(paths), std::move(deliver));
+  ctx.hasher.submit(owner, std::move(cancel), std::move(paths), std::move(deliver));
 }
 
 void answer_cancelled(const CancelToken& cancel, const Reply& reply) {

@@ -12,11 +12,12 @@
 
 namespace hs::daemon {
 
-/// Hashes `paths` for the connection of `cancel`; `then` runs on the loop
-/// with the digests, or nullopt when cancelled. Until it has run, a
-/// graceful shutdown waits for it (Context::pending_jobs), so cancel_all
-/// must come first for a shutdown to be quick.
-void hash_then(Context& ctx, CancelToken cancel, std::vector<std::string> paths,
+/// Hashes `paths` for `owner` (the caller's connection: CancelToken::owner),
+/// cancelled by `cancel` or at shutdown; `then` runs on the loop with the
+/// digests, or nullopt when cancelled. Until it has run, a graceful
+/// shutdown waits for it (Context::pending_jobs), so cancel_all must come
+/// first for a shutdown to be quick.
+void hash_then(Context& ctx, const void* owner, CancelToken cancel, std::vector<std::string> paths,
                std::function<void(std::optional<Hasher::Digests>)> then);
 
 /// The answer to a cancelled hashing request: -32000 while its connection

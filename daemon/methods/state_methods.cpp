@@ -65,7 +65,7 @@ void state_drift(Context& ctx, Call&& c) {
     // Hashing may take long: copy the entry (as durable now) and hash on
     // the service; the comparison then runs on the loop, from the digests.
     auto paths = stored_paths(*entry);
-    hash_then(ctx, cancel, paths,
+    hash_then(ctx, cancel.owner(), cancel, paths,
               [copy = *entry, paths, target = ref.target, cancel,
                reply = std::move(reply)](std::optional<Hasher::Digests> digests) {
                 if (!digests) return answer_cancelled(cancel, reply);
@@ -109,7 +109,10 @@ void state_accept(Context& ctx, Call&& c) {
   // Keep this change's place in the order while its files are hashed; the
   // hashes depend only on the disk, not on the state.
   auto slot = ctx.seq.reserve();
-  hash_then(ctx, c.cancel, paths,
+  // A change, unlike a read, is not given up when its connection closes
+  // (a notification's sender closes at once; a change received is applied,
+  // as state.record's is). Only a shutdown cancels it: not applied, -32000.
+  hash_then(ctx, c.cancel.owner(), CancelToken(), paths,
             [&ctx, slot, paths, ref = std::move(ref), cancel = c.cancel,
              reply = std::move(c.reply)](std::optional<Hasher::Digests> digests) mutable {
               if (!digests) {

@@ -1,6 +1,7 @@
 """Hashing is chunked, fair between connections, and cancellable: a huge
 file (1 TB, sparse) must not starve other connections' hashing, stop being
 read when its client leaves, or hold up a shutdown."""
+import hashlib
 import os
 import time
 
@@ -88,18 +89,35 @@ def test_shutdown_does_not_wait_for_a_huge_hash(daemon, huge):
     assert resp["id"] == 100 and resp["error"]["code"] == -32000
 
 
-def test_accept_of_a_huge_file_does_not_hold_the_queue_after_its_client_left(daemon, tmp, huge):
+def test_shutdown_does_not_wait_for_an_accept_hashing_a_huge_file(daemon, huge):
     c = daemon.client()
     c.call("state.record", record_params("codex", {huge: "0" * 64}))
-    hog = daemon.client()
+    hog = daemon.client(timeout=20.0)
     hog.send({"jsonrpc": "2.0", "id": 7, "method": "state.accept", "params": {"target": "codex", "paths": [huge]}})
     wait_reading(daemon)
-    hog.close()
-    # The accept kept its place in the order; once cancelled, later changes run.
-    writer = daemon.client(timeout=15.0)
-    assert writer.call("state.record", record_params("gemini"))["target"] == "gemini"
-    # The cancelled accept changed nothing.
+    assert c.call("daemon.shutdown") is True
+    assert daemon.wait(timeout=15.0) == 0
+    resp = hog.read_line()
+    assert resp["id"] == 7 and resp["error"]["code"] == -32000
+    # Not applied.
     assert daemon.state()["targets"]["codex"]["file_hashes"] == {huge: "0" * 64}
+
+
+def test_an_accept_is_applied_though_its_client_left(daemon, tmp):
+    """A change is not a read: its sender may close at once (a notification)."""
+    path = os.path.join(tmp, "f")
+    with open(path, "wb") as f:
+        f.write(b"new\n")
+    c = daemon.client()
+    c.call("state.record", record_params("codex", {path: "0" * 64}))
+    gone = daemon.client()
+    gone.send({"jsonrpc": "2.0", "method": "state.accept", "params": {"target": "codex", "paths": [path]}})
+    gone.close()
+    want = hashlib.sha256(b"new\n").hexdigest()
+    deadline = time.monotonic() + 30
+    while c.call("state.target", {"target": "codex"})["file_hashes"][path] != want:
+        assert time.monotonic() < deadline, "the accept was dropped"
+        time.sleep(0.05)
 
 
 def test_drift_hashes_on_the_service_and_is_cancelled_at_shutdown(daemon, huge):
