@@ -1,10 +1,10 @@
 #include "common/sha256.hpp"
 
 #include <fcntl.h>
-#include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <vector>
@@ -39,10 +39,12 @@ std::string sha256_hex(std::string_view data) {
   return to_hex(digest);
 }
 
-Result<std::string> sha256_file(const std::string& path) {
+FileSha256::FileSha256(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {
+  crypto_hash_sha256_init(&state_);
+}
+
+Result<FileSha256> FileSha256::open(const std::string& path) {
   ensure_sodium();
-  // O_NONBLOCK: opening a FIFO must not hang the caller; it is rejected
-  // below as not a regular file.
   auto fd = fs::open(path, O_RDONLY | O_NONBLOCK);
   if (!fd) return std::move(fd).error();
   struct stat st {};
@@ -52,21 +54,43 @@ Result<std::string> sha256_file(const std::string& path) {
     e.detail = "not a regular file";
     return e;
   }
-  crypto_hash_sha256_state state;
-  crypto_hash_sha256_init(&state);
-  std::vector<unsigned char> buf(256 * 1024);
-  for (;;) {
-    ssize_t n = ::read(fd->get(), buf.data(), buf.size());
+  return FileSha256(std::move(*fd), path);
+}
+
+Result<size_t> FileSha256::step(std::span<unsigned char> buf, size_t max_bytes) {
+  size_t total = 0;
+  max_bytes = std::max<size_t>(max_bytes, 1);
+  while (!done_ && total < max_bytes) {
+    size_t want = std::min(buf.size(), max_bytes - total);
+    ssize_t n = ::read(fd_.get(), buf.data(), want);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return os_error("read", path, errno);
+      return os_error("read", path_, errno);
     }
-    if (n == 0) break;
-    crypto_hash_sha256_update(&state, buf.data(), static_cast<unsigned long long>(n));
+    if (n == 0) {
+      done_ = true;
+      break;
+    }
+    crypto_hash_sha256_update(&state_, buf.data(), static_cast<unsigned long long>(n));
+    total += static_cast<size_t>(n);
   }
+  return total;
+}
+
+std::string FileSha256::hex() {
   unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256_final(&state, digest);
+  crypto_hash_sha256_final(&state_, digest);
+  fd_.reset();
   return to_hex(digest);
+}
+
+Result<std::string> sha256_file(const std::string& path) {
+  auto opened = FileSha256::open(path);
+  if (!opened) return std::move(opened).error();
+  FileSha256& file = *opened;
+  std::vector<unsigned char> buf(256 * 1024);
+  while (!file.done()) HS_TRY(file.step(buf, buf.size()));
+  return file.hex();
 }
 
 }  // namespace hs

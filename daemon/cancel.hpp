@@ -15,6 +15,9 @@ class CancelToken {
   CancelToken() = default;
   /// Safe from any thread.
   bool cancelled() const { return flag_ && flag_->load(std::memory_order_relaxed); }
+  /// The same for every token of one source (one connection): what work is
+  /// shared fairly between. Null for the never-cancelled token.
+  const void* owner() const { return flag_.get(); }
 
  private:
   friend class CancelSource;

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "daemon/cancel.hpp"
+#include "daemon/hashing/hasher.hpp"
 #include "daemon/options.hpp"
 #include "daemon/outcome.hpp"
 #include "daemon/sequencer.hpp"
@@ -23,7 +24,8 @@ namespace hs::daemon {
 struct Context {
   boost::asio::io_context& io;
   Sequencer& seq;
-  boost::asio::thread_pool& blocking;  // hashing: never on the event loop
+  boost::asio::thread_pool& blocking;  // blocking work: never on the event loop
+  Hasher& hasher;                      // hashing files (daemon/hashing/hasher.hpp)
   const Options& opts;
   std::string state_file;
   std::string socket_path;

@@ -54,7 +54,7 @@ bool handle_one(Context& ctx, const std::shared_ptr<Session>& session, const jso
     };
   }
   try {
-    spec->handler(ctx, Call{std::move(req.params), session->cancel_token(), std::move(reply)});
+    call_method(*spec, ctx, Call{std::move(req.params), session->cancel_token(), std::move(reply)});
   } catch (const std::exception& e) {
     // A handler bug must cost one request, not the daemon.
     log::error(std::string("method ") + req.method + " threw: " + e.what());

@@ -21,7 +21,7 @@ Server::Server(asio::io_context& io, const Options& opts, store::StateStore& sto
     : io_(io),
       opts_(opts),
       seq_(io, store),
-      ctx_{io, seq_, blocking_, opts, store.state_path(), socket.path, iso_local(Clock::now()),
+      ctx_{io, seq_, blocking_, hasher_, opts, store.state_path(), socket.path, iso_local(Clock::now()),
            std::chrono::steady_clock::now(), [this] { request_shutdown("daemon.shutdown was called"); },
            /*stopping=*/false, /*pending_jobs=*/0, /*on_jobs_done=*/{}},
       listening_(std::move(socket)),
@@ -101,6 +101,9 @@ void Server::request_shutdown(std::string_view why) {
   acceptor_.close(ignored);
   signals_.cancel(ignored);
   watchdog_timer_.cancel();
+  // A hash in progress (a terabyte, say) must not hold the stop: its
+  // request is answered -32000 instead.
+  hasher_.cancel_all();
   // Wait for every change received so far to be written, and every job on
   // the blocking pool to be answered; then flush and close the sessions.
   // Posted, so that the request being dispatched now (a batch holding

@@ -47,6 +47,7 @@ class Server {
   boost::asio::io_context& io_;
   const Options& opts_;
   boost::asio::thread_pool blocking_{2};
+  Hasher hasher_{2};
   Sequencer seq_;
   Context ctx_;
   ListeningSocket listening_;

@@ -4,59 +4,158 @@
 
 namespace hs::proto {
 namespace json = boost::json;
+namespace {
+
+std::optional<RpcError> bad(std::string_view field, std::string reason) {
+  return RpcError::invalid_params(std::string(field), std::move(reason));
+}
+
+std::optional<RpcError> check(const Status& st) {
+  if (st) return std::nullopt;
+  return RpcError::invalid_params(st.error().field, st.error().detail);
+}
+
+}  // namespace
+
+// Each schema states exactly what check_param below accepts.
+std::string_view param_schema(ParamType type) {
+  switch (type) {
+    case ParamType::name:
+      return R"({"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"})";
+    case ParamType::string:
+      return R"({"type": "string"})";
+    case ParamType::path:
+      return R"({"type": "string", "minLength": 1, "maxLength": 4096})";
+    case ParamType::path_map:
+      return R"({"type": "object", "additionalProperties": {"type": "string"}, "description": "{absolute path: value}"})";
+    case ParamType::paths:
+      return R"({"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 4096}})";
+    case ParamType::count:
+      return R"({"type": "integer", "minimum": 0, "maximum": 9007199254740991})";
+  }
+  return R"({})";
+}
+
+std::optional<RpcError> check_param(ParamType type, std::string_view field, const json::value& v) {
+  switch (type) {
+    case ParamType::string:
+    case ParamType::name:
+    case ParamType::path:
+      if (!v.is_string()) return bad(field, "must be a string");
+      if (type == ParamType::name) return check(check_name(field, v.get_string()));
+      if (type == ParamType::path) return check(check_path(field, v.get_string()));
+      return std::nullopt;
+    case ParamType::count:
+      // Only integers: 5.0 is a float in JSON text and is refused, as
+      // Python's isinstance(x, int) would.
+      if (v.is_int64() && v.get_int64() >= 0 && v.get_int64() <= kMaxCount) return std::nullopt;
+      return bad(field, v.is_number() ? "must be an integer from 0 to 2^53-1" : "must be an integer");
+    case ParamType::path_map:
+      if (!v.is_object()) return bad(field, "must be an object of {path: string}");
+      for (const auto& [k, val] : v.get_object()) {
+        if (auto e = check(check_path(field, k))) return e;
+        if (!val.is_string()) return bad(field, "the value for \"" + std::string(k) + "\" must be a string");
+      }
+      return std::nullopt;
+    case ParamType::paths:
+      if (!v.is_array()) return bad(field, "must be an array of paths");
+      for (const auto& e : v.get_array()) {
+        if (!e.is_string()) return bad(field, "every element must be a string");
+        if (auto err = check(check_path(field, e.get_string()))) return err;
+      }
+      return std::nullopt;
+  }
+  return bad(field, "has an unknown type");
+}
+
+RpcError unknown_param(std::string_view field) { return RpcError::invalid_params(std::string(field), "unknown parameter"); }
+RpcError missing_param(std::string_view field) { return RpcError::invalid_params(std::string(field), "missing"); }
+
+// ---- Args: params already checked.
+
+std::string Args::str(std::string_view field) const {
+  const json::value* v = p_.if_contains(field);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+std::optional<std::string> Args::opt_str(std::string_view field) const {
+  if (!has(field)) return std::nullopt;
+  return str(field);
+}
+
+int64_t Args::count(std::string_view field) const {
+  const json::value* v = p_.if_contains(field);
+  return v != nullptr && v->is_int64() ? v->get_int64() : 0;
+}
+
+json::object Args::path_map(std::string_view field) const {
+  const json::value* v = p_.if_contains(field);
+  return v != nullptr && v->is_object() ? v->get_object() : json::object();
+}
+
+std::vector<std::string> Args::paths(std::string_view field) const {
+  std::vector<std::string> out;
+  const json::value* v = p_.if_contains(field);
+  if (v == nullptr || !v->is_array()) return out;
+  out.reserve(v->get_array().size());
+  for (const auto& e : v->get_array()) {
+    if (e.is_string()) out.emplace_back(e.get_string());
+  }
+  return out;
+}
+
+// ---- Params: checked one by one.
 
 void Params::fail(std::string_view field, std::string reason) {
   if (!error_) error_ = RpcError::invalid_params(std::string(field), std::move(reason));
 }
 
-const json::value* Params::get(std::string_view name, bool required) {
+const json::value* Params::take(std::string_view field, ParamType type, bool required) {
   if (error_) return nullptr;
-  const json::value* v = p_.if_contains(name);
-  if (v == nullptr && required) fail(name, "missing");
+  const json::value* v = p_.if_contains(field);
+  if (v == nullptr) {
+    if (required) error_ = missing_param(field);
+    return nullptr;
+  }
+  if (auto e = check_param(type, field, *v)) {
+    error_ = std::move(*e);
+    return nullptr;
+  }
   return v;
 }
 
 std::string Params::str(std::string_view name) {
-  const json::value* v = get(name, true);
-  if (v == nullptr) return {};
-  if (!v->is_string()) {
-    fail(name, "must be a string");
-    return {};
-  }
-  return std::string(v->get_string());
+  const json::value* v = take(name, ParamType::string, true);
+  return v != nullptr ? std::string(v->get_string()) : std::string();
 }
 
 std::optional<std::string> Params::opt_str(std::string_view name) {
-  if (get(name, false) == nullptr) return std::nullopt;
-  return str(name);
+  const json::value* v = take(name, ParamType::string, false);
+  if (v == nullptr) return std::nullopt;
+  return std::string(v->get_string());
 }
 
 std::string Params::name(std::string_view field) {
-  std::string s = str(field);
-  if (ok()) {
-    if (auto st = check_name(field, s); !st) fail(field, st.error().detail);
-  }
-  return s;
+  const json::value* v = take(field, ParamType::name, true);
+  return v != nullptr ? std::string(v->get_string()) : std::string();
 }
 
 std::optional<std::string> Params::opt_name(std::string_view field) {
-  if (get(field, false) == nullptr) return std::nullopt;
-  return name(field);
+  const json::value* v = take(field, ParamType::name, false);
+  if (v == nullptr) return std::nullopt;
+  return std::string(v->get_string());
 }
 
 std::optional<std::string> Params::opt_path(std::string_view field) {
-  auto s = opt_str(field);
-  if (s && ok()) {
-    if (auto st = check_path(field, *s); !st) fail(field, st.error().detail);
-  }
-  return s;
+  const json::value* v = take(field, ParamType::path, false);
+  if (v == nullptr) return std::nullopt;
+  return std::string(v->get_string());
 }
 
 std::optional<int64_t> Params::opt_int(std::string_view field, int64_t lo, int64_t hi) {
-  const json::value* v = get(field, false);
+  if (error_) return std::nullopt;
+  const json::value* v = p_.if_contains(field);
   if (v == nullptr) return std::nullopt;
-  // Only integers: 5.0 is a float in JSON text and is refused, as Python's
-  // isinstance(x, int) would.
   std::string range = "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi);
   if (v->is_int64() && v->get_int64() >= lo && v->get_int64() <= hi) return v->get_int64();
   fail(field, v->is_number() ? range : "must be an integer");
@@ -64,58 +163,23 @@ std::optional<int64_t> Params::opt_int(std::string_view field, int64_t lo, int64
 }
 
 int64_t Params::count(std::string_view field) {
-  const json::value* v = get(field, true);
-  if (v == nullptr) return 0;
-  if (v->is_int64() && v->get_int64() >= 0 && v->get_int64() <= kMaxCount) return v->get_int64();
-  fail(field, v->is_number() ? "must be an integer from 0 to 2^53-1" : "must be an integer");
-  return 0;
+  const json::value* v = take(field, ParamType::count, true);
+  return v != nullptr ? v->get_int64() : 0;
 }
 
 json::object Params::path_map(std::string_view field, bool required) {
-  const json::value* v = get(field, required);
-  if (v == nullptr) return {};
-  if (!v->is_object()) {
-    fail(field, "must be an object of {path: string}");
-    return {};
-  }
-  for (const auto& [k, val] : v->get_object()) {
-    if (auto st = check_path(field, k); !st) {
-      fail(field, st.error().detail);
-      return {};
-    }
-    if (!val.is_string()) {
-      fail(field, "the value for \"" + std::string(k) + "\" must be a string");
-      return {};
-    }
-  }
-  return v->get_object();
+  const json::value* v = take(field, ParamType::path_map, required);
+  return v != nullptr ? v->get_object() : json::object();
 }
 
 std::vector<std::string> Params::paths(std::string_view field) {
-  const json::value* v = get(field, true);
-  if (v == nullptr) return {};
-  if (!v->is_array()) {
-    fail(field, "must be an array of paths");
-    return {};
-  }
-  std::vector<std::string> out;
-  out.reserve(v->get_array().size());
-  for (const auto& e : v->get_array()) {
-    if (!e.is_string()) {
-      fail(field, "every element must be a string");
-      return {};
-    }
-    if (auto st = check_path(field, e.get_string()); !st) {
-      fail(field, st.error().detail);
-      return {};
-    }
-    out.emplace_back(e.get_string());
-  }
-  return out;
+  if (take(field, ParamType::paths, true) == nullptr) return {};
+  return Args(p_).paths(field);
 }
 
 std::optional<std::vector<std::string>> Params::opt_names(std::string_view field) {
-  const json::value* v = get(field, false);
+  if (error_) return std::nullopt;
+  const json::value* v = p_.if_contains(field);
   if (v == nullptr) return std::nullopt;
   if (!v->is_array()) {
     fail(field, "must be an array of names");
@@ -138,7 +202,7 @@ void Params::no_others(std::initializer_list<std::string_view> known) {
     bool found = false;
     for (auto k : known) found |= kv.key() == k;
     if (!found) {
-      fail(kv.key(), "unknown parameter");
+      error_ = unknown_param(kv.key());
       return;
     }
   }

@@ -1,6 +1,7 @@
-// Decoding by-name params. The first problem is kept and reported as -32602
-// with {"field", "reason"}; later reads after an error return defaults, so a
-// handler reads everything, then checks ok() once.
+// By-name params: the types a method's spec gives its params, each with one
+// JSON Schema text (what rpc.discover publishes) and one check (what the
+// dispatcher enforces), so the two cannot disagree; and the readers of
+// params. A problem is -32602 with {"field", "reason"}.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -15,6 +16,43 @@
 
 namespace hs::proto {
 
+enum class ParamType {
+  name,      // a target or account name: 1-64 of A-Z a-z 0-9 . _ -
+  string,    // any string
+  path,      // a string path: non-empty, no NUL, at most 4096 bytes
+  path_map,  // {path: string}
+  paths,     // [path, ...]
+  count,     // an integer from 0 to 2^53-1
+};
+
+/// The JSON Schema of a param of `type`, as JSON text.
+std::string_view param_schema(ParamType type);
+/// Whether `value` is a valid `type`; else -32602 naming `field`.
+std::optional<RpcError> check_param(ParamType type, std::string_view field, const boost::json::value& value);
+/// -32602 "unknown parameter" for `field`.
+RpcError unknown_param(std::string_view field);
+/// -32602 "missing" for `field`.
+RpcError missing_param(std::string_view field);
+
+/// Reads params a spec has already checked (check_param): absent optional
+/// params give nullopt or empty values.
+class Args {
+ public:
+  explicit Args(const boost::json::object& params) : p_(params) {}
+  bool has(std::string_view field) const { return p_.contains(field); }
+  std::string str(std::string_view field) const;
+  std::optional<std::string> opt_str(std::string_view field) const;
+  int64_t count(std::string_view field) const;
+  boost::json::object path_map(std::string_view field) const;
+  std::vector<std::string> paths(std::string_view field) const;
+
+ private:
+  const boost::json::object& p_;
+};
+
+/// Decodes and checks params one by one, for callers without a spec (the
+/// first problem is kept; later reads return defaults, so a caller reads
+/// everything, then checks ok() once).
 class Params {
  public:
   explicit Params(const boost::json::object& params) : p_(params) {}
@@ -45,7 +83,9 @@ class Params {
   const RpcError& error() const { return *error_; }
 
  private:
-  const boost::json::value* get(std::string_view name, bool required);
+  /// The member if present and valid as `type`; null otherwise (missing
+  /// and required, or invalid: the error is kept).
+  const boost::json::value* take(std::string_view field, ParamType type, bool required);
   void fail(std::string_view field, std::string reason);
 
   const boost::json::object& p_;

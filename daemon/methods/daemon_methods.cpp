@@ -1,26 +1,14 @@
-// daemon.*, rpc.discover: the daemon itself.
+// daemon.*, rpc.discover: the daemon itself. None takes params; the table
+// refuses any (call_method).
 #include <unistd.h>
 
 #include "common/version.hpp"
 #include "daemon/methods/method_table.hpp"
-#include "proto/params.hpp"
 
 namespace hs::daemon {
 namespace json = boost::json;
-namespace {
-
-// Methods without params refuse any, so a typo is not silently ignored.
-bool no_params(Call& c) {
-  proto::Params p(c.params);
-  p.no_others({});
-  if (!p.ok()) c.reply(p.error());
-  return p.ok();
-}
-
-}  // namespace
 
 void daemon_info(Context& ctx, Call&& c) {
-  if (!no_params(c)) return;
   json::array methods;
   for (const auto& m : method_table()) methods.emplace_back(m.name);
   auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - ctx.started);
@@ -39,20 +27,13 @@ void daemon_info(Context& ctx, Call&& c) {
   });
 }
 
-void daemon_ping(Context&, Call&& c) {
-  if (!no_params(c)) return;
-  c.reply(json::value("pong"));
-}
+void daemon_ping(Context&, Call&& c) { c.reply(json::value("pong")); }
 
 void daemon_shutdown(Context& ctx, Call&& c) {
-  if (!no_params(c)) return;
   c.reply(json::value(true));
   ctx.request_shutdown();
 }
 
-void rpc_discover(Context&, Call&& c) {
-  if (!no_params(c)) return;
-  c.reply(openrpc_document());
-}
+void rpc_discover(Context&, Call&& c) { c.reply(openrpc_document()); }
 
 }  // namespace hs::daemon

@@ -1,26 +1,25 @@
-// hash.files: SHA-256 of files, computed on the blocking pool.
-#include "common/sha256.hpp"
+// hash.files: SHA-256 of files, on the hashing service (hashing.hpp).
+#include "daemon/methods/hashing.hpp"
 #include "daemon/methods/method_table.hpp"
-#include "proto/params.hpp"
 
 namespace hs::daemon {
 namespace json = boost::json;
 
 void hash_files(Context& ctx, Call&& c) {
-  proto::Params p(c.params);
-  auto paths = p.paths("paths");
-  p.no_others({"paths"});
-  if (!p.ok()) return c.reply(p.error());
-  ctx.offload(
-      c.cancel, [paths = std::move(paths)]() -> Outcome {
-        json::object out;
-        for (const auto& path : paths) {
-          auto h = sha256_file(path);
-          out[path] = h ? json::value(*h) : json::value(nullptr);
-        }
-        return json::value(std::move(out));
-      },
-      std::move(c.reply));
+  auto paths = proto::Args(c.params).paths("paths");
+  auto keys = paths;
+  hash_then(ctx, c.cancel.owner(), c.cancel, std::move(paths),
+            [keys = std::move(keys), cancel = c.cancel,
+             reply = std::move(c.reply)](std::optional<Hasher::Digests> digests) {
+              if (!digests) return answer_cancelled(cancel, reply);
+              json::object out;
+              out.reserve(keys.size());
+              for (size_t i = 0; i < keys.size(); ++i) {
+                const auto& h = (*digests)[i];
+                out[keys[i]] = h ? json::value(*h) : json::value(nullptr);
+              }
+              reply(json::value(std::move(out)));
+            });
 }
 
 }  // namespace hs::daemon

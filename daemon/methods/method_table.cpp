@@ -10,43 +10,40 @@ namespace hs::daemon {
 namespace json = boost::json;
 namespace {
 
-constexpr std::string_view kName = R"({"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"})";
-constexpr std::string_view kPathMap =
-    R"({"type": "object", "additionalProperties": {"type": "string"}, "description": "{absolute path: value}"})";
-constexpr std::string_view kPaths = R"({"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 4096}})";
-constexpr std::string_view kCount = R"({"type": "integer", "minimum": 0, "maximum": 9007199254740991})";
+using proto::ParamType;
 constexpr std::string_view kEntry = R"({"type": ["object", "null"], "description": "a target entry (docs/STATE.md), or null"})";
 
 constexpr std::span<const ParamDoc> kNone{};
 constexpr ParamDoc kTargetOnly[] = {
-    {"target", true, kName, "target name"},
-    {"account", false, kName, "account (schema v2); absent: the top-level targets"},
+    {"target", true, ParamType::name, "target name"},
+    {"account", false, ParamType::name, "account (schema v2); absent: the top-level targets"},
 };
+// Rows are checked in order: account right after target, as a TargetRef.
 constexpr ParamDoc kRecord[] = {
-    {"target", true, kName, "target name"},
-    {"scope", true, R"({"type": "string"})", "sync scope: all, user, project, ..."},
-    {"file_hashes", true, kPathMap, "{path: sha256 hex} of the synced files"},
-    {"sync_methods", false, kPathMap, "{path: method} (default {})"},
-    {"synced", true, kCount, "items synced"},
-    {"skipped", true, kCount, "items skipped"},
-    {"failed", true, kCount, "items failed"},
-    {"account", false, kName, "account (schema v2)"},
+    {"target", true, ParamType::name, "target name"},
+    {"account", false, ParamType::name, "account (schema v2)"},
+    {"scope", true, ParamType::string, "sync scope: all, user, project, ..."},
+    {"file_hashes", true, ParamType::path_map, "{path: sha256 hex} of the synced files"},
+    {"sync_methods", false, ParamType::path_map, "{path: method} (default {})"},
+    {"synced", true, ParamType::count, "items synced"},
+    {"skipped", true, ParamType::count, "items skipped"},
+    {"failed", true, ParamType::count, "items failed"},
 };
 constexpr ParamDoc kDrift[] = {
-    {"target", true, kName, "target name"},
-    {"current_hashes", false, kPathMap, "{path: hash} now; absent: the daemon hashes the stored paths"},
-    {"account", false, kName, "account (schema v2)"},
+    {"target", true, ParamType::name, "target name"},
+    {"account", false, ParamType::name, "account (schema v2)"},
+    {"current_hashes", false, ParamType::path_map, "{path: hash} now; absent: the daemon hashes the stored paths"},
 };
 constexpr ParamDoc kAccept[] = {
-    {"target", true, kName, "target name"},
-    {"paths", true, kPaths, "paths whose files on disk become the new baseline"},
-    {"account", false, kName, "account (schema v2)"},
+    {"target", true, ParamType::name, "target name"},
+    {"account", false, ParamType::name, "account (schema v2)"},
+    {"paths", true, ParamType::paths, "paths whose files on disk become the new baseline"},
 };
 constexpr ParamDoc kMigrate[] = {
-    {"old_state_dir", false, R"({"type": "string"})", "the old cc2all dir (default ~/.cc2all)"},
+    {"old_state_dir", false, ParamType::path, "the old cc2all dir (default ~/.cc2all)"},
 };
 constexpr ParamDoc kHash[] = {
-    {"paths", true, kPaths, "files to hash"},
+    {"paths", true, ParamType::paths, "files to hash"},
 };
 
 constexpr MethodSpec kMethods[] = {
@@ -100,7 +97,7 @@ json::object openrpc_document() {
       params.push_back(json::object{{"name", p.name},
                                     {"required", p.required},
                                     {"description", p.description},
-                                    {"schema", json::parse(p.schema)}});
+                                    {"schema", json::parse(proto::param_schema(p.type))}});
     }
     methods.push_back(json::object{
         {"name", m.name},
@@ -115,6 +112,29 @@ json::object openrpc_document() {
       {"info", json::object{{"title", "harnesssyncd"}, {"version", kVersion}}},
       {"methods", std::move(methods)},
   };
+}
+
+std::optional<proto::RpcError> validate_params(const MethodSpec& spec, const json::object& params) {
+  for (const auto& p : spec.params) {
+    const json::value* v = params.if_contains(p.name);
+    if (v == nullptr) {
+      if (p.required) return proto::missing_param(p.name);
+      continue;
+    }
+    if (auto e = proto::check_param(p.type, p.name, *v)) return e;
+  }
+  for (const auto& kv : params) {
+    bool known = false;
+    for (const auto& p : spec.params) known |= kv.key() == p.name;
+    // Methods without params refuse any too, so a typo is not ignored.
+    if (!known) return proto::unknown_param(kv.key());
+  }
+  return std::nullopt;
+}
+
+void call_method(const MethodSpec& spec, Context& ctx, Call&& call) {
+  if (auto e = validate_params(spec, call.params)) return call.reply(std::move(*e));
+  spec.handler(ctx, std::move(call));
 }
 
 }  // namespace hs::daemon

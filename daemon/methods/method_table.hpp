@@ -1,7 +1,15 @@
-// The one explicit table of methods: it dispatches calls and generates
-// rpc.discover, so the two can never disagree. Each method family's
-// handlers live in their own file (daemon_methods.cpp, state_methods.cpp,
-// hash_methods.cpp).
+// The one explicit table of methods: it dispatches calls, checks their
+// params, and generates rpc.discover, so the three can never disagree.
+//
+// A method's row owns its params: each ParamDoc names a param, whether it is
+// required, and its proto::ParamType, which gives both the JSON Schema that
+// rpc.discover publishes and the check that call_method applies before the
+// handler runs (missing, unknown, wrong type or range: -32602 with
+// {field, reason}). Handlers read checked params through proto::Args.
+//
+// Adding a method family: one new file (say lock_methods.cpp) with its
+// handlers, their declarations below, and one row per method in kMethods
+// (method_table.cpp). Adding a param: one ParamDoc, then read it.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -9,6 +17,7 @@
 #include <string_view>
 
 #include "daemon/context.hpp"
+#include "proto/params.hpp"
 
 namespace hs::daemon {
 
@@ -17,7 +26,7 @@ using Handler = void (*)(Context&, Call&&);
 struct ParamDoc {
   std::string_view name;
   bool required;
-  std::string_view schema;  // JSON Schema, as JSON text
+  proto::ParamType type;  // its schema and its check (proto/params.hpp)
   std::string_view description;
 };
 
@@ -35,6 +44,13 @@ std::span<const MethodSpec> method_table();
 const MethodSpec* find_method(std::string_view name);
 /// The OpenRPC 1.2 document for the table.
 boost::json::object openrpc_document();
+
+/// The spec's verdict on `params`: required params present, each present
+/// one valid for its type (in the row's order), then no unknown ones.
+std::optional<proto::RpcError> validate_params(const MethodSpec& spec, const boost::json::object& params);
+/// Checks the call's params against `spec` (answering -32602 on a problem)
+/// and runs the handler.
+void call_method(const MethodSpec& spec, Context& ctx, Call&& call);
 
 // Handlers, by family.
 void daemon_info(Context&, Call&&);

@@ -1,30 +1,44 @@
-// state.*: every access goes through the sequencer (see sequencer.hpp).
+// state.*: every access goes through the sequencer (see sequencer.hpp);
+// files are hashed on the hashing service (hashing.hpp).
+#include <unordered_map>
+
+#include "daemon/methods/errors.hpp"
+#include "daemon/methods/hashing.hpp"
 #include "daemon/methods/method_table.hpp"
-#include "proto/params.hpp"
+#include "daemon/store/drift.hpp"
 
 namespace hs::daemon {
 namespace json = boost::json;
+using proto::Args;
 using store::StateStore;
 using store::TargetRef;
 
 namespace {
 
-TargetRef read_ref(proto::Params& p) { return TargetRef{p.name("target"), p.opt_name("account")}; }
+TargetRef read_ref(const Args& a) { return TargetRef{a.str("target"), a.opt_str("account")}; }
+
+// The paths an entry records, in stored order.
+std::vector<std::string> stored_paths(const json::object& entry) {
+  std::vector<std::string> out;
+  const json::value* h = entry.if_contains("file_hashes");
+  if (h == nullptr || !h->is_object()) return out;
+  out.reserve(h->get_object().size());
+  for (const auto& kv : h->get_object()) out.emplace_back(kv.key());
+  return out;
+}
 
 }  // namespace
 
 void state_record(Context& ctx, Call&& c) {
-  proto::Params p(c.params);
+  Args p(c.params);
   store::RecordArgs a;
   a.ref = read_ref(p);
   a.scope = p.str("scope");
-  a.file_hashes = p.path_map("file_hashes", true);
-  a.sync_methods = p.path_map("sync_methods", false);
+  a.file_hashes = p.path_map("file_hashes");
+  a.sync_methods = p.path_map("sync_methods");
   a.synced = p.count("synced");
   a.skipped = p.count("skipped");
   a.failed = p.count("failed");
-  p.no_others({"target", "scope", "file_hashes", "sync_methods", "synced", "skipped", "failed", "account"});
-  if (!p.ok()) return c.reply(p.error());
   ctx.seq.mutate(
       [a = std::move(a)](StateStore& s) -> Result<json::value> {
         auto r = s.apply_record(a);
@@ -35,12 +49,10 @@ void state_record(Context& ctx, Call&& c) {
 }
 
 void state_drift(Context& ctx, Call&& c) {
-  proto::Params p(c.params);
+  Args p(c.params);
   TargetRef ref = read_ref(p);
-  bool with_hashes = c.params.contains("current_hashes");
-  json::object current = p.path_map("current_hashes", false);
-  p.no_others({"target", "current_hashes", "account"});
-  if (!p.ok()) return c.reply(p.error());
+  bool with_hashes = p.has("current_hashes");
+  json::object current = p.path_map("current_hashes");
   ctx.seq.read([&ctx, ref = std::move(ref), with_hashes, current = std::move(current), cancel = c.cancel,
                 reply = std::move(c.reply)](const StateStore& s) mutable {
     const json::object* entry = s.find_entry(ref);
@@ -49,22 +61,26 @@ void state_drift(Context& ctx, Call&& c) {
       if (!d) return reply(to_rpc_error(d.error()));
       return reply(json::value(d->to_json(ref.target)));
     }
-    // Hashing may take long: copy the entry (as durable now) and hash on the pool.
-    std::optional<json::object> copy;
-    if (entry != nullptr) copy = *entry;
-    ctx.offload(
-        cancel, [copy = std::move(copy), target = ref.target]() -> Outcome {
-          return json::value(store::drift_on_disk(copy ? &*copy : nullptr).to_json(target));
-        },
-        std::move(reply));
+    if (entry == nullptr) return reply(json::value(store::drift_on_disk(nullptr).to_json(ref.target)));
+    // Hashing may take long: copy the entry (as durable now) and hash on
+    // the service; the comparison then runs on the loop, from the digests.
+    auto paths = stored_paths(*entry);
+    hash_then(ctx, cancel.owner(), cancel, paths,
+              [copy = *entry, paths, target = ref.target, cancel,
+               reply = std::move(reply)](std::optional<Hasher::Digests> digests) {
+                if (!digests) return answer_cancelled(cancel, reply);
+                std::unordered_map<std::string_view, const Result<std::string>*> by_path;
+                for (size_t i = 0; i < paths.size(); ++i) by_path.emplace(paths[i], &(*digests)[i]);
+                auto report = store::drift_on_disk(&copy, [&](const std::string& path) {
+                  return *by_path.at(path);
+                });
+                reply(json::value(report.to_json(target)));
+              });
   });
 }
 
 void state_target(Context& ctx, Call&& c) {
-  proto::Params p(c.params);
-  TargetRef ref = read_ref(p);
-  p.no_others({"target", "account"});
-  if (!p.ok()) return c.reply(p.error());
+  TargetRef ref = read_ref(Args(c.params));
   ctx.seq.read([ref = std::move(ref), reply = std::move(c.reply)](const StateStore& s) {
     const json::object* e = s.find_entry(ref);
     reply(e != nullptr ? json::value(*e) : json::value(nullptr));
@@ -72,17 +88,11 @@ void state_target(Context& ctx, Call&& c) {
 }
 
 void state_all(Context& ctx, Call&& c) {
-  proto::Params p(c.params);
-  p.no_others({});
-  if (!p.ok()) return c.reply(p.error());
   ctx.seq.read_text([reply = std::move(c.reply)](JsonText text) { reply(std::move(text)); });
 }
 
 void state_clear(Context& ctx, Call&& c) {
-  proto::Params p(c.params);
-  TargetRef ref = read_ref(p);
-  p.no_others({"target", "account"});
-  if (!p.ok()) return c.reply(p.error());
+  TargetRef ref = read_ref(Args(c.params));
   ctx.seq.mutate(
       [ref = std::move(ref)](StateStore& s) -> Result<json::value> {
         auto r = s.apply_clear(ref);
@@ -93,33 +103,50 @@ void state_clear(Context& ctx, Call&& c) {
 }
 
 void state_accept(Context& ctx, Call&& c) {
-  proto::Params p(c.params);
+  Args p(c.params);
   TargetRef ref = read_ref(p);
   auto paths = p.paths("paths");
-  p.no_others({"target", "paths", "account"});
-  if (!p.ok()) return c.reply(p.error());
-  // Keep this change's place in the order while its files are hashed on the
-  // pool; the hashes depend only on the disk, not on the state.
+  // Keep this change's place in the order while its files are hashed; the
+  // hashes depend only on the disk, not on the state.
   auto slot = ctx.seq.reserve();
-  ctx.run_blocking([paths = std::move(paths)] { return store::observe_files(paths); },
-                   [&ctx, slot, ref = std::move(ref), reply = std::move(c.reply)](
-                       std::vector<store::Observed> observed) mutable {
-                     ctx.seq.fill(
-                         slot,
-                         [ref = std::move(ref), observed = std::move(observed)](StateStore& s) -> Result<json::value> {
-                           auto r = s.apply_accept(ref, observed);
-                           if (!r) return std::move(r).error();
-                           return json::value(r->to_json());
-                         },
-                         answer(std::move(reply)));
-                   });
+  // A change, unlike a read, is not given up when its connection closes
+  // (a notification's sender closes at once; a change received is applied,
+  // as state.record's is). Only a shutdown cancels it: not applied, -32000.
+  hash_then(ctx, c.cancel.owner(), CancelToken(), paths,
+            [&ctx, slot, paths, ref = std::move(ref), cancel = c.cancel,
+             reply = std::move(c.reply)](std::optional<Hasher::Digests> digests) mutable {
+              if (!digests) {
+                // The slot must still be filled, or nothing after it runs;
+                // it changes nothing.
+                return ctx.seq.fill(
+                    slot, [](StateStore&) -> Result<json::value> { return json::value(nullptr); },
+                    [cancel, reply = std::move(reply)](const Result<json::value>&) { answer_cancelled(cancel, reply); });
+              }
+              std::vector<store::Observed> observed;
+              observed.reserve(paths.size());
+              for (size_t i = 0; i < paths.size(); ++i) {
+                auto& h = (*digests)[i];
+                store::Observed o{paths[i], std::nullopt, std::nullopt};
+                if (h) {
+                  o.hash = std::move(*h);
+                } else if (!file_missing(h.error())) {
+                  o.unreadable = h.error().reason();
+                }
+                observed.push_back(std::move(o));
+              }
+              ctx.seq.fill(
+                  slot,
+                  [ref = std::move(ref), observed = std::move(observed)](StateStore& s) -> Result<json::value> {
+                    auto r = s.apply_accept(ref, observed);
+                    if (!r) return std::move(r).error();
+                    return json::value(r->to_json());
+                  },
+                  answer(std::move(reply)));
+            });
 }
 
 void state_migrate_cc2all(Context& ctx, Call&& c) {
-  proto::Params p(c.params);
-  auto old_dir = p.opt_path("old_state_dir");
-  p.no_others({"old_state_dir"});
-  if (!p.ok()) return c.reply(p.error());
+  auto old_dir = Args(c.params).opt_str("old_state_dir");
   ctx.seq.mutate(
       [old_dir = std::move(old_dir)](StateStore& s) -> Result<json::value> {
         auto r = s.apply_migrate_cc2all(old_dir);

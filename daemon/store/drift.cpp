@@ -71,13 +71,13 @@ Result<DriftReport> drift_from_hashes(const json::object* entry, const json::obj
   return r;
 }
 
-DriftReport drift_on_disk(const json::object* entry) {
+DriftReport drift_on_disk(const json::object* entry, const HashOf& hash_of) {
   DriftReport r;
   r.tracked = entry != nullptr;
   if (entry == nullptr) return r;
   for (const auto& [path, stored] : stored_hashes(*entry)) {
     std::string_view old = stored.is_string() ? std::string_view(stored.get_string()) : "";
-    auto now = sha256_file(std::string(path));
+    auto now = hash_of ? hash_of(std::string(path)) : sha256_file(std::string(path));
     if (!now) {
       int err = now.error().sys_errno;
       if (err == ENOENT || err == ENOTDIR) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,6 +34,9 @@ Result<DriftReport> drift_from_hashes(const boost::json::object* entry,
 /// Hashes every stored path on disk and compares. A missing file is
 /// "removed" (unless its stored hash is "", the mark for a file that did not
 /// exist, and it still does not); one that cannot be read goes to `errors`.
-DriftReport drift_on_disk(const boost::json::object* entry);
+/// `hash_of(path)` gives a file's digest, or the error of sha256_file
+/// (default: sha256_file itself; the daemon passes digests it computed).
+using HashOf = std::function<Result<std::string>(const std::string& path)>;
+DriftReport drift_on_disk(const boost::json::object* entry, const HashOf& hash_of = {});
 
 }  // namespace hs::store

@@ -192,3 +192,29 @@ def test_unicode_paths_round_trip(daemon):
         text = f.read()
     assert "/home/ü/✓ 文件.md" in text  # kept as UTF-8, not \u-escaped
     assert c.call("state.target", {"target": "codex"})["file_hashes"] == {"/home/ü/✓ 文件.md": H1}
+
+
+def test_every_method_checks_its_params_as_rpc_discover_describes_them(daemon):
+    """Driven by rpc.discover alone: each method refuses an unknown param, a
+    missing required one and a wrong-typed one, naming the field, before it
+    does anything (daemon.shutdown included)."""
+    c = daemon.client()
+    before = c.call("state.all")
+
+    def sample(schema):  # a value that satisfies the schemas the daemon publishes
+        return {"string": "codex", "integer": 1, "object": {}, "array": []}[schema["type"]]
+
+    for m in c.call("rpc.discover")["methods"]:
+        valid = {p["name"]: sample(p["schema"]) for p in m["params"] if p["required"]}
+        resp = c.request(m["name"], dict(valid, no_such_param=1))
+        assert resp["error"]["code"] == -32602, (m["name"], resp)
+        assert resp["error"]["data"] == {"field": "no_such_param", "reason": "unknown parameter"}
+        for p in m["params"]:
+            if p["required"]:
+                missing = {k: v for k, v in valid.items() if k != p["name"]}
+                resp = c.request(m["name"], missing)
+                assert resp["error"]["data"] == {"field": p["name"], "reason": "missing"}, (m["name"], resp)
+            resp = c.request(m["name"], dict(valid, **{p["name"]: True}))
+            assert resp["error"]["code"] == -32602 and resp["error"]["data"]["field"] == p["name"], (m["name"], resp)
+    assert c.call("daemon.ping") == "pong"
+    assert c.call("state.all") == before

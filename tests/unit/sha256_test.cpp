@@ -1,7 +1,9 @@
 // SHA-256 of files and bytes, checked against coreutils' sha256sum.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <vector>
 
 #include "common/sha256.hpp"
 #include "tests/catch.hpp"
@@ -72,4 +74,40 @@ TEST_CASE("sha256 follows symlinks and reports what it cannot hash", "[sha256]")
   auto dangling = hs::sha256_file(dir / "dangling");
   REQUIRE_FALSE(dangling);
   CHECK(dangling.error().sys_errno == ENOENT);
+}
+
+TEST_CASE("sha256 of a file in pieces of any size is the digest of the whole", "[sha256]") {
+  TempDir dir;
+  const std::string data = pattern(300 * 1000 + 7);
+  hs::test::spit(dir / "f", data);
+  const std::string whole = hs::sha256_hex(data);
+  std::vector<unsigned char> buf(4096);
+  for (size_t piece : {size_t{1}, size_t{7}, size_t{4096}, size_t{65536}, size_t{1} << 20}) {
+    INFO("piece " << piece);
+    auto f = hs::FileSha256::open(dir / "f");
+    REQUIRE(f);
+    size_t total = 0;
+    size_t steps = 0;
+    while (!f->done()) {
+      auto n = f->step(buf, piece);
+      REQUIRE(n);
+      CHECK(*n <= piece);
+      total += *n;
+      ++steps;
+    }
+    CHECK(total == data.size());
+    CHECK(steps >= data.size() / piece);
+    CHECK(f->hex() == whole);
+  }
+}
+
+TEST_CASE("sha256 in pieces refuses what is not a regular file without blocking", "[sha256]") {
+  TempDir dir;
+  REQUIRE(::mkfifo((dir / "fifo").c_str(), 0600) == 0);
+  auto fifo = hs::FileSha256::open(dir / "fifo");  // no writer: a blocking open would hang
+  REQUIRE_FALSE(fifo);
+  CHECK(fifo.error().detail == "not a regular file");
+  auto directory = hs::FileSha256::open(dir.path());
+  REQUIRE_FALSE(directory);
+  CHECK(directory.error().sys_errno == EISDIR);
 }

@@ -1,0 +1,32 @@
+#include "daemon/methods/hashing.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <cerrno>
+
+#include "daemon/methods/errors.hpp"
+
+namespace hs::daemon {
+namespace asio = boost::asio;
+
+void hash_then(Context& ctx, const void* owner, CancelToken cancel, std::vector<std::string> paths,
+               std::function<void(std::optional<Hasher::Digests>)> then) {
+  ++ctx.pending_jobs;
+  // The guard keeps io.run() from returning while a job is out.
+  auto deliver = [&ctx, then = std::move(then),
+                  guard = asio::make_work_guard(ctx.io)](std::optional<Hasher::Digests> digests) {
+    asio::post(ctx.io, [&ctx, then, guard, digests = std::move(digests)]() mutable {
+      then(std::move(digests));
+      if (--ctx.pending_jobs == 0 && ctx.on_jobs_done) ctx.on_jobs_done();
+    });
+  };
+  ctx.hasher.submit(owner, std::move(cancel), std::move(paths), std::move(deliver));
+}
+
+void answer_cancelled(const CancelToken& cancel, const Reply& reply) {
+  if (!cancel.cancelled()) reply(shutting_down());
+}
+
+bool file_missing(const Error& e) { return e.sys_errno == ENOENT || e.sys_errno == ENOTDIR; }
+
+}  // namespace hs::daemon

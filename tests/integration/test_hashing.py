@@ -1,0 +1,132 @@
+"""Hashing is chunked, fair between connections, and cancellable: a huge
+file (1 TB, sparse) must not starve other connections' hashing, stop being
+read when its client leaves, or hold up a shutdown."""
+import hashlib
+import os
+import time
+
+import pytest
+
+from conftest import record_params
+
+MiB = 1 << 20
+
+
+@pytest.fixture
+def huge(tmp):
+    """A sparse file far too big to hash during a test (1 TB, else 50 GB)."""
+    path = os.path.join(tmp, "huge")
+    with open(path, "wb") as f:
+        try:
+            f.truncate(1 << 40)
+        except OSError:
+            f.truncate(50 << 30)
+    return path
+
+
+def rchar(daemon):
+    """Bytes the daemon has read so far (read(2) on anything, page cache included)."""
+    with open("/proc/%d/io" % daemon.proc.pid) as f:
+        for line in f:
+            if line.startswith("rchar:"):
+                return int(line.split()[1])
+    raise AssertionError("no rchar in /proc/PID/io")
+
+
+def wait_reading(daemon, at_least=32 * MiB, timeout=30.0):
+    """Waits until the daemon has read `at_least` more bytes: hashing runs."""
+    start = rchar(daemon)
+    deadline = time.monotonic() + timeout
+    while rchar(daemon) - start < at_least:
+        assert time.monotonic() < deadline, "the daemon is not hashing"
+        time.sleep(0.05)
+
+
+def send_hashes(client, path, count):
+    for i in range(count):
+        client.send({"jsonrpc": "2.0", "id": 100 + i, "method": "hash.files", "params": {"paths": [path]}})
+
+
+def test_a_huge_hash_does_not_starve_another_connections_hash(daemon, tmp, huge):
+    hog = daemon.client()
+    # More huge requests than the daemon has hashing threads.
+    send_hashes(hog, huge, 4)
+    wait_reading(daemon)
+    small = os.path.join(tmp, "small")
+    with open(small, "wb") as f:
+        f.write(b"hello\n")
+    # A generous bound (the client's timeout): this is about fairness, not speed.
+    other = daemon.client(timeout=10.0)
+    got = other.call("hash.files", {"paths": [small]})
+    assert got == {small: "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"}
+    hog.close()
+
+
+def test_a_client_that_leaves_stops_its_hashing(daemon, huge):
+    hog = daemon.client()
+    send_hashes(hog, huge, 2)
+    wait_reading(daemon)
+    hog.close()
+    # The daemon notices the close and stops after the chunk in progress.
+    time.sleep(1.0)
+    before = rchar(daemon)
+    time.sleep(1.5)
+    assert rchar(daemon) - before < 8 * MiB
+    assert daemon.client().call("daemon.ping") == "pong"
+
+
+def test_shutdown_does_not_wait_for_a_huge_hash(daemon, huge):
+    hog = daemon.client(timeout=20.0)
+    send_hashes(hog, huge, 1)
+    wait_reading(daemon)
+    assert daemon.client().call("daemon.shutdown") is True
+    started = time.monotonic()
+    assert daemon.wait(timeout=15.0) == 0
+    # Generous: a loaded machine; before the fix this took 20-30 s or more.
+    assert time.monotonic() - started < 10.0
+    # The hashing client, still connected, is told why it got no digest.
+    resp = hog.read_line()
+    assert resp["id"] == 100 and resp["error"]["code"] == -32000
+
+
+def test_shutdown_does_not_wait_for_an_accept_hashing_a_huge_file(daemon, huge):
+    c = daemon.client()
+    c.call("state.record", record_params("codex", {huge: "0" * 64}))
+    hog = daemon.client(timeout=20.0)
+    hog.send({"jsonrpc": "2.0", "id": 7, "method": "state.accept", "params": {"target": "codex", "paths": [huge]}})
+    wait_reading(daemon)
+    assert c.call("daemon.shutdown") is True
+    assert daemon.wait(timeout=15.0) == 0
+    resp = hog.read_line()
+    assert resp["id"] == 7 and resp["error"]["code"] == -32000
+    # Not applied.
+    assert daemon.state()["targets"]["codex"]["file_hashes"] == {huge: "0" * 64}
+
+
+def test_an_accept_is_applied_though_its_client_left(daemon, tmp):
+    """A change is not a read: its sender may close at once (a notification)."""
+    path = os.path.join(tmp, "f")
+    with open(path, "wb") as f:
+        f.write(b"new\n")
+    c = daemon.client()
+    c.call("state.record", record_params("codex", {path: "0" * 64}))
+    gone = daemon.client()
+    gone.send({"jsonrpc": "2.0", "method": "state.accept", "params": {"target": "codex", "paths": [path]}})
+    gone.close()
+    want = hashlib.sha256(b"new\n").hexdigest()
+    deadline = time.monotonic() + 30
+    while c.call("state.target", {"target": "codex"})["file_hashes"][path] != want:
+        assert time.monotonic() < deadline, "the accept was dropped"
+        time.sleep(0.05)
+
+
+def test_drift_hashes_on_the_service_and_is_cancelled_at_shutdown(daemon, huge):
+    c = daemon.client()
+    c.call("state.record", record_params("codex", {huge: "0" * 64}))
+    hog = daemon.client(timeout=20.0)
+    hog.send({"jsonrpc": "2.0", "id": 9, "method": "state.drift", "params": {"target": "codex"}})
+    wait_reading(daemon)
+    assert c.call("daemon.shutdown") is True
+    assert daemon.wait(timeout=15.0) == 0
+    resp = hog.read_line()
+    assert resp["id"] == 9 and resp["error"]["code"] == -32000
