@@ -3,6 +3,7 @@
 // JSON parsing, request validation and param decoding. Boost.JSON is
 // compiled into this target (json_src.cpp) so that it is instrumented too.
 #include <boost/json.hpp>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -33,6 +34,21 @@ void exercise_params(const json::object& params) {
   if (!p.ok()) (void)make_error(nullptr, p.error());
 }
 
+bool has_non_finite(const json::value& v) {
+  if (v.is_double()) return !std::isfinite(v.get_double());
+  if (v.is_array()) {
+    for (const auto& e : v.get_array()) {
+      if (has_non_finite(e)) return true;
+    }
+  }
+  if (v.is_object()) {
+    for (const auto& kv : v.get_object()) {
+      if (has_non_finite(kv.value())) return true;
+    }
+  }
+  return false;
+}
+
 void handle(const Frame& f) {
   if (!f.ok()) {
     if (f.parse_error.rfind("Parse error: ", 0) != 0) __builtin_trap();
@@ -50,11 +66,10 @@ void handle(const Frame& f) {
     FrameParser back(1 << 20);
     back.feed(encode_frame(fr, text));
     auto again = back.next();
-    if (!again || !again->ok() || again->value != v || back.mid_message()) {
-      // Only a number too large for a double may come back different
-      // (1e400 is written 1e999): both are the same infinity, NaN aside.
-      if (!again || !again->ok() || text.find("e999") == std::string::npos) __builtin_trap();
-    }
+    if (!again || !again->ok() || back.mid_message()) __builtin_trap();
+    // A non-finite number (1e400, or 0e400 which Boost.JSON 1.81 reads as
+    // NaN) is written 1e999 or null: it need not come back equal, only valid.
+    if (again->value != v && !has_non_finite(v)) __builtin_trap();
   }
   auto one = [](const json::value& m) {
     auto r = to_request(m);
