@@ -1,5 +1,7 @@
 #include "daemon/session.hpp"
 
+#include <poll.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -79,6 +81,7 @@ asio::awaitable<void> Session::read_loop() {
       paused_ = true;
       partial_timer_.cancel();
       partial_armed_ = false;
+      watch_hangup();
       resume_timer_.expires_at(std::chrono::steady_clock::time_point::max());
       co_await resume_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
       paused_ = false;
@@ -142,6 +145,23 @@ void Session::framing_failed() {
   proto::append_error(r.head, nullptr, err);
   send(std::move(r), parser_.framing());
   close_when_flushed();
+}
+
+void Session::watch_hangup() {
+  // A paused reader would not see the client go away until the work it
+  // left behind is done. A peer that closed its socket raises POLLHUP
+  // without any read: close then, so that its queued work is cancelled.
+  if (hangup_armed_ || closed_) return;
+  hangup_armed_ = true;
+  socket_.async_wait(asio::socket_base::wait_error, [self = shared_from_this()](boost::system::error_code ec) {
+    self->hangup_armed_ = false;
+    if (ec || self->closed_) return;
+    pollfd p{self->socket_.native_handle(), POLLRDHUP, 0};
+    if (::poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)) != 0) {
+      log::debug("connection " + std::to_string(self->id_) + ": the client hung up while paused");
+      self->close();
+    }
+  });
 }
 
 void Session::watch_partial_message() {

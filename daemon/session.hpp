@@ -108,6 +108,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void handle_frame(proto::Frame frame);
   void framing_failed();
   void watch_partial_message();
+  void watch_hangup();
 
   // The output queue.
   void queue_own(std::string_view bytes);
@@ -155,6 +156,7 @@ class Session : public std::enable_shared_from_this<Session> {
   size_t pending_messages_ = 0;
   size_t pending_bytes_ = 0;
   bool paused_ = false;
+  bool hangup_armed_ = false;
   boost::asio::steady_timer resume_timer_;  // wakes a paused reader
 };
 
