@@ -1,7 +1,5 @@
 #include "daemon/dispatcher.hpp"
 
-#include <boost/json/parse.hpp>
-
 #include "common/log.hpp"
 #include "daemon/methods/method_table.hpp"
 #include "daemon/session.hpp"
@@ -10,10 +8,32 @@ namespace hs::daemon {
 namespace json = boost::json;
 namespace {
 
-using Respond = std::function<void(json::object)>;
+using Respond = std::function<void(ResponseText)>;
 
 proto::RpcError simple(int code, std::string message, json::value data = nullptr) {
   return proto::RpcError{code, std::move(message), std::move(data)};
+}
+
+ResponseText error_text(const json::value& id, const proto::RpcError& err) {
+  ResponseText r;
+  proto::append_error(r.head, id, err);
+  return r;
+}
+
+// A result is written once, straight into its response text; a shared
+// result is referenced, not copied.
+ResponseText outcome_text(const json::value& id, Outcome& out) {
+  ResponseText r;
+  if (auto* v = std::get_if<json::value>(&out)) {
+    proto::append_result(r.head, id, *v);
+  } else if (auto* text = std::get_if<JsonText>(&out)) {
+    proto::append_result_head(r.head, id);
+    r.shared = std::move(*text);
+    r.tail = "}";
+  } else {
+    proto::append_error(r.head, id, std::get<proto::RpcError>(out));
+  }
+  return r;
 }
 
 // Handles one request; returns whether it owes a response (now or later).
@@ -21,20 +41,20 @@ bool handle_one(Context& ctx, const std::shared_ptr<Session>& session, const jso
                 const Respond& respond) {
   auto parsed = proto::to_request(msg);
   if (auto* bad = std::get_if<proto::Invalid>(&parsed)) {
-    if (!bad->silent) respond(proto::make_error(bad->id, bad->error));
+    if (!bad->silent) respond(error_text(bad->id, bad->error));
     return !bad->silent;
   }
   auto& req = std::get<proto::Request>(parsed);
   const bool notification = req.is_notification();
   if (ctx.stopping) {
-    if (!notification) respond(proto::make_error(*req.id, simple(proto::code::shutting_down, "Server shutting down")));
+    if (!notification) respond(error_text(*req.id, simple(proto::code::shutting_down, "Server shutting down")));
     return !notification;
   }
   const MethodSpec* spec = find_method(req.method);
   if (spec == nullptr) {
     if (!notification) {
-      respond(proto::make_error(*req.id, simple(proto::code::method_not_found, "Method not found: " + req.method,
-                                                json::object{{"method", req.method}})));
+      respond(error_text(*req.id, simple(proto::code::method_not_found, "Method not found: " + req.method,
+                                         json::object{{"method", req.method}})));
     }
     return !notification;
   }
@@ -42,85 +62,63 @@ bool handle_one(Context& ctx, const std::shared_ptr<Session>& session, const jso
   if (notification) {
     reply = [](Outcome) {};
   } else {
-    reply = [id = *req.id, respond](Outcome out) {
-      if (auto* v = std::get_if<json::value>(&out)) {
-        respond(proto::make_result(id, std::move(*v)));
-      } else if (auto* text = std::get_if<JsonText>(&out)) {
-        // TODO(session): send shared text without parsing it back.
-        respond(proto::make_result(id, json::parse(**text)));
-      } else {
-        respond(proto::make_error(id, std::get<proto::RpcError>(out)));
-      }
-    };
+    reply = [id = *req.id, respond](Outcome out) { respond(outcome_text(id, out)); };
   }
   try {
     call_method(*spec, ctx, Call{std::move(req.params), session->cancel_token(), std::move(reply)});
   } catch (const std::exception& e) {
     // A handler bug must cost one request, not the daemon.
     log::error(std::string("method ") + req.method + " threw: " + e.what());
-    if (!notification) {
-      respond(proto::make_error(*req.id, simple(proto::code::internal_error, "Internal error")));
-    }
+    if (!notification) respond(error_text(*req.id, simple(proto::code::internal_error, "Internal error")));
   }
   return !notification;
 }
 
-// Collects a batch's responses and sends them as one array when the last
-// one is in (they may complete in any order, some only after a write).
+// A batch in progress: its answers go to the session as they complete (in
+// any order); the session streams them as one array.
 struct BatchReplies {
   std::shared_ptr<Session> session;
-  std::shared_ptr<void> ticket;  // released with the batch's answer
-  proto::Framing framing;
-  json::array responses;
+  std::shared_ptr<void> ticket;  // released once the batch is answered
+  uint64_t batch = 0;
   size_t outstanding = 1;  // one for the dispatch loop itself
   void done_one() {
     if (--outstanding != 0) return;
-    if (!responses.empty()) session->send(std::move(responses), framing);
+    session->batch_end(batch);
     ticket.reset();
   }
 };
 
 }  // namespace
 
-void dispatch(Context& ctx, const std::shared_ptr<Session>& session, proto::Frame frame,
+void dispatch(Context& ctx, const std::shared_ptr<Session>& session, proto::Framing framing, json::value msg,
               std::shared_ptr<void> ticket) {
-  const proto::Framing framing = frame.framing;
-  json::parse_options opts;
-  opts.max_depth = 64;
-  boost::system::error_code ec;
-  json::value msg = json::parse(frame.body, ec, {}, opts);
-  if (ec) {
-    session->send(proto::make_error(nullptr, simple(proto::code::parse_error, "Parse error: " + ec.message())),
-                  framing);
-    return;
-  }
-  auto send = [session, framing, ticket](json::object r) { session->send(r, framing); };
+  auto send = [session, framing, ticket](ResponseText r) { session->send(std::move(r), framing); };
   if (!msg.is_array()) {
     handle_one(ctx, session, msg, send);
     return;
   }
   const json::array& batch = msg.get_array();
   if (batch.empty()) {
-    send(proto::make_error(nullptr, simple(proto::code::invalid_request, "Invalid Request: empty batch")));
+    send(error_text(nullptr, simple(proto::code::invalid_request, "Invalid Request: empty batch")));
     return;
   }
   const size_t limit = ctx.opts.limits.max_batch;
   if (batch.size() > limit) {
-    send(proto::make_error(nullptr, simple(proto::code::invalid_request,
-                                           "Invalid Request: batch of " + std::to_string(batch.size()) +
-                                               " requests, the limit is " + std::to_string(limit),
-                                           json::object{{"limit", limit}})));
+    send(error_text(nullptr, simple(proto::code::invalid_request,
+                                    "Invalid Request: batch of " + std::to_string(batch.size()) +
+                                        " requests, the limit is " + std::to_string(limit),
+                                    json::object{{"limit", limit}})));
     return;
   }
   auto replies = std::make_shared<BatchReplies>();
   replies->session = session;
   replies->ticket = std::move(ticket);
-  replies->framing = framing;
+  replies->batch = session->batch_begin(framing);
   for (const auto& element : batch) {
     // Count the reply before the call: it may arrive synchronously inside it.
     ++replies->outstanding;
-    bool owed = handle_one(ctx, session, element, [replies](json::object r) {
-      replies->responses.push_back(std::move(r));
+    bool owed = handle_one(ctx, session, element, [replies](ResponseText r) {
+      replies->session->batch_add(replies->batch, std::move(r));
       replies->done_one();
     });
     if (!owed) --replies->outstanding;  // a notification: never answered

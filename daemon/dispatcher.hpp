@@ -1,8 +1,11 @@
-// From a received frame to method calls (PROTOCOL.md, "JSON-RPC 2.0 rules"):
-// parse, batch handling, request validation, lookup in the method table.
-// Responses go back to the session in the framing of the request.
+// From a received message to method calls (PROTOCOL.md, "JSON-RPC 2.0
+// rules"): batch handling, request validation, lookup in the method table.
+// Responses are written straight as wire JSON text and go back to the
+// session in the framing of the request; a shared result (JsonText) is
+// never copied.
 #pragma once
 
+#include <boost/json/value.hpp>
 #include <memory>
 
 #include "daemon/context.hpp"
@@ -12,9 +15,9 @@ namespace hs::daemon {
 
 class Session;
 
-/// `ticket` is held until the message's last answer is sent (see
+/// `ticket` is held until the message's last answer is queued (see
 /// Session::track).
-void dispatch(Context& ctx, const std::shared_ptr<Session>& session, proto::Frame frame,
+void dispatch(Context& ctx, const std::shared_ptr<Session>& session, proto::Framing framing, boost::json::value msg,
               std::shared_ptr<void> ticket);
 
 }  // namespace hs::daemon

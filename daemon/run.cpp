@@ -105,7 +105,7 @@ int run(const Options& opts) {
       log::error(std::string("unexpected error, continuing: ") + e.what());
     }
   }
-  return exit_code::ok;
+  return server.failed() ? exit_code::failure : exit_code::ok;
 }
 
 }  // namespace hs::daemon

@@ -4,7 +4,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -12,6 +11,7 @@
 #include "common/log.hpp"
 #include "daemon/service_manager.hpp"
 #include "daemon/session.hpp"
+#include "daemon/spawn.hpp"
 
 namespace hs::daemon {
 namespace asio = boost::asio;
@@ -39,11 +39,18 @@ void Server::start() {
   signals_.async_wait([this](boost::system::error_code ec, int sig) {
     if (!ec) request_shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
   });
-  asio::co_spawn(io_, accept_loop(), asio::detached);
+  // Neither loop may die quietly: a daemon that accepts nothing while its
+  // watchdog reports healthy is worse than one that stops.
+  spawn_logged(io_, accept_loop(), "the accept loop", [this] { fail("the accept loop failed"); });
   if (auto every = service::watchdog_interval(); every.count() > 0) {
     log::info("watchdog: keep-alive every " + std::to_string(every.count() / 1000) + " ms");
-    asio::co_spawn(io_, watchdog_loop(every), asio::detached);
+    spawn_logged(io_, watchdog_loop(every), "the watchdog", [this] { fail("the watchdog failed"); });
   }
+}
+
+void Server::fail(std::string_view why) {
+  failed_ = true;
+  request_shutdown(why);
 }
 
 asio::awaitable<void> Server::watchdog_loop(std::chrono::microseconds every) {
@@ -79,7 +86,8 @@ asio::awaitable<void> Server::accept_loop() {
                 std::to_string(opts_.limits.max_connections));
       continue;
     }
-    auto s = std::make_shared<Session>(*this, std::move(sock), ++next_id_);
+    auto s = std::make_shared<Session>(ctx_, std::move(sock), ++next_id_, opts_.limits,
+                                       [this](uint64_t id) { session_closed(id); });
     sessions_.emplace(s->id(), s);
     log::debug("connection " + std::to_string(s->id()) + " opened");
     s->start();

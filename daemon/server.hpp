@@ -33,12 +33,13 @@ class Server {
   /// Begins the graceful stop (idempotent).
   void request_shutdown(std::string_view why);
 
-  Context& context() { return ctx_; }
-  const Options& options() const { return opts_; }
-  /// Called by a session when it closes.
-  void session_closed(uint64_t id);
+  /// True when the daemon stopped because a loop of its own failed: the
+  /// process then exits with an error status.
+  bool failed() const { return failed_; }
 
  private:
+  void session_closed(uint64_t id);
+  void fail(std::string_view why);
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> watchdog_loop(std::chrono::microseconds every);
   void close_sessions();
@@ -59,6 +60,7 @@ class Server {
   uint64_t next_id_ = 0;
   bool drained_ = false;   // shutdown: the sequencer has nothing left
   bool finished_ = false;
+  bool failed_ = false;
 };
 
 }  // namespace hs::daemon

@@ -23,7 +23,7 @@ PACKAGES=(
   g++ clang-14 libclang-rt-14-dev cmake ninja-build pkg-config
   libboost1.81-dev libboost-json1.81-dev libsodium-dev catch2 libcli11-dev
   libsystemd-dev systemd dpkg-dev file
-  coreutils python3 python3-pytest
+  coreutils python3 python3-pytest socat netcat-openbsd
 )
 
 log() { printf '==> %s\n' "$*" >&2; }

@@ -4,7 +4,10 @@
 #include <cctype>
 #include <charconv>
 
+#include <boost/json/parse_options.hpp>
+
 namespace hs::proto {
+namespace json = boost::json;
 namespace {
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
@@ -47,59 +50,129 @@ size_t framed_size(Framing framing, size_t body_size) {
   return body_size + std::to_string(body_size).size() + 20;  // "Content-Length: " + "\r\n\r\n"
 }
 
-void FrameParser::skip_whitespace() {
-  while (pos_ < buf_.size() && is_space(buf_[pos_])) ++pos_;
-  scan_ = std::max(scan_, pos_);
+std::string lsp_header(size_t body_size) {
+  return "Content-Length: " + std::to_string(body_size) + "\r\n\r\n";
 }
 
-void FrameParser::consume(size_t end) {
-  pos_ = end;
-  scan_ = end;
+namespace {
+json::parse_options parse_options(size_t max_depth) {
+  json::parse_options o;
+  o.max_depth = max_depth;
+  return o;
+}
+}  // namespace
+
+FrameParser::FrameParser(size_t max_message_bytes, size_t max_depth)
+    : max_(max_message_bytes), sp_(std::make_unique<json::stream_parser>(json::storage_ptr(), parse_options(max_depth))) {}
+
+void FrameParser::compact() {
   // Drop consumed bytes once they dominate the buffer: amortised O(1) per byte.
-  if (pos_ > 4096 && pos_ * 2 > buf_.size()) {
+  if (pos_ == buf_.size()) {
+    buf_.clear();
+    pos_ = scan_ = 0;
+  } else if (pos_ > 4096 && pos_ * 2 > buf_.size()) {
     buf_.erase(0, pos_);
-    scan_ -= pos_;
+    scan_ = scan_ > pos_ ? scan_ - pos_ : 0;
     pos_ = 0;
   }
 }
 
 bool FrameParser::mid_message() const {
+  if (in_json_) return true;
   for (size_t i = pos_; i < buf_.size(); ++i) {
     if (!is_space(buf_[i])) return true;
   }
   return false;
 }
 
+bool FrameParser::has_buffered() const { return error_ == FrameError::none && pos_ < buf_.size(); }
+
+Frame FrameParser::parse_failed(std::string why, size_t size) {
+  Frame f;
+  f.framing = framing_;
+  f.parse_error = "Parse error: " + std::move(why);
+  f.size = size;
+  return f;
+}
+
 std::optional<Frame> FrameParser::next() {
   if (error_ != FrameError::none) return std::nullopt;
-  skip_whitespace();
-  if (pos_ == buf_.size()) {
-    buf_.clear();
-    pos_ = scan_ = 0;
-    return std::nullopt;
+  if (skip_line_) {
+    size_t nl = buf_.find('\n', pos_);
+    pos_ = nl == std::string::npos ? buf_.size() : nl + 1;
+    skip_line_ = nl == std::string::npos;
+    if (skip_line_) {
+      compact();
+      return std::nullopt;
+    }
   }
-  char first = buf_[pos_];
-  framing_ = first == '{' || first == '[' ? Framing::ndjson : Framing::lsp;
-  return framing_ == Framing::ndjson ? next_ndjson() : next_lsp();
+  if (!in_json_) {
+    while (pos_ < buf_.size() && is_space(buf_[pos_])) ++pos_;
+    if (pos_ == buf_.size()) {
+      compact();
+      return std::nullopt;
+    }
+    char first = buf_[pos_];
+    framing_ = first == '{' || first == '[' ? Framing::ndjson : Framing::lsp;
+    if (framing_ == Framing::lsp) return next_lsp();
+    in_json_ = true;
+    json_bytes_ = 0;
+    sp_->reset();
+  }
+  return next_ndjson();
 }
 
 std::optional<Frame> FrameParser::next_ndjson() {
-  size_t nl = buf_.find('\n', scan_);
-  if (nl == std::string::npos) {
-    scan_ = buf_.size();
-    // Past the limit with no end in sight: stop buffering now, so a client
-    // cannot make the daemon hold more than the limit.
-    if (buf_.size() - pos_ > max_) error_ = FrameError::too_large;
+  // The stream parser stops at the end of the value (and the whitespace
+  // after it): the next message starts right there, on the same line or not.
+  const size_t start = pos_;
+  boost::system::error_code ec;
+  size_t n = sp_->write_some(buf_.data() + pos_, buf_.size() - pos_, ec);
+  pos_ += n;
+  json_bytes_ += n;
+  if (ec) {
+    in_json_ = false;
+    // The rest of the line is skipped, unless the bad byte ends the line
+    // (a raw newline inside a string).
+    if (pos_ < buf_.size() && buf_[pos_] == '\n') {
+      ++pos_;
+    } else {
+      skip_line_ = true;
+    }
+    Frame f = parse_failed(ec.message(), json_bytes_);
+    compact();
+    return f;
+  }
+  if (!sp_->done()) {
+    // Past the limit with no end in sight: stop now, so a client cannot
+    // make the daemon hold more than the limit.
+    if (json_bytes_ > max_) error_ = FrameError::too_large;
+    compact();
     return std::nullopt;
   }
-  size_t end = nl;
-  if (end > pos_ && buf_[end - 1] == '\r') --end;
-  if (end - pos_ > max_) {
+  size_t trailing = 0;  // whitespace the parser took after the value
+  while (pos_ - trailing > start && is_space(buf_[pos_ - trailing - 1])) ++trailing;
+  const size_t size = json_bytes_ - trailing;
+  in_json_ = false;
+  if (size > max_) {
     error_ = FrameError::too_large;
     return std::nullopt;
   }
-  Frame f{Framing::ndjson, buf_.substr(pos_, end - pos_)};
-  consume(nl + 1);
+  Frame f;
+  f.framing = Framing::ndjson;
+  f.value = sp_->release();
+  f.size = size;
+  compact();
+  return f;
+}
+
+std::optional<Frame> FrameParser::end_of_input() {
+  if (error_ != FrameError::none || !mid_message()) return std::nullopt;
+  Frame f = parse_failed("end of input inside a message", json_bytes_ + (buf_.size() - pos_));
+  in_json_ = false;
+  skip_line_ = false;
+  buf_.clear();
+  pos_ = scan_ = 0;
   return f;
 }
 
@@ -166,8 +239,22 @@ std::optional<Frame> FrameParser::next_lsp() {
   }
   scan_ = hdr_end;  // resume the header search here; nothing before it changes
   if (buf_.size() - body_start < *length) return std::nullopt;
-  Frame f{Framing::lsp, buf_.substr(body_start, *length)};
-  consume(body_start + *length);
+  pos_ = body_start + *length;
+  scan_ = pos_;
+  sp_->reset();
+  boost::system::error_code ec;
+  sp_->write(buf_.data() + body_start, *length, ec);
+  if (!ec) sp_->finish(ec);
+  std::optional<Frame> f;
+  if (ec) {
+    f = parse_failed(ec.message(), *length);
+  } else {
+    f.emplace();
+    f->framing = Framing::lsp;
+    f->value = sp_->release();
+    f->size = *length;
+  }
+  compact();
   return f;
 }
 

@@ -1,5 +1,9 @@
 #include "proto/jsonrpc.hpp"
 
+#include <cmath>
+
+#include "proto/wire_json.hpp"
+
 namespace hs::proto {
 namespace json = boost::json;
 
@@ -37,6 +41,9 @@ Invalid invalid(json::value id, std::string why) {
 
 bool is_id(const json::value& v) { return v.is_string() || v.is_number() || v.is_null(); }
 
+// 1e400 parses as an infinite double, which no JSON text can echo back.
+bool is_finite_id(const json::value& v) { return !v.is_double() || std::isfinite(v.get_double()); }
+
 }  // namespace
 
 std::variant<Request, Invalid> to_request(const json::value& msg) {
@@ -44,8 +51,9 @@ std::variant<Request, Invalid> to_request(const json::value& msg) {
   const json::object& o = msg.get_object();
   // Echo the id wherever it could be read, even when the rest is invalid.
   const json::value* id = o.if_contains("id");
-  json::value echo = id != nullptr && is_id(*id) ? *id : json::value(nullptr);
+  json::value echo = id != nullptr && is_id(*id) && is_finite_id(*id) ? *id : json::value(nullptr);
   if (id != nullptr && !is_id(*id)) return invalid(nullptr, "id must be a string, a number or null");
+  if (id != nullptr && !is_finite_id(*id)) return invalid(nullptr, "id is a number out of range");
   const json::value* version = o.if_contains("jsonrpc");
   if (version == nullptr || !version->is_string() || version->get_string() != "2.0") {
     return invalid(echo, "jsonrpc must be exactly \"2.0\"");
@@ -53,6 +61,7 @@ std::variant<Request, Invalid> to_request(const json::value& msg) {
   const json::value* method = o.if_contains("method");
   if (method == nullptr || !method->is_string()) return invalid(echo, "method must be a string");
   const json::value* params = o.if_contains("params");
+  if (params != nullptr && params->is_null()) params = nullptr;  // editors send null for "no params"
   Request r;
   if (id != nullptr) r.id = *id;
   r.method = std::string(method->get_string());
@@ -87,6 +96,22 @@ json::object make_error(const json::value& id, const RpcError& err) {
   o["id"] = id;
   o["error"] = std::move(e);
   return o;
+}
+
+void append_result_head(std::string& out, const json::value& id) {
+  out += R"({"jsonrpc":"2.0","id":)";
+  append_wire_json(out, id);
+  out += R"(,"result":)";
+}
+
+void append_result(std::string& out, const json::value& id, const json::value& result) {
+  append_result_head(out, id);
+  append_wire_json(out, result);
+  out += '}';
+}
+
+void append_error(std::string& out, const json::value& id, const RpcError& err) {
+  append_wire_json(out, make_error(id, err));
 }
 
 }  // namespace hs::proto

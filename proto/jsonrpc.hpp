@@ -57,6 +57,13 @@ boost::json::object make_result(const boost::json::value& id, boost::json::value
 /// {"jsonrpc": "2.0", "id": id, "error": {"code", "message", "data"?}}
 boost::json::object make_error(const boost::json::value& id, const RpcError& err);
 
+/// Responses written straight into an output buffer as wire JSON (never
+/// Infinity or NaN), without building an object first.
+/// `{"jsonrpc":"2.0","id":<id>,"result":` : the caller appends the result and '}'.
+void append_result_head(std::string& out, const boost::json::value& id);
+void append_result(std::string& out, const boost::json::value& id, const boost::json::value& result);
+void append_error(std::string& out, const boost::json::value& id, const RpcError& err);
+
 /// The standard message for a code ("Parse error", "Invalid params", ...).
 std::string_view default_message(int code);
 

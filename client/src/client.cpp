@@ -153,9 +153,8 @@ Result<boost::json::value> Client::call(std::string_view method, json::object pa
   for (;;) {
     auto frame = impl_->conn.read_frame(deadline);
     if (!frame) return frame.error();
-    boost::system::error_code ec;
-    json::value msg = json::parse(frame->body, ec);
-    if (ec || !msg.is_object()) return protocol_error("harnesssyncd sent an answer that is not a JSON object");
+    if (!frame->ok() || !frame->value.is_object()) return protocol_error("harnesssyncd sent an answer that is not a JSON object");
+    const json::value& msg = frame->value;
     const json::object& o = msg.get_object();
     const json::value* rid = o.if_contains("id");
     if (rid == nullptr) {
@@ -187,10 +186,8 @@ Result<int> Client::poll_notifications(std::chrono::milliseconds wait) {
     auto frame = impl_->conn.try_read_frame(deadline);
     if (!frame) return frame.error();
     if (!*frame) return n;
-    boost::system::error_code ec;
-    json::value msg = json::parse((*frame)->body, ec);
-    if (ec) return protocol_error("harnesssyncd sent a notification that is not JSON");
-    impl_->deliver(msg);
+    if (!(*frame)->ok()) return protocol_error("harnesssyncd sent a notification that is not JSON");
+    impl_->deliver((*frame)->value);
     ++n;
   }
 }

@@ -3,8 +3,13 @@
 // One thread and epoll, so on a 2-core machine it takes one core and leaves
 // the other to the daemon.
 //
-//   hs_rpc_bench ping   SOCKET CONNECTIONS SECONDS
-//   hs_rpc_bench record SOCKET CONNECTIONS SECONDS    (durable records/s)
+//   hs_rpc_bench ping     SOCKET CONNECTIONS SECONDS [PID]
+//   hs_rpc_bench record   SOCKET CONNECTIONS SECONDS [PID]  (durable records/s)
+//   hs_rpc_bench watchman SOCKET CONNECTIONS SECONDS [PID]  (Watchman's ["version"])
+// With PID, the server's CPU time (utime + stime from /proc/PID/stat) over
+// the measured window is divided by the requests answered in it: CPU per
+// request tells two servers apart even when the load generator saturates
+// the machine and throughput does not.
 //   hs_rpc_bench store  STATE_DIR SECONDS             (one write per record, no daemon)
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -44,7 +49,27 @@ int connect_to(const char* path) {
   return fd;
 }
 
+// utime + stime of `pid`, in clock ticks; -1 when unreadable.
+long cpu_ticks(int pid) {
+  if (pid <= 0) return -1;
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  FILE* f = std::fopen(path, "r");
+  if (f == nullptr) return -1;
+  char buf[1024];
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = 0;
+  const char* p = std::strrchr(buf, ')');  // the command name may hold spaces
+  if (p == nullptr) return -1;
+  unsigned long utime = 0, stime = 0;
+  // Fields after the name: state(3) ... utime(14) stime(15).
+  if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2) return -1;
+  return static_cast<long>(utime + stime);
+}
+
 std::string request(const std::string& mode, int conn, long n) {
+  if (mode == "watchman") return "[\"version\"]\n";
   if (mode == "ping") return R"({"jsonrpc":"2.0","id":1,"method":"daemon.ping"})" "\n";
   // Each connection re-records its own target, so the document (and so the
   // cost of one write) stays the same size for the whole run.
@@ -65,7 +90,7 @@ void send_all(int fd, const std::string& s) {
   }
 }
 
-int run_socket(const std::string& mode, const char* path, int nconn, double seconds) {
+int run_socket(const std::string& mode, const char* path, int nconn, double seconds, int pid) {
   int ep = ::epoll_create1(EPOLL_CLOEXEC);
   std::vector<Conn> conns(static_cast<size_t>(nconn));
   for (int i = 0; i < nconn; ++i) {
@@ -87,10 +112,15 @@ int run_socket(const std::string& mode, const char* path, int nconn, double seco
   std::vector<epoll_event> evs(static_cast<size_t>(nconn));
   char buf[65536];
   long done = 0;
+  long cpu_start = -1, cpu_end = -1;
   for (;;) {
     int n = ::epoll_wait(ep, evs.data(), nconn, 1000);
     auto now = Clock::now();
-    if (now >= end) break;
+    if (cpu_start < 0 && now >= warmup_end) cpu_start = cpu_ticks(pid);
+    if (now >= end) {
+      cpu_end = cpu_ticks(pid);
+      break;
+    }
     for (int k = 0; k < n; ++k) {
       Conn& c = conns[evs[k].data.u32];
       ssize_t r = ::read(c.fd, buf, sizeof buf);
@@ -101,7 +131,9 @@ int run_socket(const std::string& mode, const char* path, int nconn, double seco
       c.in.append(buf, static_cast<size_t>(r));
       size_t nl;
       while ((nl = c.in.find('\n')) != std::string::npos) {
-        if (c.in.compare(0, 32, R"({"jsonrpc":"2.0","id":1,"result")") != 0) ++errors;
+        const bool ok = mode == "watchman" ? c.in.compare(0, 1, "{") == 0 && c.in.find("\"version\"") < nl
+                                           : c.in.compare(0, 32, R"({"jsonrpc":"2.0","id":1,"result")") == 0;
+        if (!ok) ++errors;
         c.in.erase(0, nl + 1);
         now = Clock::now();
         if (now >= warmup_end) {
@@ -117,6 +149,10 @@ int run_socket(const std::string& mode, const char* path, int nconn, double seco
   auto pct = [&](double p) { return lat_us.empty() ? 0.0 : lat_us[static_cast<size_t>(p * (lat_us.size() - 1))]; };
   std::printf("%s: %d connections, %.1f s: %ld requests, %.0f req/s, p50 %.0f us, p99 %.0f us, p99.9 %.0f us, errors %ld\n",
               mode.c_str(), nconn, seconds, done, done / seconds, pct(0.50), pct(0.99), pct(0.999), errors);
+  if (cpu_start >= 0 && cpu_end >= 0 && done > 0) {
+    const double us = static_cast<double>(cpu_end - cpu_start) * 1e6 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+    std::printf("%s: server pid %d CPU %.2f s, %.2f us per request\n", mode.c_str(), pid, us / 1e6, us / done);
+  }
   return errors == 0 ? 0 : 1;
 }
 
@@ -147,12 +183,12 @@ int run_store(const char* dir, double seconds) {
 
 int main(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "";
-  if ((mode == "ping" || mode == "record") && argc == 5) {
-    return run_socket(mode, argv[2], std::atoi(argv[3]), std::atof(argv[4]));
+  if ((mode == "ping" || mode == "record" || mode == "watchman") && (argc == 5 || argc == 6)) {
+    return run_socket(mode, argv[2], std::atoi(argv[3]), std::atof(argv[4]), argc > 5 ? std::atoi(argv[5]) : 0);
   }
   if (mode == "store" && argc == 4) return run_store(argv[2], std::atof(argv[3]));
   std::fprintf(stderr,
-               "usage: %s ping|record SOCKET CONNECTIONS SECONDS\n"
+               "usage: %s ping|record|watchman SOCKET CONNECTIONS SECONDS [SERVER_PID]\n"
                "       %s store STATE_DIR SECONDS\n",
                argv[0], argv[0]);
   return 2;

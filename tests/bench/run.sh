@@ -17,7 +17,22 @@ pid=$!
 for _ in $(seq 100); do [ -S "$dir/hs.sock" ] && break; sleep 0.05; done
 sleep 1
 echo "idle RSS: $(awk '/VmRSS/ {print $2, $3}' /proc/$pid/status)"
-"$BENCH" ping "$dir/hs.sock" 32 "$SECONDS_EACH"
+"$BENCH" ping "$dir/hs.sock" 32 "$SECONDS_EACH" "$pid"
+# The same load against Watchman's "version" (apt-get install watchman), in
+# the same run: the ratio of CPU per request is the figure to compare.
+if command -v watchman >/dev/null; then
+  mkdir -p "$dir/wm"
+  watchman --foreground --sockname="$dir/wm/sock" --statefile="$dir/wm/state" --logfile="$dir/wm/log" \
+    --pidfile="$dir/wm/pid" >/dev/null 2>&1 &
+  wpid=$!
+  for _ in $(seq 100); do [ -S "$dir/wm/sock" ] && break; sleep 0.05; done
+  sleep 1
+  "$BENCH" watchman "$dir/wm/sock" 32 "$SECONDS_EACH" "$wpid"
+  "$BENCH" ping "$dir/hs.sock" 32 "$SECONDS_EACH" "$pid"
+  kill "$wpid"; wait "$wpid" 2>/dev/null || true
+else
+  echo "watchman: skipped (apt-get install watchman)"
+fi
 "$BENCH" ping "$dir/hs.sock" 1 "$SECONDS_EACH"
 "$BENCH" record "$dir/hs.sock" 32 "$SECONDS_EACH"
 "$BENCH" record "$dir/hs.sock" 1 "$SECONDS_EACH"
@@ -35,5 +50,12 @@ if command -v hyperfine >/dev/null; then
 else
   echo "hsctl: skipped (apt-get install hyperfine)"
 fi
+kill "$pid"; wait "$pid" || true
+# Abuse: another client's ping latency under a 1,024 x state.all batch and 8
+# clients that never read, and the peak RSS; on a fresh daemon.
+"$DAEMON" --state-dir "$dir/abuse" --socket "$dir/abuse.sock" --log-level warn &
+pid=$!
+for _ in $(seq 100); do [ -S "$dir/abuse.sock" ] && break; sleep 0.05; done
+python3 "$(dirname "$0")/abuse.py" "$dir/abuse.sock" "$pid" "$dir/abuse/state.json"
 kill "$pid"; wait "$pid" || true
 "$BENCH" store "$dir/serial" "$SECONDS_EACH"

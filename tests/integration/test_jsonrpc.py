@@ -32,8 +32,9 @@ def test_notification_still_applies_a_change(daemon):
 
 @pytest.mark.parametrize("raw", [
     b'{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]\n',  # the spec's invalid JSON
-    b'{"jsonrpc": "2.0", "id": 1\n',
+    b'{"jsonrpc": "2.0", "id": 1 x\n',
     b'{\xff}\n',
+    b'{"a": "raw newline in a string\n',
 ])
 def test_invalid_json_is_a_parse_error_with_null_id(daemon, raw):
     c = daemon.client()

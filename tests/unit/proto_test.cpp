@@ -25,25 +25,75 @@ std::vector<Frame> feed_all(FrameParser& p, std::string_view bytes, size_t chunk
 
 TEST_CASE("framing: both kinds, mixed, split at every byte boundary", "[proto]") {
   const std::string body = R"({"jsonrpc":"2.0","id":1,"method":"daemon.ping"})";
+  const std::string pretty = "{\n  \"jsonrpc\": \"2.0\",\n  \"id\": 2,\n  \"method\": \"daemon.ping\"\n}";
   const std::string stream = "\r\n " + body + "\n" + encode_frame(Framing::lsp, body) + "\n\n" +
                              "content-length:  " + std::to_string(body.size()) + "\r\nX-Other: y\r\n\r\n" + body +
-                             "[1,2]\r\n" + "Content-Length: 2\n\n{}";
+                             "[1,2]\r\n" + "Content-Length: 2\n\n{}" + pretty + body + body;
   for (size_t chunk : {size_t{1}, size_t{2}, size_t{7}, size_t{1000}}) {
     INFO("chunk " << chunk);
     FrameParser p(1 << 20);
     auto frames = feed_all(p, stream, chunk);
-    REQUIRE(frames.size() == 5);
+    REQUIRE(frames.size() == 8);
+    for (const auto& f : frames) CHECK(f.ok());
     CHECK(frames[0].framing == Framing::ndjson);
-    CHECK(frames[0].body == body);
+    CHECK(frames[0].value == json::parse(body));
+    CHECK(frames[0].size == body.size());
     CHECK(frames[1].framing == Framing::lsp);
-    CHECK(frames[1].body == body);
+    CHECK(frames[1].value == json::parse(body));
     CHECK(frames[2].framing == Framing::lsp);
-    CHECK(frames[2].body == body);
-    CHECK(frames[3].body == "[1,2]");  // trailing \r is not part of the body
-    CHECK(frames[4].body == "{}");
+    CHECK(frames[2].value == json::parse(body));
+    CHECK(frames[3].value == json::parse("[1,2]"));
+    CHECK(frames[4].value == json::object());
+    CHECK(frames[5].value == json::parse(pretty));  // spans lines: ends where the value ends
+    CHECK(frames[6].value == json::parse(body));    // two on one line, no separator
+    CHECK(frames[7].value == json::parse(body));
     CHECK(p.error() == FrameError::none);
     CHECK_FALSE(p.mid_message());
   }
+}
+
+TEST_CASE("framing: invalid JSON is one parse error, then the rest of its line is skipped", "[proto]") {
+  for (size_t chunk : {size_t{1}, size_t{3}, size_t{1000}}) {
+    INFO("chunk " << chunk);
+    FrameParser p(1 << 20);
+    auto frames = feed_all(p, "{\"a\": x, \"b\": {}} [1]\n{\"ok\":1}\n{\"s\":\"raw\n{\"ok\":2}\n", chunk);
+    REQUIRE(frames.size() == 4);
+    CHECK_FALSE(frames[0].ok());
+    CHECK(frames[0].parse_error.rfind("Parse error: ", 0) == 0);
+    CHECK(frames[1].value == json::parse(R"({"ok":1})"));
+    CHECK_FALSE(frames[2].ok());  // a raw newline in a string: that newline ends the line
+    CHECK(frames[3].value == json::parse(R"({"ok":2})"));
+  }
+  FrameParser lsp(1 << 20);
+  lsp.feed(encode_frame(Framing::lsp, "{} {}") + encode_frame(Framing::lsp, "7"));
+  auto bad = lsp.next();
+  REQUIRE(bad);
+  CHECK_FALSE(bad->ok());
+  auto seven = lsp.next();
+  REQUIRE(seven);
+  CHECK(seven->value == 7);
+  FrameParser deep(1 << 20);
+  deep.feed(std::string(100, '[') + std::string(100, ']') + "\n{}");
+  auto too_deep = deep.next();
+  REQUIRE(too_deep);
+  CHECK_FALSE(too_deep->ok());
+  CHECK(deep.next()->value == json::object());
+}
+
+TEST_CASE("framing: end of input", "[proto]") {
+  FrameParser done(1000);
+  done.feed(R"({"a":1})");  // complete without a newline: a message already
+  auto f = done.next();
+  REQUIRE(f);
+  CHECK(f->value == json::parse(R"({"a":1})"));
+  CHECK_FALSE(done.end_of_input());
+  FrameParser cut(1000);
+  cut.feed(R"({"a":)");
+  CHECK_FALSE(cut.next());
+  auto last = cut.end_of_input();
+  REQUIRE(last);
+  CHECK_FALSE(last->ok());
+  CHECK_FALSE(cut.mid_message());
 }
 
 TEST_CASE("framing: framed_size is the size append_frame adds", "[proto]") {
@@ -64,8 +114,8 @@ TEST_CASE("framing: limits and bad headers", "[proto]") {
     std::string bytes;
     FrameError error;
   } cases[] = {
-      {"{" + std::string(200, 'x'), FrameError::too_large},           // no newline, past the limit
-      {"{" + std::string(200, 'x') + "}\n", FrameError::too_large},   // complete but too large
+      {"{\"" + std::string(200, 'x'), FrameError::too_large},              // unfinished, past the limit
+      {"{\"" + std::string(200, 'x') + "\":1}\n", FrameError::too_large},  // complete but too large
       {"Content-Length: 101\r\n\r\n", FrameError::too_large},         // refused before the body
       {"Content-Length: 99999999999999999999999\r\n\r\n", FrameError::too_large},
       {"Content-Type: x\r\n\r\n{}", FrameError::bad_header},          // no Content-Length
@@ -82,7 +132,7 @@ TEST_CASE("framing: limits and bad headers", "[proto]") {
     CHECK(p.error() == c.error);
   }
   FrameParser exact(100);
-  exact.feed("{" + std::string(98, 'x') + "}\n");
+  exact.feed("[\"" + std::string(96, 'x') + "\"]\n");
   CHECK(exact.next());
 }
 
@@ -119,6 +169,10 @@ TEST_CASE("jsonrpc: request validation", "[proto]") {
       {R"({"jsonrpc":"2.0","method":"m","params":[1],"id":4})", false, code::invalid_params, "4"},
       {R"({"jsonrpc":"2.0","method":"m","params":"x","id":5})", false, code::invalid_request, "5"},
       {R"(7)", false, code::invalid_request, "null"},
+      {R"({"jsonrpc":"2.0","method":"m","params":null,"id":9})", true, 0, "9"},  // null: as if absent
+      {R"({"jsonrpc":"2.0","method":"m","id":1e400})", false, code::invalid_request, "null"},
+      {R"({"jsonrpc":"2.0","method":"m","id":-1e400})", false, code::invalid_request, "null"},
+      {R"({"jsonrpc":"2.0","method":"m","id":1.5})", true, 0, "1.5E0"},
   };
   for (const auto& c : cases) {
     INFO(c.msg);
