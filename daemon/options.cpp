@@ -11,6 +11,8 @@ namespace {
 constexpr const char* kFooter = R"(Socket: --socket, else $HARNESSSYNC_SOCKET, else
 $XDG_RUNTIME_DIR/harnesssync/harnesssyncd.sock, else <state dir>/harnesssyncd.sock.
 State dir: --state-dir, else $HARNESSSYNC_HOME, else ~/.harnesssync.
+Layout: --schema, else $HARNESSSYNC_SCHEMA, else 1. A state.json that is
+already version 2 is kept in layout 2 whatever the flag says.
 
 Runs in the foreground and logs to stderr. SIGTERM or SIGINT (or the
 daemon.shutdown method) stop it gracefully.
@@ -18,7 +20,8 @@ daemon.shutdown method) stop it gracefully.
 Exit status:
   0   stopped cleanly
   1   unexpected error while running
-  64  usage error, or the socket path is too long
+  64  usage error (a --schema or $HARNESSSYNC_SCHEMA other than 1 or 2
+      included), or the socket path is too long
   71  the socket cannot be created
   73  the state dir cannot be created or written
   75  another harnesssyncd runs on this state dir or socket
@@ -55,6 +58,12 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
                  "Write READY (or ERROR <reason>) to this fd when start-up ends (for clients that start the daemon)")
       ->check(CLI::Range(0, 1 << 20))
       ->type_name("FD");
+  app.add_option("--schema", o.schema,
+                 "State file layout: 1 (version 1) or 2 (version 2 with accounts, as HarnessSync 0.1.4 "
+                 "writes); default $HARNESSSYNC_SCHEMA, else 1")
+      ->envname("HARNESSSYNC_SCHEMA")
+      ->check(CLI::IsMember({1, 2}))
+      ->type_name("1|2");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

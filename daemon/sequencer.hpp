@@ -56,6 +56,8 @@ class Sequencer {
   /// Durable writes so far, and changes they held (for daemon.info/bench).
   uint64_t writes() const { return writes_; }
   uint64_t changes_written() const { return changes_written_; }
+  /// The state's layout in force (1 or 2), for daemon.info.
+  int layout() const { return store_.layout(); }
 
  private:
   void pump();

@@ -48,6 +48,36 @@ constexpr ParamDoc kMigrate[] = {
 constexpr ParamDoc kHash[] = {
     {"paths", true, kPaths, "files to hash"},
 };
+constexpr std::string_view kPluginMap =
+    R"({"type": "object", "additionalProperties": {"type": "object"}, "description": "{plugin name: metadata object}"})";
+constexpr ParamDoc kAccountOnly[] = {
+    {"account", true, kName, "account name"},
+};
+constexpr ParamDoc kOptAccount[] = {
+    {"account", false, kName, "account (schema v2); absent: the top-level plugins"},
+};
+constexpr ParamDoc kPluginsRecord[] = {
+    {"plugins", true, kPluginMap, "the whole plugins section: {name: {version, mcp_count, ...}}"},
+    {"account", false, kName, "account (schema v2); absent: the top-level plugins"},
+};
+constexpr ParamDoc kPluginsDrift[] = {
+    {"current", true, kPluginMap, "the plugins now: {name: {version, mcp_count, ...}}"},
+    {"account", false, kName, "account (schema v2); absent: the top-level plugins"},
+};
+constexpr ParamDoc kDryRun[] = {
+    {"enabled", false, R"({"type": "boolean"})", "sets the flag when given; absent: reads it"},
+};
+constexpr ParamDoc kHealthRecord[] = {
+    {"target", true, kName, "target name"},
+    {"score", true, R"({"type": "number"})", "the score; stored clamped to 0..100 (ints stay ints)"},
+    {"label", false, R"({"type": "string"})", "a label (default \"\")"},
+};
+constexpr ParamDoc kHealthHistory[] = {
+    {"target", true, kName, "target name"},
+    {"n", false, R"({"type": "integer", "minimum": 1, "maximum": 90})", "how many of the newest entries (default 30)"},
+};
+constexpr std::string_view kHealthEntry =
+    R"({"type": "object", "required": ["timestamp", "score", "label"], "properties": {"timestamp": {"type": "string"}, "score": {"type": "number", "minimum": 0, "maximum": 100}, "label": {"type": "string"}}})";
 
 constexpr MethodSpec kMethods[] = {
     {"daemon.info", "The daemon's name, version, protocol, pid, paths, uptime and methods.", kNone,
@@ -76,6 +106,27 @@ constexpr MethodSpec kMethods[] = {
      state_migrate_cc2all},
     {"hash.files", "SHA-256 of files: {path: hex, or null when missing or not a readable regular file}.",
      kHash, R"({"type": "object", "additionalProperties": {"type": ["string", "null"]}})", hash_files},
+    {"state.account", "An account's object (last_sync, targets, plugins, ...) as stored, or null.", kAccountOnly,
+     R"({"type": ["object", "null"]})", state_account},
+    {"state.accounts", "The account names, sorted.", kNone, R"({"type": "array", "items": {"type": "string"}})",
+     state_accounts},
+    {"plugins.record", "Replaces the whole plugins section (top level, or the account's); nothing else changes.",
+     kPluginsRecord, R"({"type": "object", "properties": {"plugins": {"type": "integer", "minimum": 0}}})",
+     plugins_record},
+    {"plugins.status", "The stored plugins (top level, or the account's), {} when none.", kOptAccount,
+     R"({"type": "object"})", plugins_status},
+    {"plugins.drift",
+     "Plugin drift against the stored plugins: {name: \"removed\" | \"added\" | \"version_changed: OLD -> NEW\" | "
+     "\"mcp_count_changed: OLD -> NEW\"}.",
+     kPluginsDrift,
+     R"({"type": "object", "properties": {"drift": {"type": "object", "additionalProperties": {"type": "string"}}}})",
+     plugins_drift},
+    {"settings.dry_run", "The global dry-run flag: sets it when enabled is given, else reads it (absent: false).",
+     kDryRun, R"({"type": "object", "properties": {"global_dry_run": {"type": "boolean"}}})", settings_dry_run},
+    {"health.record", "Appends a health score to the target's history (the last 90 are kept).", kHealthRecord,
+     kHealthEntry, health_record},
+    {"health.history", "The last n health scores of a target, oldest first.", kHealthHistory,
+     R"({"type": "array", "items": {"type": "object"}})", health_history},
 };
 
 }  // namespace

@@ -1,7 +1,8 @@
 // The one explicit table of methods: it dispatches calls and generates
 // rpc.discover, so the two can never disagree. Each method family's
 // handlers live in their own file (daemon_methods.cpp, state_methods.cpp,
-// hash_methods.cpp).
+// hash_methods.cpp, account_methods.cpp, plugins_methods.cpp,
+// settings_methods.cpp, health_methods.cpp).
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -49,5 +50,13 @@ void state_clear(Context&, Call&&);
 void state_accept(Context&, Call&&);
 void state_migrate_cc2all(Context&, Call&&);
 void hash_files(Context&, Call&&);
+void state_account(Context&, Call&&);
+void state_accounts(Context&, Call&&);
+void plugins_record(Context&, Call&&);
+void plugins_status(Context&, Call&&);
+void plugins_drift(Context&, Call&&);
+void settings_dry_run(Context&, Call&&);
+void health_record(Context&, Call&&);
+void health_history(Context&, Call&&);
 
 }  // namespace hs::daemon

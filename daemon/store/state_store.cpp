@@ -96,8 +96,9 @@ Result<std::unique_ptr<StateStore>> StateStore::open(StoreOptions opts,
   if (warnings != nullptr) {
     warnings->insert(warnings->end(), loaded->warnings.begin(), loaded->warnings.end());
   }
-  return std::unique_ptr<StateStore>(
-      new StateStore(std::move(opts), std::move(*lock), std::move(loaded->doc)));
+  std::unique_ptr<StateStore> store(new StateStore(std::move(opts), std::move(*lock), std::move(loaded->doc)));
+  HS_TRY(store->settle_layout(loaded->fresh, warnings));
+  return store;
 }
 
 const json::object* StateStore::find_entry(const TargetRef& ref) const {
@@ -157,6 +158,7 @@ Result<json::object> StateStore::apply_record(const RecordArgs& a) {
   entry["items_failed"] = a.failed;
 
   remember_durable();
+  keep_layout();
   if (a.ref.account) {
     json::object& account = child_object(child_object(doc_, "accounts"), *a.ref.account);
     child_object(account, "targets")[a.ref.target] = entry;
@@ -177,6 +179,7 @@ Result<bool> StateStore::apply_clear(const TargetRef& ref) {
   HS_TRY(check_ref(ref));
   if (find_entry(ref) == nullptr) return false;
   remember_durable();
+  keep_layout();
   json::object& holder = ref.account
       ? child_object(child_object(child_object(doc_, "accounts"), *ref.account), "targets")
       : child_object(doc_, "targets");
@@ -241,6 +244,7 @@ Result<AcceptResult> StateStore::apply_accept(const TargetRef& ref, const std::v
   if (!changes) return out;
 
   remember_durable();
+  keep_layout();
   json::object& hashes = child_object(*find_entry_mut(ref), "file_hashes");
   for (auto& [p, hash] : plan) {
     if (hash) {
@@ -280,6 +284,7 @@ Result<MigrateResult> StateStore::apply_migrate_cc2all(const std::optional<std::
     if (ls != nullptr && ls->is_string()) out.last_sync = std::string(ls->get_string());
   }
   remember_durable();
+  keep_layout();
   if (out.last_sync) set_ordered(doc_, "last_sync", json::value(*out.last_sync));
   set_ordered(doc_, "migrated_from_cc2all", json::value(iso_local(opts_.now())));
   return out;
