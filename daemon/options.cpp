@@ -62,7 +62,10 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
                  "State file layout: 1 (version 1) or 2 (version 2 with accounts, as HarnessSync 0.1.4 "
                  "writes); default $HARNESSSYNC_SCHEMA, else 1")
       ->envname("HARNESSSYNC_SCHEMA")
-      ->check(CLI::IsMember({1, 2}))
+      ->check([](const std::string& v) -> std::string {
+        // Also says where it came from: a stray $HARNESSSYNC_SCHEMA is easy to miss.
+        return v == "1" || v == "2" ? "" : "must be 1 or 2 (from --schema or $HARNESSSYNC_SCHEMA), not '" + v + "'";
+      })
       ->type_name("1|2");
   try {
     app.parse(argc, argv);
