@@ -11,6 +11,8 @@ namespace {
 constexpr const char* kFooter = R"(Socket: --socket, else $HARNESSSYNC_SOCKET, else
 $XDG_RUNTIME_DIR/harnesssync/harnesssyncd.sock, else <state dir>/harnesssyncd.sock.
 State dir: --state-dir, else $HARNESSSYNC_HOME, else ~/.harnesssync.
+Layout: --schema, else $HARNESSSYNC_SCHEMA, else 1. A state.json that is
+already version 2 is kept in layout 2 whatever the flag says.
 
 Runs in the foreground and logs to stderr. SIGTERM or SIGINT (or the
 daemon.shutdown method) stop it gracefully.
@@ -18,7 +20,8 @@ daemon.shutdown method) stop it gracefully.
 Exit status:
   0   stopped cleanly
   1   unexpected error while running
-  64  usage error, the socket path is too long, or a socket passed in by
+  64  usage error (a --schema or $HARNESSSYNC_SCHEMA other than 1 or 2
+      included), the socket path is too long, or a socket passed in by
       systemd or launchd cannot be used
   66  state.json is not a regular file (a FIFO, a device, a directory)
   71  the socket cannot be created
@@ -58,6 +61,15 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
                  "Write READY (or ERROR <reason>) to this fd when start-up ends (for clients that start the daemon)")
       ->check(CLI::Range(0, 1 << 20))
       ->type_name("FD");
+  app.add_option("--schema", o.schema,
+                 "State file layout: 1 (version 1) or 2 (version 2 with accounts, as HarnessSync 0.1.4 "
+                 "writes); default $HARNESSSYNC_SCHEMA, else 1")
+      ->envname("HARNESSSYNC_SCHEMA")
+      ->check([](const std::string& v) -> std::string {
+        // Also says where it came from: a stray $HARNESSSYNC_SCHEMA is easy to miss.
+        return v == "1" || v == "2" ? "" : "must be 1 or 2 (from --schema or $HARNESSSYNC_SCHEMA), not '" + v + "'";
+      })
+      ->type_name("1|2");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -26,6 +26,8 @@ struct Options {
   /// Readiness pipe for clients that start the daemon: "READY\n" is written
   /// once it listens, or "ERROR <reason>\n" when start-up fails; then closed.
   int ready_fd = -1;
+  /// The state file's layout for new documents (STATE.md "Layout 2"): 1 or 2.
+  int schema = 1;
 };
 
 /// Exit statuses of harnesssyncd (documented in --help and README.md).

@@ -69,6 +69,7 @@ int run(const Options& opts) {
   std::vector<std::string> warnings;
   store::StoreOptions so;
   so.dir = *dir;
+  so.schema = opts.schema;
   auto store = store::StateStore::open(so, &warnings);
   for (const auto& w : warnings) log::warn(w);
   if (!store) return fail(opts, store_exit_code(store.error()), "cannot open the state: " + store.error().message());

@@ -72,6 +72,8 @@ class Sequencer {
   /// daemon.info/bench). A failed write counts in neither.
   uint64_t writes() const { return writes_; }
   uint64_t changes_written() const { return changes_written_; }
+  /// The state's layout in force (1 or 2), for daemon.info.
+  int layout() const { return store_.layout(); }
 
  private:
   void pump();

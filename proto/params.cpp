@@ -32,6 +32,14 @@ std::string_view param_schema(ParamType type) {
       return R"({"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 4096}})";
     case ParamType::count:
       return R"({"type": "integer", "minimum": 0, "maximum": 9007199254740991})";
+    case ParamType::object_map:
+      return R"({"type": "object", "additionalProperties": {"type": "object"}, "description": "{name: object}"})";
+    case ParamType::boolean:
+      return R"({"type": "boolean"})";
+    case ParamType::number:
+      return R"({"type": "number"})";
+    case ParamType::history_n:
+      return R"({"type": "integer", "minimum": 1, "maximum": 90})";
   }
   return R"({})";
 }
@@ -57,6 +65,22 @@ std::optional<RpcError> check_param(ParamType type, std::string_view field, cons
         if (!val.is_string()) return bad(field, "the value for \"" + std::string(k) + "\" must be a string");
       }
       return std::nullopt;
+    case ParamType::object_map:
+      if (!v.is_object()) return bad(field, "must be an object of {name: object}");
+      for (const auto& [k, val] : v.get_object()) {
+        if (!val.is_object()) return bad(field, "the value for \"" + std::string(k) + "\" must be an object");
+      }
+      return std::nullopt;
+    case ParamType::boolean:
+      if (!v.is_bool()) return bad(field, "must be a boolean");
+      return std::nullopt;
+    case ParamType::number:
+      if (!v.is_number()) return bad(field, "must be a number");
+      return std::nullopt;
+    case ParamType::history_n:
+      // Only integers, as for counts.
+      if (v.is_int64() && v.get_int64() >= 1 && v.get_int64() <= 90) return std::nullopt;
+      return bad(field, v.is_number() ? "must be an integer from 1 to 90" : "must be an integer");
     case ParamType::paths:
       if (!v.is_array()) return bad(field, "must be an array of paths");
       for (const auto& e : v.get_array()) {
@@ -91,6 +115,12 @@ int64_t Args::count(std::string_view field) const {
 json::object Args::path_map(std::string_view field) const {
   const json::value* v = p_.if_contains(field);
   return v != nullptr && v->is_object() ? v->get_object() : json::object();
+}
+
+const json::value& Args::raw(std::string_view field) const {
+  static const json::value kNull;
+  const json::value* v = p_.if_contains(field);
+  return v != nullptr ? *v : kNull;
 }
 
 std::vector<std::string> Args::paths(std::string_view field) const {

@@ -23,6 +23,10 @@ enum class ParamType {
   path_map,  // {path: string}
   paths,     // [path, ...]
   count,     // an integer from 0 to 2^53-1
+  object_map,  // {name: object} (plugins)
+  boolean,   // true or false
+  number,    // a JSON number, integer or not (true and false are not numbers)
+  history_n, // an integer from 1 to 90 (health.history)
 };
 
 /// The JSON Schema of a param of `type`, as JSON text.
@@ -45,6 +49,8 @@ class Args {
   int64_t count(std::string_view field) const;
   boost::json::object path_map(std::string_view field) const;
   std::vector<std::string> paths(std::string_view field) const;
+  /// The param as it was sent; null when absent.
+  const boost::json::value& raw(std::string_view field) const;
 
  private:
   const boost::json::object& p_;

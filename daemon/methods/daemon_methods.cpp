@@ -21,6 +21,7 @@ void daemon_info(Context& ctx, Call&& c) {
       {"socket", ctx.socket_path},
       {"started_at", ctx.started_at},
       {"uptime_ms", uptime.count()},
+      {"schema", ctx.seq.layout()},
       {"methods", std::move(methods)},
       // Group commit at work: durable writes so far, and the changes they held.
       {"writes", json::object{{"count", ctx.seq.writes()}, {"changes", ctx.seq.changes_written()}}},

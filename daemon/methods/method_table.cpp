@@ -45,6 +45,34 @@ constexpr ParamDoc kMigrate[] = {
 constexpr ParamDoc kHash[] = {
     {"paths", true, ParamType::paths, "files to hash"},
 };
+constexpr ParamDoc kAccountOnly[] = {
+    {"account", true, ParamType::name, "account name"},
+};
+constexpr ParamDoc kOptAccount[] = {
+    {"account", false, ParamType::name, "account (schema v2); absent: the top-level plugins"},
+};
+constexpr ParamDoc kPluginsRecord[] = {
+    {"plugins", true, ParamType::object_map, "the whole plugins section: {name: {version, mcp_count, ...}}"},
+    {"account", false, ParamType::name, "account (schema v2); absent: the top-level plugins"},
+};
+constexpr ParamDoc kPluginsDrift[] = {
+    {"current", true, ParamType::object_map, "the plugins now: {name: {version, mcp_count, ...}}"},
+    {"account", false, ParamType::name, "account (schema v2); absent: the top-level plugins"},
+};
+constexpr ParamDoc kDryRun[] = {
+    {"enabled", false, ParamType::boolean, "sets the flag when given; absent: reads it"},
+};
+constexpr ParamDoc kHealthRecord[] = {
+    {"target", true, ParamType::name, "target name"},
+    {"score", true, ParamType::number, "the score; stored clamped to 0..100 (ints stay ints)"},
+    {"label", false, ParamType::string, "a label (default \"\")"},
+};
+constexpr ParamDoc kHealthHistory[] = {
+    {"target", true, ParamType::name, "target name"},
+    {"n", false, ParamType::history_n, "how many of the newest entries (default 30)"},
+};
+constexpr std::string_view kHealthEntry =
+    R"({"type": "object", "required": ["timestamp", "score", "label"], "properties": {"timestamp": {"type": "string"}, "score": {"type": "number", "minimum": 0, "maximum": 100}, "label": {"type": "string"}}})";
 
 constexpr MethodSpec kMethods[] = {
     {"daemon.info", "The daemon's name, version, protocol, pid, paths, uptime and methods.", kNone,
@@ -73,6 +101,27 @@ constexpr MethodSpec kMethods[] = {
      state_migrate_cc2all},
     {"hash.files", "SHA-256 of files: {path: hex, or null when missing or not a readable regular file}.",
      kHash, R"({"type": "object", "additionalProperties": {"type": ["string", "null"]}})", hash_files},
+    {"state.account", "An account's object (last_sync, targets, plugins, ...) as stored, or null.", kAccountOnly,
+     R"({"type": ["object", "null"]})", state_account},
+    {"state.accounts", "The account names, sorted.", kNone, R"({"type": "array", "items": {"type": "string"}})",
+     state_accounts},
+    {"plugins.record", "Replaces the whole plugins section (top level, or the account's); nothing else changes.",
+     kPluginsRecord, R"({"type": "object", "properties": {"plugins": {"type": "integer", "minimum": 0}}})",
+     plugins_record},
+    {"plugins.status", "The stored plugins (top level, or the account's), {} when none.", kOptAccount,
+     R"({"type": "object"})", plugins_status},
+    {"plugins.drift",
+     "Plugin drift against the stored plugins: {name: \"removed\" | \"added\" | \"version_changed: OLD -> NEW\" | "
+     "\"mcp_count_changed: OLD -> NEW\"}.",
+     kPluginsDrift,
+     R"({"type": "object", "properties": {"drift": {"type": "object", "additionalProperties": {"type": "string"}}}})",
+     plugins_drift},
+    {"settings.dry_run", "The global dry-run flag: sets it when enabled is given, else reads it (absent: false).",
+     kDryRun, R"({"type": "object", "properties": {"global_dry_run": {"type": "boolean"}}})", settings_dry_run},
+    {"health.record", "Appends a health score to the target's history (the last 90 are kept).", kHealthRecord,
+     kHealthEntry, health_record},
+    {"health.history", "The last n health scores of a target, oldest first.", kHealthHistory,
+     R"({"type": "array", "items": {"type": "object"}})", health_history},
 };
 
 }  // namespace

@@ -7,6 +7,10 @@
 // handler runs (missing, unknown, wrong type or range: -32602 with
 // {field, reason}). Handlers read checked params through proto::Args.
 //
+// Each family's handlers live in their own file (daemon_methods.cpp,
+// state_methods.cpp, hash_methods.cpp, account_methods.cpp,
+// plugins_methods.cpp, settings_methods.cpp, health_methods.cpp).
+//
 // Adding a method family: one new file (say lock_methods.cpp) with its
 // handlers, their declarations below, and one row per method in kMethods
 // (method_table.cpp). Adding a param: one ParamDoc, then read it.
@@ -65,5 +69,13 @@ void state_clear(Context&, Call&&);
 void state_accept(Context&, Call&&);
 void state_migrate_cc2all(Context&, Call&&);
 void hash_files(Context&, Call&&);
+void state_account(Context&, Call&&);
+void state_accounts(Context&, Call&&);
+void plugins_record(Context&, Call&&);
+void plugins_status(Context&, Call&&);
+void plugins_drift(Context&, Call&&);
+void settings_dry_run(Context&, Call&&);
+void health_record(Context&, Call&&);
+void health_history(Context&, Call&&);
 
 }  // namespace hs::daemon

@@ -4,6 +4,8 @@
 #include <boost/json/serialize.hpp>
 #include <cmath>
 
+#include "daemon/store/python_str.hpp"
+
 namespace hs::store {
 namespace json = boost::json;
 namespace {
@@ -61,7 +63,9 @@ void write(std::string& out, const json::value& v, int depth) {
         out += v.get_double() < 0 ? "-1e999" : "1e999";
         return;
       }
-      out += json::serialize(v);
+      // Python's float repr, as json.dump writes it: 50.5 and 1.0, not
+      // Boost.JSON's 5.05E1 and 1E0 (health scores and plugin versions).
+      out += python_str(v);
       return;
     default:
       // Strings: Boost.JSON escapes exactly the characters JSON requires and

@@ -132,6 +132,7 @@ Result<Loaded> load_state(const std::string& dir, Clock::time_point now) {
   if (!text) {
     if (text.error().sys_errno == ENOENT) {
       out.doc = empty_document();
+      out.fresh = true;
       return out;
     }
     return std::move(text).error();
@@ -162,6 +163,7 @@ Result<Loaded> load_state(const std::string& dir, Clock::time_point now) {
       out.doc = empty_document();
       out.doc["migrated_from"] = std::move(doc);
       out.warnings.push_back(path + " has no integer version; kept under migrated_from");
+      out.fresh = true;
       return out;
     }
     if (version->get_int64() < 1) {
@@ -180,6 +182,7 @@ Result<Loaded> load_state(const std::string& dir, Clock::time_point now) {
   out.warnings.push_back(path + " is unreadable (" + why + "); moved to " + *backup +
                          " and starting from an empty state");
   out.doc = empty_document();
+  out.fresh = true;
   return out;
 }
 

@@ -19,6 +19,9 @@ inline constexpr int64_t kMaxSchemaVersion = 2;
 struct Loaded {
   boost::json::object doc;
   std::vector<std::string> warnings;  // one line each: backups made, migrations, sweeps
+  /// True when `doc` was made here rather than read: the file was missing,
+  /// unreadable (backed up), or cc2all's (wrapped).
+  bool fresh = false;
 };
 
 /// The empty document: {"version": 1, "targets": {}}.

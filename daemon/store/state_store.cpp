@@ -90,8 +90,9 @@ Result<std::unique_ptr<StateStore>> StateStore::open(StoreOptions opts,
   if (warnings != nullptr) {
     warnings->insert(warnings->end(), loaded->warnings.begin(), loaded->warnings.end());
   }
-  return std::unique_ptr<StateStore>(
-      new StateStore(std::move(opts), std::move(*lock), std::move(loaded->doc)));
+  std::unique_ptr<StateStore> store(new StateStore(std::move(opts), std::move(*lock), std::move(loaded->doc)));
+  HS_TRY(store->settle_layout(loaded->fresh, warnings));
+  return store;
 }
 
 const json::object* StateStore::find_entry(const TargetRef& ref) const {
@@ -152,6 +153,7 @@ Result<json::object> StateStore::apply_record(const RecordArgs& a) {
   entry["items_failed"] = a.failed;
 
   pending_ = true;
+  keep_layout();
   if (a.ref.account) {
     log_.child_object(doc_, {}, "accounts");
     log_.child_object(doc_, {"accounts"}, *a.ref.account);
@@ -175,6 +177,7 @@ Result<bool> StateStore::apply_clear(const TargetRef& ref) {
   HS_TRY(check_ref(ref));
   if (find_entry(ref) == nullptr) return false;
   pending_ = true;
+  keep_layout();
   // Found above, so every object on the way exists.
   log_.erase(doc_, targets_path(ref), ref.target);
   return true;
@@ -237,6 +240,7 @@ Result<AcceptResult> StateStore::apply_accept(const TargetRef& ref, const std::v
   if (!changes) return out;
 
   pending_ = true;
+  keep_layout();
   KeyPath entry_path = targets_path(ref);
   entry_path.push_back(ref.target);
   log_.child_object(doc_, entry_path, "file_hashes");
@@ -279,6 +283,7 @@ Result<MigrateResult> StateStore::apply_migrate_cc2all(const std::optional<std::
     if (ls != nullptr && ls->is_string()) out.last_sync = std::string(ls->get_string());
   }
   pending_ = true;
+  keep_layout();
   if (out.last_sync) set_top_level("last_sync", json::value(*out.last_sync));
   set_top_level("migrated_from_cc2all", json::value(iso_local(opts_.now())));
   return out;

@@ -16,11 +16,13 @@
 // change. The one-call forms (record(), clear(), ...) do all four steps.
 #pragma once
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/clock.hpp"
@@ -35,6 +37,7 @@ struct StoreOptions {
   std::string dir;                              // the state dir; created 0700 when missing
   NowFn now = [] { return Clock::now(); };      // tests substitute a fixed clock
   std::optional<std::string> cc2all_dir;        // default old dir for migrate_cc2all (~/.cc2all)
+  int schema = 1;                               // layout for new documents: 1 or 2 (layout.cpp)
 };
 
 /// A target's place: the top-level `targets`, or `accounts.<account>.targets`.
@@ -69,6 +72,13 @@ struct Observed {
 /// Hashes `paths` for accept. Touches no store state: thread-safe, so a
 /// caller can run it away from the store's thread and pass the result in.
 std::vector<Observed> observe_files(const std::vector<std::string>& paths);
+
+/// A health score entry to append (health.record). `score` is a JSON number.
+struct HealthArgs {
+  std::string target;
+  boost::json::value score;
+  std::string label;
+};
 
 struct MigrateResult {
   bool migrated = false;
@@ -113,6 +123,26 @@ class StateStore {
   /// Drift against the files on disk (see drift.hpp).
   Result<DriftReport> drift_on_disk(const TargetRef& ref) const;
 
+  // ---- Layout 2 (layout.cpp).
+  /// The layout in force: 2 when StoreOptions::schema is 2 or the document
+  /// is version 2 (a file already in layout 2 is followed), else 1.
+  int layout() const;
+
+  // ---- HarnessSync's other sections (sections.cpp).
+  /// accounts.<account> as stored, or null when there is none.
+  const boost::json::object* find_account(std::string_view account) const;
+  /// The names in `accounts`, sorted.
+  std::vector<std::string> account_names() const;
+  /// The stored plugins (top level, or the account's); {} when none.
+  boost::json::object plugins(const std::optional<std::string>& account) const;
+  /// {name: reason} of `current` against the stored plugins (STATE.md).
+  Result<boost::json::object> plugin_drift(const boost::json::object& current,
+                                           const std::optional<std::string>& account) const;
+  /// The top-level global_dry_run; false when absent or not a boolean.
+  bool dry_run() const;
+  /// The last `n` (1..90) health entries of `target`, oldest first.
+  Result<boost::json::array> health_history(const std::string& target, int64_t n) const;
+
   // ---- Changes to memory. Each validates first and changes nothing on error.
 
   /// Replaces the entry; returns it with "target" added.
@@ -125,6 +155,14 @@ class StateStore {
   /// Copies <old>/sync-state.json's last_sync (old: the argument, else
   /// StoreOptions::cc2all_dir, else ~/.cc2all). The old dir is never touched.
   Result<MigrateResult> apply_migrate_cc2all(const std::optional<std::string>& old_dir);
+  /// Replaces the whole plugins object (top level, or accounts.<account>);
+  /// nothing else changes. Returns how many plugins it holds.
+  Result<size_t> apply_plugins(const boost::json::object& plugins, const std::optional<std::string>& account);
+  /// Sets the top-level global_dry_run.
+  Result<bool> apply_dry_run(bool enabled);
+  /// Appends {timestamp, score clamped to 0..100, label} to
+  /// health_score_history.<target>, keeping the last 90; returns the entry.
+  Result<boost::json::object> apply_health(const HealthArgs& args);
 
   // ---- Commit (see the top of this file).
 
@@ -160,6 +198,13 @@ class StateStore {
   /// Sets a top-level member through the undo log, placing a new one where
   /// docs/STATE.md shows it.
   void set_top_level(std::string_view key, boost::json::value v);
+  // Every change made by the sections and layout code goes through this,
+  // and so through the undo log: `key` of the object at `at`.
+  void set_member(const KeyPath& at, std::string_view key, boost::json::value v);
+  /// In layout 2, makes the document version 2 with `accounts` before a change.
+  void keep_layout();
+  /// At open: settles the loaded document into the layout (layout.cpp).
+  Status settle_layout(bool fresh, std::vector<std::string>* warnings);
   template <class T, class F>
   Result<T> apply_and_commit(F&& apply);
 

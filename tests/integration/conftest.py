@@ -111,6 +111,7 @@ class Daemon:
         full_env = dict(os.environ)
         full_env.pop("HARNESSSYNC_SOCKET", None)
         full_env.pop("HARNESSSYNC_HOME", None)
+        full_env.pop("HARNESSSYNC_SCHEMA", None)  # layout 1 unless a test asks
         full_env.update(env or {})
         self.proc = subprocess.Popen(
             [DAEMON, "--state-dir", state_dir, "--socket", socket_path, "--log-level", "debug", *args],

@@ -202,7 +202,10 @@ def test_every_method_checks_its_params_as_rpc_discover_describes_them(daemon):
     before = c.call("state.all")
 
     def sample(schema):  # a value that satisfies the schemas the daemon publishes
-        return {"string": "codex", "integer": 1, "object": {}, "array": []}[schema["type"]]
+        return {"string": "codex", "integer": 1, "number": 1.5, "boolean": True, "object": {}, "array": []}[schema["type"]]
+
+    def wrong(schema):  # a value of a kind the schema refuses
+        return [1] if schema["type"] == "boolean" else True
 
     for m in c.call("rpc.discover")["methods"]:
         valid = {p["name"]: sample(p["schema"]) for p in m["params"] if p["required"]}
@@ -214,7 +217,7 @@ def test_every_method_checks_its_params_as_rpc_discover_describes_them(daemon):
                 missing = {k: v for k, v in valid.items() if k != p["name"]}
                 resp = c.request(m["name"], missing)
                 assert resp["error"]["data"] == {"field": p["name"], "reason": "missing"}, (m["name"], resp)
-            resp = c.request(m["name"], dict(valid, **{p["name"]: True}))
+            resp = c.request(m["name"], dict(valid, **{p["name"]: wrong(p["schema"])}))
             assert resp["error"]["code"] == -32602 and resp["error"]["data"]["field"] == p["name"], (m["name"], resp)
     assert c.call("daemon.ping") == "pong"
     assert c.call("state.all") == before

@@ -15,8 +15,10 @@ using hs::proto::ParamType;
 
 namespace {
 
-const ParamType kAllTypes[] = {ParamType::name, ParamType::string, ParamType::path,
-                               ParamType::path_map, ParamType::paths, ParamType::count};
+const ParamType kAllTypes[] = {ParamType::name,       ParamType::string,  ParamType::path,
+                               ParamType::path_map,   ParamType::paths,   ParamType::count,
+                               ParamType::object_map, ParamType::boolean, ParamType::number,
+                               ParamType::history_n};
 
 json::value valid_value(ParamType t) {
   switch (t) {
@@ -26,6 +28,10 @@ json::value valid_value(ParamType t) {
     case ParamType::path_map: return json::object{{"/a", "h"}};
     case ParamType::paths: return json::array{"/a", "/b"};
     case ParamType::count: return 3;
+    case ParamType::object_map: return json::object{{"p", json::object{{"version", "1.0"}}}};
+    case ParamType::boolean: return true;
+    case ParamType::number: return 42.5;
+    case ParamType::history_n: return 30;
   }
   return nullptr;
 }
@@ -70,7 +76,8 @@ TEST_CASE("methods: every spec accepts its valid params and refuses missing, unk
         check_error(validate_params(m, missing), p.name, "missing");
       }
       json::object wrong = good;
-      wrong[p.name] = true;  // a boolean is no ParamType
+      // A value of a kind no other type of the row's accepts.
+      wrong[p.name] = p.type == ParamType::boolean ? json::value(json::array{1}) : json::value(true);
       auto e = validate_params(m, wrong);
       REQUIRE(e);
       CHECK(e->code == -32602);

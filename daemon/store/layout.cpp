@@ -1,0 +1,76 @@
+// Layout 2 (STATE.md, "Layout 2"): what HarnessSync 0.1.4 writes. The daemon
+// follows a file that is already version 2, and with --schema 2 makes every
+// document version 2 with `accounts`: the fresh ones at once, a version 1
+// file at load (written before anything else happens, as HarnessSync does),
+// and anything else by the first change (keep_layout).
+#include <boost/json/value.hpp>
+
+#include "daemon/store/state_store.hpp"
+
+namespace hs::store {
+namespace json = boost::json;
+namespace {
+
+int64_t version_of(const json::object& doc) {
+  const json::value* v = doc.if_contains("version");
+  return v != nullptr && v->is_int64() ? v->get_int64() : 0;
+}
+
+// {"version": 2, "targets": {}, "accounts": {}}, then the other members a
+// fresh document has (cc2all's migrated_from), in that order.
+json::object fresh_layout2(json::object doc) {
+  json::object out;
+  out["version"] = 2;
+  json::value* targets = doc.if_contains("targets");
+  out["targets"] = targets != nullptr ? std::move(*targets) : json::value(json::object());
+  out["accounts"] = json::object();
+  for (auto& kv : doc) {
+    if (!out.contains(kv.key())) out[kv.key()] = std::move(kv.value());
+  }
+  return out;
+}
+
+// A version 1 file's `accounts` in layout 2: its targets as the account
+// "default", with the top-level last_sync (null when it has none); {} when
+// it has no targets.
+json::object accounts_of_v1(const json::object& doc) {
+  const json::value* targets = doc.if_contains("targets");
+  if (targets == nullptr || !targets->is_object() || targets->get_object().empty()) return {};
+  const json::value* last_sync = doc.if_contains("last_sync");
+  json::object account;
+  account["last_sync"] = last_sync != nullptr ? *last_sync : json::value(nullptr);
+  account["targets"] = *targets;
+  return json::object{{"default", std::move(account)}};
+}
+
+}  // namespace
+
+int StateStore::layout() const { return opts_.schema == 2 || version_of(doc_) == 2 ? 2 : 1; }
+
+void StateStore::keep_layout() {
+  if (layout() != 2) return;
+  if (version_of(doc_) != 2) set_member({}, "version", 2);
+  if (!doc_.contains("accounts")) set_member({}, "accounts", json::object());
+}
+
+Status StateStore::settle_layout(bool fresh, std::vector<std::string>* warnings) {
+  if (opts_.schema != 2) return {};
+  if (fresh) {
+    // Made here, not read: nothing to write until the first change.
+    doc_ = fresh_layout2(std::move(doc_));
+    return {};
+  }
+  if (version_of(doc_) == 2) return {};
+  // A version 1 file: moved, and written at once, so that a HarnessSync
+  // reading the file next sees what it would have written itself. The flat
+  // targets stay; an `accounts` the file already has is kept as it is.
+  const bool had_accounts = doc_.contains("accounts");
+  json::object accounts = had_accounts ? json::object() : accounts_of_v1(doc_);
+  set_member({}, "version", 2);
+  if (!had_accounts) set_member({}, "accounts", std::move(accounts));
+  HS_TRY(commit());
+  if (warnings != nullptr) warnings->push_back(state_path_ + " was version 1: moved to version 2 (layout 2)");
+  return {};
+}
+
+}  // namespace hs::store
