@@ -81,6 +81,17 @@ TEST_CASE("state dir: flag, then HARNESSSYNC_HOME, then ~/.harnesssync", "[state
   CHECK_FALSE(hs::resolve_state_dir(std::string("")));
 }
 
+TEST_CASE("home dir is Python's Path.home(): $HOME when set, trailing slashes dropped", "[state_dir]") {
+  {
+    EnvVar h("HOME", "/home/u//");
+    CHECK(*hs::home_dir() == "/home/u");
+  }
+  {
+    EnvVar h("HOME", "");  // set but empty: Python makes it "/"
+    CHECK(*hs::home_dir() == "/");
+  }
+}
+
 TEST_CASE("ensure_state_dir creates missing dirs 0700 and keeps existing ones", "[state_dir]") {
   TempDir root;
   const std::string dir = root / "a/b/state";
