@@ -74,6 +74,10 @@ Error unsafe_socket_dir(std::string dir, std::string detail) {
   return described(Errc::unsafe_socket_dir, "socket dir", std::move(dir), std::move(detail));
 }
 
+Error unsafe_state_dir(std::string dir, std::string detail) {
+  return described(Errc::unsafe_state_dir, "state dir", std::move(dir), std::move(detail));
+}
+
 Error not_regular(std::string op, std::string path, std::string detail) {
   return described(Errc::not_regular, std::move(op), std::move(path), std::move(detail));
 }

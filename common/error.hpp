@@ -14,6 +14,7 @@ enum class Errc {
   unsupported,        // a file is from a newer, unknown schema version
   busy,               // a resource is held by someone else (e.g. the daemon lock)
   unsafe_socket_dir,  // the socket's directory is not ours alone (not 0700, or another owner)
+  unsafe_state_dir,   // the state dir is another user's, or writable by group or others
   not_regular,        // a file that must be a regular file is not (a FIFO, a device, a directory)
   write_failed,       // a durable write of the state failed; `sys_errno`, `op` and `path` say where
 };
@@ -44,6 +45,8 @@ Error corrupt(std::string op, std::string path, std::string detail);
 Error unsupported(std::string op, std::string path, std::string detail);
 /// The socket directory `dir` could be written by others; `detail` says how.
 Error unsafe_socket_dir(std::string dir, std::string detail);
+/// The state dir `dir` is not safe to keep the state in; `detail` says why.
+Error unsafe_state_dir(std::string dir, std::string detail);
 /// `path` must be a regular file and is not; `detail` says what it is.
 Error not_regular(std::string op, std::string path, std::string detail);
 

@@ -1,33 +1,97 @@
 #include "common/socket_path.hpp"
 
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 
-#include "common/fs.hpp"
+#include "common/real_path.hpp"
+#include "common/sha256.hpp"
+#include "common/state_dir.hpp"
 
 namespace hs {
+namespace {
 
-size_t max_socket_path() { return sizeof(sockaddr_un::sun_path) - 1; }
+// An environment variable; empty counts as unset (as in harnesssync.paths).
+std::optional<std::string> env(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return std::nullopt;
+  return std::string(v);
+}
 
-Result<std::string> resolve_socket_path(const std::optional<std::string>& flag,
-                                        const std::string& state_dir) {
-  std::string path;
-  if (flag && !flag->empty()) {
-    path = *flag;
-  } else if (const char* env = std::getenv("HARNESSSYNC_SOCKET"); env != nullptr && *env != '\0') {
-    path = env;
-  } else if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg != nullptr && *xdg != '\0') {
-    path = fs::join(fs::join(xdg, "harnesssync"), "harnesssyncd.sock");
-  } else {
-    path = fs::join(state_dir, "harnesssyncd.sock");
-  }
+Error runtime_dir_error(Errc code, const std::string& dir, int err, std::string detail) {
+  Error e;
+  e.code = code;
+  e.sys_errno = err;
+  e.op = "runtime dir";
+  e.path = dir;
+  e.detail = std::move(detail);
+  return e;
+}
+
+Result<std::string> checked_length(std::string path) {
   if (path.size() > max_socket_path()) {
-    return invalid_argument("socket", "path is " + std::to_string(path.size()) +
-                                          " bytes, longer than the " + std::to_string(max_socket_path()) +
+    return invalid_argument("socket", "path is " + std::to_string(path.size()) + " bytes, longer than the " +
+                                          std::to_string(max_socket_path()) +
                                           " a Unix socket address holds: " + path);
   }
   return path;
+}
+
+}  // namespace
+
+size_t max_socket_path() { return sizeof(sockaddr_un::sun_path) - 1; }
+
+Result<std::string> runtime_dir(bool create) {
+  if (auto xdg = env("XDG_RUNTIME_DIR")) return pathlib_str(*xdg);
+  const uid_t uid = ::geteuid();
+  const std::string dir = pathlib_join(env("TMPDIR").value_or("/tmp"), "harnesssync-" + std::to_string(uid));
+  // In a shared /tmp anyone could have made this directory first, to catch
+  // our connections: use it only when it is ours alone (as tmux does).
+  // mkdir does not follow a symlink planted here; lstat below refuses one.
+  if (create && ::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return runtime_dir_error(Errc::os, dir, errno, "");
+  }
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0) {
+    if (errno == ENOENT && !create) return dir;
+    return runtime_dir_error(Errc::os, dir, errno, "");
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return runtime_dir_error(Errc::unsafe_socket_dir, dir, 0, "is not a directory; remove it");
+  }
+  if (st.st_uid != uid || (st.st_mode & 07777) != 0700) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return runtime_dir_error(Errc::unsafe_socket_dir, dir, 0,
+                             std::string("is mode ") + mode + " owned by uid " + std::to_string(st.st_uid) +
+                                 "; it must be 0700 and owned by uid " + std::to_string(uid));
+  }
+  return dir;
+}
+
+Result<std::string> socket_name(const std::string& state_dir) {
+  // Real paths, so that a symlink and its target, or a relative and an
+  // absolute spelling, name one socket.
+  const std::string real = realpath_lenient(abspath(state_dir));
+  auto home = home_dir();
+  if (!home) return std::move(home).error();
+  if (real == realpath_lenient(pathlib_join(*home, ".harnesssync"))) return std::string("harnesssyncd.sock");
+  return "harnesssyncd-" + sha256_hex(real).substr(0, 16) + ".sock";
+}
+
+Result<std::string> resolve_socket_path(const std::optional<std::string>& flag, const std::string& state_dir,
+                                        bool create) {
+  if (flag && !flag->empty()) return checked_length(*flag);
+  if (auto sock = env("HARNESSSYNC_SOCKET")) return checked_length(*sock);
+  auto name = socket_name(state_dir);
+  if (!name) return std::move(name).error();
+  auto dir = runtime_dir(create);
+  if (!dir) return std::move(dir).error();
+  return checked_length(pathlib_join(pathlib_join(*dir, "harnesssync"), *name));
 }
 
 }  // namespace hs

@@ -1,6 +1,13 @@
 // Where the daemon's socket is (PROTOCOL.md, "Socket"), for the daemon and
-// every client alike: --socket, else $HARNESSSYNC_SOCKET, else
-// $XDG_RUNTIME_DIR/harnesssync/harnesssyncd.sock, else <state dir>/harnesssyncd.sock.
+// every client alike:
+//   socket      = --socket, else $HARNESSSYNC_SOCKET,
+//                 else <runtime dir>/harnesssync/<name>
+//   runtime dir = $XDG_RUNTIME_DIR, else ${TMPDIR:-/tmp}/harnesssync-<euid>
+//                 (created 0700; refused unless a directory of ours, 0700)
+//   name        = harnesssyncd.sock for the default state dir (~/.harnesssync),
+//                 else harnesssyncd-<16 hex of SHA-256(real path)>.sock
+// The Python client (harnesssync.paths) implements the same rule; the two
+// must agree byte for byte, so path spelling follows Python (real_path.hpp).
 #pragma once
 
 #include <optional>
@@ -13,9 +20,19 @@ namespace hs {
 /// The longest path a Unix socket address holds (sun_path less its NUL).
 size_t max_socket_path();
 
-/// The socket path by the rules above. Errc::invalid_argument (field
-/// "socket") when it is longer than max_socket_path().
-Result<std::string> resolve_socket_path(const std::optional<std::string>& flag,
-                                        const std::string& state_dir);
+/// The runtime dir by the rule above. With `create`, the private dir is
+/// made when missing; it is then checked (Errc::unsafe_socket_dir when it
+/// is not a directory of ours with mode 0700, Errc::os when it cannot be
+/// made or examined). Without `create`, a missing private dir is no error.
+Result<std::string> runtime_dir(bool create);
+
+/// The socket file name for `state_dir` by the rule above.
+Result<std::string> socket_name(const std::string& state_dir);
+
+/// The socket path by the rules above; `create` as for runtime_dir.
+/// Errc::invalid_argument (field "socket") when it is longer than
+/// max_socket_path().
+Result<std::string> resolve_socket_path(const std::optional<std::string>& flag, const std::string& state_dir,
+                                        bool create = true);
 
 }  // namespace hs

@@ -1,9 +1,11 @@
 #include "common/state_dir.hpp"
 
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <vector>
 
@@ -11,8 +13,26 @@
 
 namespace hs {
 
+namespace {
+
+// Python's expanduser("~") drops trailing slashes, and an empty result is "/".
+std::string without_trailing_slashes(std::string s) {
+  while (!s.empty() && s.back() == '/') s.pop_back();
+  return s.empty() ? "/" : s;
+}
+
+std::string octal(mode_t m) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
+  return buf;
+}
+
+}  // namespace
+
 Result<std::string> home_dir() {
-  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') return std::string(home);
+  // As Python's Path.home() (which harnesssync.paths uses): $HOME whenever it
+  // is set, even empty; the passwd entry only when it is not.
+  if (const char* home = std::getenv("HOME"); home != nullptr) return without_trailing_slashes(home);
   std::vector<char> buf(16384);
   passwd pw {};
   passwd* found = nullptr;
@@ -22,7 +42,7 @@ Result<std::string> home_dir() {
     e.detail = "cannot find the home directory ($HOME is not set)";
     return e;
   }
-  return std::string(pw.pw_dir);
+  return without_trailing_slashes(pw.pw_dir);
 }
 
 Result<std::string> resolve_state_dir(const std::optional<std::string>& flag) {
@@ -38,6 +58,29 @@ Result<std::string> resolve_state_dir(const std::optional<std::string>& flag) {
   return fs::join(*home, ".harnesssync");
 }
 
-Status ensure_state_dir(const std::string& dir) { return fs::make_dirs(dir, 0700); }
+Status ensure_state_dir(const std::string& dir) {
+  HS_TRY(fs::make_dirs(dir, 0700));
+  return check_state_dir(dir);
+}
+
+Status check_state_dir(const std::string& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return os_error("stat", dir, errno);
+  if (!S_ISDIR(st.st_mode)) return os_error("use", dir, ENOTDIR);
+  // 0755 is fine (HarnessSync makes ~/.harnesssync so): others may read the
+  // state, as HarnessSync lets them. Whoever can write the dir, though, can
+  // replace state.json or take the daemon's lock from under us.
+  const uid_t uid = ::geteuid();
+  if (st.st_uid != uid) {
+    return unsafe_state_dir(dir, "is owned by uid " + std::to_string(st.st_uid) + " (mode " + octal(st.st_mode) +
+                                     "), not by uid " + std::to_string(uid) + " who runs harnesssyncd");
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return unsafe_state_dir(dir, "is mode " + octal(st.st_mode) + " (owned by uid " + std::to_string(st.st_uid) +
+                                     "): writable by " + ((st.st_mode & S_IWOTH) != 0 ? "others" : "its group") +
+                                     "; make it private: chmod go-w " + dir);
+  }
+  return {};
+}
 
 }  // namespace hs

@@ -8,14 +8,20 @@
 
 namespace hs {
 
-/// The user's home directory: $HOME, else the passwd entry.
+/// The user's home directory as Python's Path.home() has it: $HOME when set
+/// (trailing slashes dropped; empty is "/"), else the passwd entry.
 Result<std::string> home_dir();
 
 /// The state dir path by the rules above (not created). `flag` is --state-dir.
 Result<std::string> resolve_state_dir(const std::optional<std::string>& flag);
 
 /// Creates `dir` (and missing parents) with mode 0700 when missing; an
-/// existing directory is left as it is.
+/// existing directory is left as it is. Then check_state_dir(dir).
 Status ensure_state_dir(const std::string& dir);
+
+/// Errc::unsafe_state_dir when `dir` is owned by another user than ours
+/// (the effective uid), or writable by its group or by others; the message
+/// names the dir, its mode and its owner. 0755 and 0700 are fine.
+Status check_state_dir(const std::string& dir);
 
 }  // namespace hs

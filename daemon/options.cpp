@@ -8,9 +8,13 @@
 namespace hs::daemon {
 
 namespace {
-constexpr const char* kFooter = R"(Socket: --socket, else $HARNESSSYNC_SOCKET, else
-$XDG_RUNTIME_DIR/harnesssync/harnesssyncd.sock, else <state dir>/harnesssyncd.sock.
-State dir: --state-dir, else $HARNESSSYNC_HOME, else ~/.harnesssync.
+constexpr const char* kFooter = R"(Socket: --socket, else $HARNESSSYNC_SOCKET, else <runtime dir>/harnesssync/NAME.
+The runtime dir is $XDG_RUNTIME_DIR, else ${TMPDIR:-/tmp}/harnesssync-<uid>
+(made 0700; refused unless it is yours and 0700). NAME is harnesssyncd.sock for
+~/.harnesssync, else harnesssyncd-<16 hex of SHA-256 of the state dir's real
+path>.sock: one socket per state dir. 'hsctl socket-path' prints it.
+State dir: --state-dir, else $HARNESSSYNC_HOME, else ~/.harnesssync (0755 is
+fine; one of another user's, or writable by group or others, is refused).
 Layout: --schema, else $HARNESSSYNC_SCHEMA, else 1. A state.json that is
 already version 2 is kept in layout 2 whatever the flag says.
 
@@ -28,7 +32,8 @@ Exit status:
   73  the state dir cannot be created or written
   75  another harnesssyncd runs on this state dir or socket (the message
       names its pid)
-  77  the socket's directory is not 0700 or not owned by you
+  77  the socket's directory or the private runtime dir is not 0700 or not
+      yours; the state dir is not yours or is writable by group or others
   78  state.json has a schema version above 2 (left untouched))";
 }  // namespace
 

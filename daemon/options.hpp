@@ -38,7 +38,7 @@ inline constexpr int usage = 64;         // bad command line; socket path too lo
 inline constexpr int not_regular = 66;   // state.json is not a regular file (a FIFO, a device, ...)
 inline constexpr int cant_create = 73;   // state dir cannot be created or written
 inline constexpr int already_running = 75;  // another daemon holds the state dir or the socket (<socket>.lock)
-inline constexpr int no_permission = 77;    // socket dir not 0700 or not ours
+inline constexpr int no_permission = 77;    // socket or runtime dir not ours alone; state dir not ours or writable by others
 inline constexpr int config = 78;        // state.json has a schema version above 2
 inline constexpr int os_error = 71;      // the socket cannot be created
 }  // namespace exit_code

@@ -40,7 +40,16 @@ int store_exit_code(const Error& e) {
     case Errc::unsupported: return exit_code::config;
     case Errc::os: return exit_code::cant_create;
     case Errc::not_regular: return exit_code::not_regular;
+    case Errc::unsafe_state_dir: return exit_code::no_permission;
     default: return exit_code::failure;
+  }
+}
+
+int socket_path_exit_code(const Error& e) {
+  switch (e.code) {
+    case Errc::unsafe_socket_dir: return exit_code::no_permission;  // the private runtime dir
+    case Errc::os: return exit_code::os_error;
+    default: return exit_code::usage;  // too long for sun_path; no home dir
   }
 }
 
@@ -64,7 +73,11 @@ int run(const Options& opts) {
   auto dir = resolve_state_dir(opts.state_dir);
   if (!dir) return fail(opts, exit_code::usage, "cannot find the state dir: " + dir.error().message());
   auto socket_path = resolve_socket_path(opts.socket, *dir);
-  if (!socket_path) return fail(opts, exit_code::usage, "socket " + socket_path.error().detail);
+  if (!socket_path) {
+    const Error& e = socket_path.error();
+    return fail(opts, socket_path_exit_code(e),
+                e.code == Errc::invalid_argument ? "socket " + e.detail : "cannot find the socket: " + e.message());
+  }
 
   std::vector<std::string> warnings;
   store::StoreOptions so;
@@ -83,6 +96,13 @@ int run(const Options& opts) {
   auto listening = *inherited >= 0 ? adopt_socket(*inherited) : listen_unix(*socket_path);
   if (!listening) {
     return fail(opts, listen_exit_code(listening.error()), "cannot listen: " + listening.error().message());
+  }
+
+  if (*inherited >= 0 && !listening->path.empty() && listening->path != *socket_path) {
+    // Clients find a daemon by the socket rule: one the service manager
+    // listens for elsewhere is reached only by clients told its path.
+    log::warn("serving the service manager's socket " + listening->path + "; clients of this state dir look for " +
+              *socket_path + " (set HARNESSSYNC_SOCKET, or see README.md, \"Running it as a service\")");
   }
 
   // SIGPIPE is ignored (above): peers that go away cost an EPIPE on their

@@ -9,9 +9,13 @@
 namespace hsctl {
 namespace {
 
-constexpr const char* kFooter = R"(Socket: --socket, else $HARNESSSYNC_SOCKET, else
-$XDG_RUNTIME_DIR/harnesssync/harnesssyncd.sock, else <state dir>/harnesssyncd.sock.
-State dir: --state-dir, else $HARNESSSYNC_HOME, else ~/.harnesssync.
+constexpr const char* kFooter = R"(Socket: --socket, else $HARNESSSYNC_SOCKET, else <runtime dir>/harnesssync/NAME.
+The runtime dir is $XDG_RUNTIME_DIR, else ${TMPDIR:-/tmp}/harnesssync-<uid>
+(made 0700; refused unless it is yours and 0700). NAME is harnesssyncd.sock for
+~/.harnesssync, else harnesssyncd-<16 hex of SHA-256 of the state dir's real
+path>.sock: one socket per state dir. 'hsctl socket-path' prints it.
+State dir: --state-dir, else $HARNESSSYNC_HOME, else ~/.harnesssync (0755 is
+fine; one of another user's, or writable by group or others, is refused).
 When no daemon answers, hsctl starts harnesssyncd (the one next to hsctl, else
 on $PATH), logging to <state dir>/harnesssyncd.log; --no-spawn or
 HARNESSSYNC_NO_SPAWN=1 turn that off.
@@ -24,6 +28,9 @@ Exit status:
   4  the daemon answered with an error
   5  the daemon's answer lacks something hsctl needs (a daemon of another
      version: 'hsctl shutdown' stops it)
+  6  the daemon on the socket serves another state dir than the one named
+     (--state-dir or $HARNESSSYNC_HOME): --socket or $HARNESSSYNC_SOCKET
+     point elsewhere
 
 'hsctl COMMAND --help' describes each command.)";
 

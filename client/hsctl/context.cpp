@@ -2,6 +2,7 @@
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/parse.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -26,18 +27,46 @@ harnesssync::ClientOptions Context::client_options() const {
   return o;
 }
 
+std::optional<std::string> Context::named_state_dir() const {
+  if (!g_.state_dir.empty()) return g_.state_dir;
+  const char* env = std::getenv("HARNESSSYNC_HOME");
+  if (env != nullptr && *env != '\0') return std::string(env);
+  return std::nullopt;
+}
+
 harnesssync::Client* Context::client(bool allow_spawn) {
   if (client_) return &*client_;
   auto opts = client_options();
   opts.autostart = opts.autostart && allow_spawn;
+  // Checked below, on the daemon.info fetched for the version check anyway.
+  opts.check_state_dir = false;
   auto c = harnesssync::Client::connect(opts);
   if (!c) {
     last_code_ = fail(c.error());
     return nullptr;
   }
+  auto info = c->info();
+  if (auto named = named_state_dir()) {
+    // A state dir was named: the daemon reached must serve it (another
+    // daemon's socket in --socket or $HARNESSSYNC_SOCKET, say, must not be
+    // written to in its stead).
+    if (!info) {
+      last_code_ = fail(info.error());
+      return nullptr;
+    }
+    if (string_member(*info, "state_file") == std::nullopt) {
+      last_code_ = incompatible("daemon.info", "\"state_file\"");
+      return nullptr;
+    }
+    auto serves = harnesssync::check_daemon_serves(*info, c->socket_path(), *named);
+    if (!serves) {
+      last_code_ = fail(serves.error());
+      return nullptr;
+    }
+  }
   client_.emplace(std::move(*c));
   // An upgrade can leave an old daemon running: say so, once, on stderr.
-  if (auto info = client_->info()) {
+  if (info) {
     info_ = *info;
     const auto* v = info->if_contains("version");
     if (v != nullptr && v->is_string() && v->get_string() != hs::kVersion) {
@@ -58,6 +87,7 @@ int Context::code_for(const harnesssync::Error& e) {
   switch (e.kind) {
     case K::rpc: return exit_code::daemon_error;
     case K::usage: return exit_code::usage;
+    case K::wrong_daemon: return exit_code::wrong_daemon;
     default: return exit_code::unreachable;
   }
 }

@@ -21,6 +21,7 @@ inline constexpr int usage = 2;        // bad command line or input file
 inline constexpr int unreachable = 3;  // daemon unreachable or failed to start
 inline constexpr int daemon_error = 4; // the daemon answered with an error
 inline constexpr int incompatible = 5; // the daemon's answer lacks what hsctl needs (another version)
+inline constexpr int wrong_daemon = 6; // the daemon on the socket serves another state dir than the one named
 }  // namespace exit_code
 
 struct Globals {
@@ -39,6 +40,8 @@ class Context {
   const Globals& globals() const { return g_; }
   std::optional<std::string> account() const;
   harnesssync::ClientOptions client_options() const;
+  /// The state dir the user named (--state-dir, else $HARNESSSYNC_HOME), if any.
+  std::optional<std::string> named_state_dir() const;
 
   /// The connection, made on first use. Null after printing why it failed
   /// (exit_code() then says which code).

@@ -10,6 +10,8 @@
 #include "client/src/connection.hpp"
 #include "client/src/errors.hpp"
 #include "client/src/spawn.hpp"
+#include "common/fs.hpp"
+#include "common/real_path.hpp"
 #include "common/socket_path.hpp"
 #include "common/state_dir.hpp"
 #include "proto/jsonrpc.hpp"
@@ -80,9 +82,38 @@ Result<std::string> resolve_socket_path(const ClientOptions& opts) {
   auto dir = resolve_state_dir(opts);
   if (!dir) return dir.error();
   auto path = hs::resolve_socket_path(opt(opts.socket_path), *dir);
-  if (!path) return usage_error("socket " + path.error().detail);
+  if (!path) {
+    const hs::Error& e = path.error();
+    if (e.code == hs::Errc::invalid_argument) return usage_error("socket " + e.detail);
+    // The private runtime dir is unusable (another user's, or open to
+    // others): no daemon of ours can be reached there.
+    return detail::make_error(Error::Kind::unreachable, "cannot find the socket: " + e.message());
+  }
   return *path;
 }
+
+Result<Done> check_daemon_serves(const json::object& info, const std::string& socket_path,
+                                 const std::string& state_dir) {
+  // As harnesssync.Client.check_serves does it (docs/PROTOCOL.md, "Socket").
+  const json::value* served = info.if_contains("state_file");
+  if (served == nullptr || !served->is_string()) return protocol_error("daemon.info has no state_file");
+  const std::string file(served->get_string());
+  const auto slash = file.rfind('/');
+  const std::string served_dir = slash == std::string::npos ? "" : file.substr(0, slash == 0 ? 1 : slash);
+  if (hs::realpath_lenient(served_dir) == hs::realpath_lenient(state_dir)) return Done{};
+  return detail::make_error(Error::Kind::wrong_daemon, "harnesssyncd at " + socket_path + " serves " + file +
+                                                           ", not " + hs::fs::join(hs::pathlib_str(state_dir), "state.json"));
+}
+
+namespace {
+
+bool named_state_dir(const ClientOptions& o) {
+  if (!o.state_dir.empty()) return true;
+  const char* env = std::getenv("HARNESSSYNC_HOME");
+  return env != nullptr && *env != '\0';
+}
+
+}  // namespace
 
 struct Client::Impl {
   Connection conn;
@@ -133,7 +164,14 @@ Result<Client> Client::connect(const ClientOptions& opts) {
   }
   if (!conn) return conn.error();
   auto impl = std::make_unique<Impl>(Impl{std::move(*conn), *path, started, opts.timeout, 1, {}});
-  return Client(std::move(impl));
+  Client client(std::move(impl));
+  if (opts.check_state_dir.value_or(named_state_dir(opts))) {
+    auto info = client.info();
+    if (!info) return info.error();
+    auto ok = check_daemon_serves(*info, *path, *dir);
+    if (!ok) return ok.error();
+  }
+  return client;
 }
 
 void Client::on_notification(std::function<void(std::string_view, const json::object&)> handler) {

@@ -99,14 +99,18 @@ def test_usage_errors_exit_2_with_one_line(env, args):
 def test_socket_path(env):
     assert env.ok("socket-path").stdout.strip() == env.sock
     assert env.ok("--socket", "/tmp/x.sock", "socket-path").stdout.strip() == "/tmp/x.sock"
+    # The rule (docs/PROTOCOL.md): a name per state dir; tests/integration/
+    # test_socket_rule.py has the rest.
     e = dict(env.env)
     del e["HARNESSSYNC_SOCKET"]
     e["XDG_RUNTIME_DIR"] = "/run/user/1234"
+    name = "harnesssyncd-%s.sock" % hashlib.sha256(os.path.realpath(env.state).encode()).hexdigest()[:16]
     r = subprocess.run([HSCTL, "socket-path"], capture_output=True, text=True, env=e)
-    assert r.stdout.strip() == "/run/user/1234/harnesssync/harnesssyncd.sock"
+    assert r.stdout.strip() == "/run/user/1234/harnesssync/" + name
     e.pop("XDG_RUNTIME_DIR")
+    e["TMPDIR"] = env.tmp
     r = subprocess.run([HSCTL, "socket-path"], capture_output=True, text=True, env=e)
-    assert r.stdout.strip() == os.path.join(env.state, "harnesssyncd.sock")
+    assert r.stdout.strip() == os.path.join(env.tmp, "harnesssync-%d" % os.geteuid(), "harnesssync", name)
     r = env.hsctl("--socket", "/tmp/" + "x" * 120, "socket-path")
     assert r.returncode == 2 and "longer than" in one_line_error(r)
 
@@ -257,17 +261,18 @@ class FakeDaemon:
         self.listener.close()
 
 
-def partial_info():
+def partial_info(env):
     """daemon.info of a daemon that reports its version as hsctl's (no warning)
-    but lacks most fields."""
+    but lacks most fields. It has state_file: hsctl checks it against the
+    state dir it names ($HARNESSSYNC_HOME)."""
     version = subprocess.run([HSCTL, "--version"], capture_output=True, text=True).stdout.split()[-1]
-    return {"name": "harnesssyncd", "version": version, "writes": {}}
+    return {"name": "harnesssyncd", "version": version, "writes": {}, "state_file": os.path.join(env.state, "state.json")}
 
 
 def test_an_older_daemons_partial_answer_is_one_line_exit_5(env):
     """hsctl read the answer with .at(): a daemon that lacked a field made it
     call std::terminate (SIGABRT) instead of saying what was wrong."""
-    fake = FakeDaemon(env.sock, {"daemon.info": partial_info(), "state.record": {"target": "codex", "scope": "all"}})
+    fake = FakeDaemon(env.sock, {"daemon.info": partial_info(env), "state.record": {"target": "codex", "scope": "all"}})
     try:
         r = env.hsctl("--no-spawn", "record", "codex", "--scope", "all")
         assert r.returncode == 5, (r.returncode, r.stderr)
@@ -450,7 +455,8 @@ def test_version_mismatch_warns(env, tmp):
         f = c.makefile("rwb")
         for _ in range(2):
             req = json.loads(f.readline())
-            result = {"name": "harnesssyncd", "version": "0.0.1", "protocol": 1} if req["method"] == "daemon.info" \
+            result = {"name": "harnesssyncd", "version": "0.0.1", "protocol": 1,
+                      "state_file": os.path.join(env.state, "state.json")} if req["method"] == "daemon.info" \
                 else "pong"
             f.write((json.dumps({"jsonrpc": "2.0", "id": req["id"], "result": result}) + "\n").encode())
             f.flush()

@@ -1,6 +1,7 @@
 """The process: single instance, sockets, permissions, exit codes, signals,
 peers of another uid."""
 import ctypes
+import hashlib
 import json
 import os
 import signal
@@ -153,7 +154,9 @@ def test_socket_path_resolution_from_the_environment(tmp):
     p = subprocess.Popen([DAEMON, "--state-dir", state], env=dict(os.environ, **env), stderr=subprocess.PIPE,
                          stdin=subprocess.DEVNULL)
     try:
-        path = os.path.join(xdg, "harnesssync", "harnesssyncd.sock")
+        # A state dir other than ~/.harnesssync: a name of its own (docs/PROTOCOL.md).
+        digest = hashlib.sha256(os.path.realpath(state).encode()).hexdigest()[:16]
+        path = os.path.join(xdg, "harnesssync", "harnesssyncd-%s.sock" % digest)
         for _ in range(200):
             if os.path.exists(path):
                 break
@@ -203,6 +206,7 @@ def test_state_dir_not_writable_exits_73(tmp):
         # whom this root-owned 0500 dir is really read-only.
         os.chmod(tmp, 0o711)
         os.chown(sock_dir, NOBODY, NOBODY)
+        os.chown(state, NOBODY, NOBODY)  # theirs (another owner is refused, 77), but 0500
         preexec = drop_to_nobody
     r = run_daemon("--state-dir", state, "--socket", os.path.join(sock_dir, "s.sock"), preexec=preexec)
     assert r.returncode == 73, r.stderr

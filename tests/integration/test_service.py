@@ -137,7 +137,8 @@ def test_launchd_plist_lints():
     assert plist["ProgramArguments"][0].endswith("/harnesssyncd")
     listener = plist["Sockets"]["Listeners"]
     assert listener["SockPathMode"] == 0o600
-    assert listener["SockPathName"] == "__HOME__/.harnesssync/harnesssyncd.sock"
+    # Filled in from `hsctl socket-path` at install (README.md, "macOS").
+    assert listener["SockPathName"] == "__SOCKET__"
     assert plist["KeepAlive"] == {"SuccessfulExit": False}
     assert plist["RunAtLoad"] is True
     assert plist["StandardOutPath"].startswith("__HOME__/Library/Logs/")

@@ -175,6 +175,31 @@ TEST_CASE("client: autostart, typed wrappers and errors against the real daemon"
   CHECK(c2->info()->at("pid") == info->at("pid"));
 }
 
+TEST_CASE("client: naming a state dir checks that the daemon serves it", "[client]") {
+  LiveDaemon d;
+  auto c = Client::connect(d.opts);  // starts it, for d.opts.state_dir
+  REQUIRE(c);
+  ClientOptions other = d.opts;
+  other.autostart = false;
+  other.state_dir = d.dir / "other";
+  auto wrong = Client::connect(other);
+  REQUIRE_FALSE(wrong);
+  CHECK(wrong.error().kind == Error::Kind::wrong_daemon);
+  CHECK(wrong.error().message == "harnesssyncd at " + d.opts.socket_path + " serves " + d.opts.state_dir +
+                                     "/state.json, not " + other.state_dir + "/state.json");
+  other.check_state_dir = false;  // asked not to check
+  CHECK(Client::connect(other));
+  // The same dir by a symlink is the same state dir.
+  REQUIRE(::symlink("state", (d.dir / "alias").c_str()) == 0);
+  other.check_state_dir.reset();
+  other.state_dir = d.dir / "alias";
+  CHECK(Client::connect(other));
+  // A daemon.info without state_file cannot be checked.
+  auto none = harnesssync::check_daemon_serves(json::object{}, d.opts.socket_path, d.opts.state_dir);
+  REQUIRE_FALSE(none);
+  CHECK(none.error().kind == Error::Kind::protocol);
+}
+
 TEST_CASE("client: no daemon and no autostart is unreachable", "[client]") {
   hs::test::TempDir dir;
   ClientOptions o;

@@ -8,6 +8,8 @@
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "common/instance_lock.hpp"
+#include "common/real_path.hpp"
+#include "common/socket_path.hpp"
 #include "common/state_dir.hpp"
 #include "tests/catch.hpp"
 #include "tests/support/test_support.hpp"
@@ -79,6 +81,17 @@ TEST_CASE("state dir: flag, then HARNESSSYNC_HOME, then ~/.harnesssync", "[state
   CHECK_FALSE(hs::resolve_state_dir(std::string("")));
 }
 
+TEST_CASE("home dir is Python's Path.home(): $HOME when set, trailing slashes dropped", "[state_dir]") {
+  {
+    EnvVar h("HOME", "/home/u//");
+    CHECK(*hs::home_dir() == "/home/u");
+  }
+  {
+    EnvVar h("HOME", "");  // set but empty: Python makes it "/"
+    CHECK(*hs::home_dir() == "/");
+  }
+}
+
 TEST_CASE("ensure_state_dir creates missing dirs 0700 and keeps existing ones", "[state_dir]") {
   TempDir root;
   const std::string dir = root / "a/b/state";
@@ -93,6 +106,118 @@ TEST_CASE("ensure_state_dir creates missing dirs 0700 and keeps existing ones", 
   REQUIRE_FALSE(s);
   CHECK(s.error().sys_errno == ENOTDIR);
   CHECK(s.error().path == root / "file");
+}
+
+TEST_CASE("ensure_state_dir accepts 0755 and refuses group/other-writable dirs", "[state_dir]") {
+  TempDir root;
+  const std::string dir = root / "state";
+  REQUIRE(::mkdir(dir.c_str(), 0700) == 0);
+  REQUIRE(::chmod(dir.c_str(), 0755) == 0);  // as HarnessSync makes ~/.harnesssync
+  CHECK(hs::ensure_state_dir(dir));
+  CHECK(hs::test::mode_of(dir) == 0755);  // left as it is
+  for (mode_t bad : {mode_t{0775}, mode_t{0757}, mode_t{0720}, mode_t{01777}}) {
+    REQUIRE(::chmod(dir.c_str(), bad) == 0);
+    auto s = hs::ensure_state_dir(dir);
+    REQUIRE_FALSE(s);
+    CHECK(s.error().code == hs::Errc::unsafe_state_dir);
+    const std::string msg = s.error().message();
+    INFO(msg);
+    CHECK(msg.find(dir) != std::string::npos);
+    CHECK(msg.find("owned by uid " + std::to_string(::geteuid())) != std::string::npos);
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(bad));
+    CHECK(msg.find(std::string("mode ") + mode) != std::string::npos);
+  }
+}
+
+TEST_CASE("path spelling follows Python's posixpath and pathlib", "[socket_path]") {
+  // Expected values from Python 3.11: os.path.normpath, str(PurePosixPath(p)).
+  CHECK(hs::normpath("//a//b/./c/") == "//a/b/c");
+  CHECK(hs::normpath("///a/../b") == "/b");
+  CHECK(hs::normpath("a/../../b") == "../b");
+  CHECK(hs::normpath("") == ".");
+  CHECK(hs::normpath("/..") == "/");
+  CHECK(hs::normpath("a/b/..//") == "a");
+  CHECK(hs::pathlib_str("//a//b/./c/") == "//a/b/c");
+  CHECK(hs::pathlib_str("///a/../b") == "/a/../b");
+  CHECK(hs::pathlib_str("./x/..") == "x/..");
+  CHECK(hs::pathlib_str("") == ".");
+  CHECK(hs::pathlib_join(".", "x") == "x");
+  CHECK(hs::pathlib_join("/tmp/", "x") == "/tmp/x");
+  CHECK(hs::pathlib_join("/", "x") == "/x");
+}
+
+TEST_CASE("realpath_lenient resolves what exists and keeps the rest", "[socket_path]") {
+  TempDir root;
+  const std::string real_root = hs::realpath_lenient(root.path());
+  REQUIRE(::mkdir((root / "real").c_str(), 0700) == 0);
+  REQUIRE(::symlink("real", (root / "link").c_str()) == 0);
+  REQUIRE(::symlink("loop", (root / "loop").c_str()) == 0);
+  CHECK(hs::realpath_lenient(root / "link") == real_root + "/real");
+  CHECK(hs::realpath_lenient(root / "link/missing/x") == real_root + "/real/missing/x");
+  CHECK(hs::realpath_lenient(root / "real/../link") == real_root + "/real");
+  CHECK(hs::realpath_lenient(root / "loop/x") == real_root + "/loop/x");  // left as Python leaves it
+  CHECK(hs::realpath_lenient("/nonexistent-hs-test//state/") == "/nonexistent-hs-test/state");
+}
+
+TEST_CASE("socket name: harnesssyncd.sock for ~/.harnesssync, else a hash of the real path", "[socket_path]") {
+  TempDir home;
+  EnvVar h("HOME", home.path().c_str());
+  CHECK(*hs::socket_name(home / ".harnesssync") == "harnesssyncd.sock");
+  CHECK(*hs::socket_name(home.path() + "//.harnesssync/") == "harnesssyncd.sock");
+  // hashlib.sha256(b"/nonexistent-hs-test/state").hexdigest()[:16]
+  CHECK(*hs::socket_name("/nonexistent-hs-test/state") == "harnesssyncd-fce487811c34f6a2.sock");
+  CHECK(*hs::socket_name("/nonexistent-hs-test/./state/") == "harnesssyncd-fce487811c34f6a2.sock");
+  REQUIRE(::mkdir((home / "real").c_str(), 0700) == 0);
+  REQUIRE(::symlink("real", (home / "link").c_str()) == 0);
+  CHECK(*hs::socket_name(home / "link") == *hs::socket_name(home / "real"));
+  CHECK(*hs::socket_name(home / "link") != *hs::socket_name(home / "other"));
+  // A symlink to ~/.harnesssync is the default state dir too.
+  REQUIRE(::mkdir((home / ".harnesssync").c_str(), 0755) == 0);
+  REQUIRE(::symlink(".harnesssync", (home / "alias").c_str()) == 0);
+  CHECK(*hs::socket_name(home / "alias") == "harnesssyncd.sock");
+}
+
+TEST_CASE("socket path: flag, env, then the runtime dir rule", "[socket_path]") {
+  TempDir tmp;
+  EnvVar h("HOME", tmp.path().c_str());
+  EnvVar sock("HARNESSSYNC_SOCKET", nullptr);
+  const std::string state = tmp / ".harnesssync";
+  {
+    EnvVar xdg("XDG_RUNTIME_DIR", (tmp.path() + "/run/").c_str());
+    CHECK(*hs::resolve_socket_path(std::string("/f.sock"), state) == "/f.sock");
+    CHECK(*hs::resolve_socket_path(std::nullopt, state) == tmp / "run/harnesssync/harnesssyncd.sock");
+    EnvVar s("HARNESSSYNC_SOCKET", "/e.sock");
+    CHECK(*hs::resolve_socket_path(std::nullopt, state) == "/e.sock");
+    CHECK(*hs::resolve_socket_path(std::string(""), state) == "/e.sock");
+  }
+  EnvVar xdg("XDG_RUNTIME_DIR", "");  // empty counts as unset
+  EnvVar tmpdir("TMPDIR", (tmp.path() + "//").c_str());
+  const std::string run = tmp / ("harnesssync-" + std::to_string(::geteuid()));
+  CHECK(*hs::runtime_dir(false) == run);
+  CHECK_FALSE(hs::test::exists(run));  // not made without `create`
+  CHECK(*hs::resolve_socket_path(std::nullopt, state) == run + "/harnesssync/harnesssyncd.sock");
+  CHECK(hs::test::mode_of(run) == 0700);
+  REQUIRE(::chmod(run.c_str(), 0755) == 0);
+  auto bad = hs::resolve_socket_path(std::nullopt, state);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().code == hs::Errc::unsafe_socket_dir);
+  CHECK(bad.error().message() == "runtime dir " + run + ": is mode 0755 owned by uid " +
+                                     std::to_string(::geteuid()) + "; it must be 0700 and owned by uid " +
+                                     std::to_string(::geteuid()));
+  REQUIRE(::rmdir(run.c_str()) == 0);
+  hs::test::spit(run, "x");
+  auto file = hs::runtime_dir(true);
+  REQUIRE_FALSE(file);
+  CHECK(file.error().message().find("is not a directory") != std::string::npos);
+}
+
+TEST_CASE("socket path longer than sun_path is an error that says so", "[socket_path]") {
+  const std::string longer(hs::max_socket_path() + 1, 'x');
+  auto r = hs::resolve_socket_path("/" + longer, "/s");
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == hs::Errc::invalid_argument);
+  CHECK(r.error().message().find("longer than the " + std::to_string(hs::max_socket_path())) != std::string::npos);
 }
 
 TEST_CASE("errors carry operation, path and reason in one line", "[error]") {

@@ -32,6 +32,7 @@ struct Error {
     timeout,      // no answer within the timeout
     protocol,     // the daemon's bytes were not a valid answer, or it closed the connection
     usage,        // the caller passed something invalid (e.g. an unreadable --hashes file)
+    wrong_daemon, // the daemon on the socket serves another state dir than the one named
   };
   Kind kind = Kind::protocol;
   int code = 0;              // JSON-RPC error code when kind == rpc
@@ -66,11 +67,18 @@ class [[nodiscard]] Result {
 struct Done {};
 
 struct ClientOptions {
-  /// The socket; empty: $HARNESSSYNC_SOCKET, $XDG_RUNTIME_DIR/harnesssync/
-  /// harnesssyncd.sock, or <state dir>/harnesssyncd.sock (as the daemon does).
+  /// The socket; empty: $HARNESSSYNC_SOCKET, else <runtime dir>/harnesssync/
+  /// <name> as docs/PROTOCOL.md ("Socket") says, as the daemon does: the
+  /// runtime dir is $XDG_RUNTIME_DIR, else a private ${TMPDIR:-/tmp}/
+  /// harnesssync-<uid> (made 0700 here when missing); <name> is
+  /// harnesssyncd.sock for ~/.harnesssync, else one derived from the state dir.
   std::string socket_path;
   /// The state dir; empty: $HARNESSSYNC_HOME, else ~/.harnesssync.
   std::string state_dir;
+  /// After connecting, check (daemon.info's state_file) that the daemon
+  /// serves the state dir, failing with Kind::wrong_daemon when not. Unset:
+  /// check when a state dir was named (state_dir, or $HARNESSSYNC_HOME).
+  std::optional<bool> check_state_dir;
   /// Start the daemon when nobody answers (also off when HARNESSSYNC_NO_SPAWN=1).
   bool autostart = true;
   /// The harnesssyncd to start; empty: the one next to this program, else $PATH.
@@ -82,8 +90,15 @@ struct ClientOptions {
 };
 
 /// The socket path by the rules above (no connection is made).
-/// Fails (Kind::usage) when it is longer than a Unix socket address holds.
+/// Fails (Kind::usage) when it is longer than a Unix socket address holds,
+/// or (Kind::unreachable) when the private runtime dir is not ours alone.
 Result<std::string> resolve_socket_path(const ClientOptions& opts);
+
+/// The check of ClientOptions::check_state_dir on a daemon.info answer:
+/// Kind::wrong_daemon (one line naming both) when its state_file is not in
+/// `state_dir` (compared as real paths), Kind::protocol when it has none.
+Result<Done> check_daemon_serves(const boost::json::object& info, const std::string& socket_path,
+                                 const std::string& state_dir);
 
 struct RecordRequest {
   std::string target;
@@ -120,7 +135,8 @@ class Client {
   /// Connects to the daemon; when nobody answers and autostart is on, starts
   /// it (once, however many clients race to) and waits until it is ready.
   /// Fails with Kind::unreachable, Kind::spawn_failed (message: the daemon's
-  /// own reason), Kind::timeout or Kind::usage.
+  /// own reason), Kind::timeout, Kind::usage, or Kind::wrong_daemon (see
+  /// ClientOptions::check_state_dir).
   static Result<Client> connect(const ClientOptions& opts = {});
 
   Client(Client&&) noexcept;
