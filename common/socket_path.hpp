@@ -15,6 +15,17 @@
 
 #include "common/result.hpp"
 
+/// The socket and state dir rules in words, for the --help of every binary
+/// (a string literal, so that it joins the rest of each footer).
+#define HS_SOCKET_RULE_HELP \
+  "Socket: --socket, else $HARNESSSYNC_SOCKET, else <runtime dir>/harnesssync/NAME.\n" \
+  "The runtime dir is $XDG_RUNTIME_DIR, else ${TMPDIR:-/tmp}/harnesssync-<uid>\n" \
+  "(made 0700; refused unless it is yours and 0700). NAME is harnesssyncd.sock for\n" \
+  "~/.harnesssync, else harnesssyncd-<16 hex of SHA-256 of the state dir's real\n" \
+  "path>.sock: one socket per state dir. 'hsctl socket-path' prints it.\n" \
+  "State dir: --state-dir, else $HARNESSSYNC_HOME, else ~/.harnesssync (0755 is\n" \
+  "fine; one of another user's, or writable by group or others, is refused).\n"
+
 namespace hs {
 
 /// The longest path a Unix socket address holds (sun_path less its NUL).

@@ -3,19 +3,13 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "common/socket_path.hpp"
 #include "common/version.hpp"
 
 namespace hs::daemon {
 
 namespace {
-constexpr const char* kFooter = R"(Socket: --socket, else $HARNESSSYNC_SOCKET, else <runtime dir>/harnesssync/NAME.
-The runtime dir is $XDG_RUNTIME_DIR, else ${TMPDIR:-/tmp}/harnesssync-<uid>
-(made 0700; refused unless it is yours and 0700). NAME is harnesssyncd.sock for
-~/.harnesssync, else harnesssyncd-<16 hex of SHA-256 of the state dir's real
-path>.sock: one socket per state dir. 'hsctl socket-path' prints it.
-State dir: --state-dir, else $HARNESSSYNC_HOME, else ~/.harnesssync (0755 is
-fine; one of another user's, or writable by group or others, is refused).
-Layout: --schema, else $HARNESSSYNC_SCHEMA, else 1. A state.json that is
+constexpr const char* kFooter = HS_SOCKET_RULE_HELP R"(Layout: --schema, else $HARNESSSYNC_SCHEMA, else 1. A state.json that is
 already version 2 is kept in layout 2 whatever the flag says.
 
 Runs in the foreground and logs to stderr. SIGTERM or SIGINT (or the

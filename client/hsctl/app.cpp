@@ -4,19 +4,13 @@
 #include <iostream>
 
 #include "client/hsctl/commands.hpp"
+#include "common/socket_path.hpp"
 #include "common/version.hpp"
 
 namespace hsctl {
 namespace {
 
-constexpr const char* kFooter = R"(Socket: --socket, else $HARNESSSYNC_SOCKET, else <runtime dir>/harnesssync/NAME.
-The runtime dir is $XDG_RUNTIME_DIR, else ${TMPDIR:-/tmp}/harnesssync-<uid>
-(made 0700; refused unless it is yours and 0700). NAME is harnesssyncd.sock for
-~/.harnesssync, else harnesssyncd-<16 hex of SHA-256 of the state dir's real
-path>.sock: one socket per state dir. 'hsctl socket-path' prints it.
-State dir: --state-dir, else $HARNESSSYNC_HOME, else ~/.harnesssync (0755 is
-fine; one of another user's, or writable by group or others, is refused).
-When no daemon answers, hsctl starts harnesssyncd (the one next to hsctl, else
+constexpr const char* kFooter = HS_SOCKET_RULE_HELP R"(When no daemon answers, hsctl starts harnesssyncd (the one next to hsctl, else
 on $PATH), logging to <state dir>/harnesssyncd.log; --no-spawn or
 HARNESSSYNC_NO_SPAWN=1 turn that off.
 
