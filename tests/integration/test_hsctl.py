@@ -15,8 +15,8 @@ import pytest
 from conftest import DAEMON
 
 HSCTL = os.environ.get("HS_HSCTL", os.path.join(os.path.dirname(DAEMON), "hsctl"))
-COMMANDS = ["status", "drift", "record", "accept", "clear", "migrate", "hash", "info", "ping", "shutdown", "call",
-            "socket-path"]
+COMMANDS = ["status", "drift", "record", "accept", "clear", "migrate", "hash", "accounts", "plugins", "dry-run",
+            "health", "info", "ping", "shutdown", "call", "socket-path"]
 
 
 class Env:
@@ -482,3 +482,68 @@ def test_autostart_with_stdio_closed(env):
     p.wait(30)
     assert out.strip() == "rc=0"
     assert len(env.daemon_pids()) == 1
+
+
+def test_accounts_and_plugins(env):
+    """accounts and plugins read what HarnessSync's other sections hold."""
+    assert env.ok("accounts").stdout == "no accounts\n"
+    assert env.json("accounts") == []
+    assert env.ok("plugins").stdout == "no plugins recorded\n"
+    env.ok("--account", "work", "record", "codex", "--scope", "all")
+    env.ok("--account", "home", "record", "codex", "--scope", "all")
+    assert env.ok("accounts").stdout == "home\nwork\n"
+    assert env.json("accounts") == ["home", "work"]
+    plugins = {"context7": {"version": "1.2.0", "mcp_count": 2}, "linear": {"enabled": True}}
+    env.ok("call", "plugins.record", json.dumps({"plugins": plugins, "account": "work"}))
+    assert env.json("--account", "work", "plugins") == plugins
+    assert env.json("plugins") == {}
+    lines = env.ok("--account", "work", "plugins").stdout.splitlines()
+    assert lines[0].split() == ["PLUGIN", "VERSION", "MCP", "SERVERS"]
+    assert lines[1].split() == ["context7", "1.2.0", "2"]
+    assert lines[2].split() == ["linear", "-", "-"]
+    assert lines[3] == "(account work)"
+
+
+def test_dry_run(env):
+    assert env.ok("dry-run").stdout == "global dry run: off\n"
+    assert env.ok("dry-run", "on").stdout == "global dry run: on\n"
+    assert env.json("dry-run") == {"global_dry_run": True}
+    assert env.json("dry-run", "off") == {"global_dry_run": False}
+    assert env.json("call", "state.all")["global_dry_run"] is False
+    r = env.ok("dry-run", "maybe", code=2)
+    assert "maybe" in one_line_error(r)
+    r = env.ok("--account", "work", "dry-run", "on", code=2)
+    assert "global" in one_line_error(r)
+
+
+def test_health(env):
+    assert env.ok("health", "codex").stdout == "codex has no health scores\n"
+    assert env.json("health", "codex") == []
+    assert env.ok("health", "codex", "84", "--label", "good").stdout == "recorded codex health 84 (good)\n"
+    e = env.json("health", "codex", "42.5")
+    assert e["score"] == 42.5 and e["label"] == "" and e["timestamp"]
+    assert env.json("health", "codex", "250")["score"] == 100
+    hist = env.json("health", "codex")
+    assert [h["score"] for h in hist] == [84, 42.5, 100]
+    assert isinstance(hist[0]["score"], int)  # an integer stays an integer
+    assert [h["score"] for h in env.json("health", "codex", "-n", "2")] == [42.5, 100]
+    lines = env.ok("health", "codex", "-n", "1").stdout.splitlines()
+    assert lines[0].split() == ["TIMESTAMP", "SCORE", "LABEL"]
+    assert lines[1].split()[1:] == ["100"]
+    # The file holds what the daemon stored: integer scores as integers.
+    with open(os.path.join(env.state, "state.json")) as f:
+        assert json.load(f)["health_score_history"]["codex"][0] == hist[0]
+    for args, word in [(["codex", "-n", "0"], "-n"), (["codex", "-n", "91"], "-n"), (["codex", "high"], "high"),
+                       (["codex", "--label", "x"], "--label"), (["codex", "5", "-n", "3"], "-n")]:
+        r = env.ok("health", *args, code=2)
+        assert word in one_line_error(r), args
+    r = env.ok("--account", "work", "health", "codex", code=2)
+    assert "account" in one_line_error(r)
+    r = env.ok("health", "no spaces", "5", code=4)
+    assert "target" in one_line_error(r)
+
+
+
+def test_info_shows_the_layout(env):
+    assert env.json("info")["schema"] == 1
+    assert "layout      schema 1\n" in env.ok("info").stdout

@@ -24,6 +24,8 @@ Action setup_info(CLI::App&, Context& ctx) {
     std::printf("%-11s %s %s (protocol %s)\n", "daemon", s("name").c_str(), s("version").c_str(), s("protocol").c_str());
     std::printf("%-11s %s\n", "pid", s("pid").c_str());
     std::printf("%-11s %s\n", "state file", s("state_file").c_str());
+    // An older daemon does not report its layout: leave the line out.
+    if (r->contains("schema")) std::printf("%-11s %s\n", "layout", ("schema " + s("schema")).c_str());
     std::printf("%-11s %s\n", "socket", s("socket").c_str());
     std::printf("%-11s %s (up %s ms)\n", "started", s("started_at").c_str(), s("uptime_ms").c_str());
     // Display only: what an older daemon does not report shows as "?".

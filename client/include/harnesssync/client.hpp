@@ -125,6 +125,13 @@ struct MigrateResult {
   std::optional<std::string> last_sync;
 };
 
+/// One health score of a target, as health.record stores it.
+struct HealthEntry {
+  std::string timestamp;  // local ISO time, as the state file holds it
+  double score = 0;       // clamped to 0..100
+  std::string label;
+};
+
 struct LockResult {
   bool acquired = false;
   std::optional<int64_t> holder_pid;
@@ -186,6 +193,31 @@ class Client {
   Result<Done> unsubscribe(int64_t subscription);
   Result<LockResult> lock_acquire(const std::string& name, int64_t wait_ms = 0);
   Result<Done> lock_release(const std::string& name);
+
+  // HarnessSync's other sections (docs/PROTOCOL.md, "HarnessSync's other sections").
+  /// state.account: the account's object as stored, or nullopt when it has none.
+  Result<std::optional<boost::json::object>> account(const std::string& account);
+  /// state.accounts: the account names, sorted.
+  Result<std::vector<std::string>> accounts();
+  /// plugins.record: replaces the whole plugins section (top level, or the
+  /// account's) with `plugins` {name: object}; returns how many it holds.
+  Result<int64_t> plugins_record(const boost::json::object& plugins,
+                                 const std::optional<std::string>& account = std::nullopt);
+  /// plugins.status: the stored plugins {name: object}, empty when none.
+  Result<boost::json::object> plugins_status(const std::optional<std::string>& account = std::nullopt);
+  /// plugins.drift: {name, reason} for each plugin of `current` {name: object}
+  /// that differs from the stored ones, in the daemon's order (removed first).
+  Result<std::vector<std::pair<std::string, std::string>>> plugins_drift(
+      const boost::json::object& current, const std::optional<std::string>& account = std::nullopt);
+  /// settings.dry_run: sets the global dry-run flag when `enabled` is given,
+  /// else reads it; returns the flag.
+  Result<bool> dry_run(std::optional<bool> enabled = std::nullopt);
+  /// health.record: the stored entry (score clamped to 0..100). An integral
+  /// `score` is sent as a JSON integer, so it is stored as one (as
+  /// HarnessSync stores an int).
+  Result<HealthEntry> health_record(const std::string& target, double score, const std::string& label = "");
+  /// health.history: the last `n` (1 to 90) entries of `target`, oldest first.
+  Result<std::vector<HealthEntry>> health_history(const std::string& target, int64_t n = 30);
 
  private:
   struct Impl;
