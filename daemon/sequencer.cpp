@@ -122,11 +122,14 @@ void Sequencer::pump() {
     Slot& op = *queue_.front();
     if (op.check) {
       // A reload replaces the document: like a change, never while the
-      // writer thread reads it (above), nor under a pending batch, whose
-      // own write will check the file anyway.
-      if (store_.pending()) break;
+      // writer thread reads it (above). Under a pending batch it is not
+      // needed: that batch's write checks the file just before its rename,
+      // and reloads if it changed. Dropped then, rather than waited for, so
+      // that it never splits the batch (the daemon's own renames trigger a
+      // check each, and it would split nearly every one).
       queue_.pop_front();
       check_queued_ = false;
+      if (store_.pending()) continue;
       auto changed = store_.changed_on_disk();
       if (!changed) {
         log::warn("cannot check " + store_.state_path() + ": " + changed.error().message());
