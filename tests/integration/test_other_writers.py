@@ -172,3 +172,13 @@ def test_external_newer_version_is_never_written_over(daemon):
     assert "newer" in json.dumps(resp["error"]), resp
     assert daemon.state() == newer
     assert c.call("daemon.ping") is not None
+
+
+def test_answers_reflect_the_other_writers_document(daemon):
+    c = daemon.client()
+    c.call("state.record", record_params("gone"))
+    external_save(daemon.state_dir, {"version": 1, "targets": {"theirs": {"status": "success"}}})
+    # Whether the watch reloaded first or the write's check did, the clear
+    # is applied to the other writer's document, where "gone" is gone.
+    assert c.call("state.clear", {"target": "gone"}) == {"cleared": False}
+    assert set(daemon.state()["targets"]) == {"theirs"}
