@@ -124,9 +124,11 @@ def test_interleaved_writers_lose_nothing(daemon):
     # for each answer): every daemon record lost is one of those.
     assert n - ours <= clobbered, (ours, clobbered)
     # The daemon's side shows as missing names. Its window is a stat and a
-    # rename, but a sanitizer build's are several times slower, and on a
-    # loaded machine its writer thread may be descheduled inside it.
-    assert theirs >= (0.95 if os.environ.get("HS_SANITIZED") in ("1", "ON", "TRUE", "true") else 0.99) * n, theirs
+    # rename, but on a loaded 2-core machine a writer that wakes from its
+    # fsync preempts the other one, often inside that window: measured
+    # 0 to 5 of 300 lost (and up to 11 in a sanitizer build), against 79 and
+    # 116 of 300 in two runs before the daemon checked at all.
+    assert theirs >= (0.95 if os.environ.get("HS_SANITIZED") in ("1", "ON", "TRUE", "true") else 0.97) * n, theirs
     # And the daemon's memory agrees with the file.
     assert poll(lambda: set(c.call("state.all")["targets"]) == set(daemon.state()["targets"]))
 
