@@ -41,7 +41,9 @@ std::string durable_temp_prefix(std::string_view basename) {
   return p;
 }
 
-Status replace_file_durably(const std::string& path, std::string_view data, mode_t mode, bool* renamed) {
+Status replace_file_durably(const std::string& path, std::string_view data, mode_t mode, bool* renamed,
+                            const std::function<Status()>& before_rename,
+                            const std::function<void()>& after_rename) {
   if (renamed != nullptr) *renamed = false;
   auto [dir, base] = split_path(path);
   std::string tmpl = fs::join(dir, durable_temp_prefix(base) + "XXXXXX");
@@ -58,9 +60,11 @@ Status replace_file_durably(const std::string& path, std::string_view data, mode
   // otherwise a crash could leave a renamed but empty or partial file.
   if (::fsync(fd.get()) != 0) return os_error("fsync", tmpl, errno);
   if (::close(fd.release()) != 0) return os_error("close", tmpl, errno);
+  if (before_rename) HS_TRY(before_rename());
   if (::rename(tmpl.c_str(), path.c_str()) != 0) return os_error("rename to " + path, tmpl, errno);
   guard.dismiss();
   if (renamed != nullptr) *renamed = true;
+  if (after_rename) after_rename();
   // The rename itself lives in the directory: sync it so that the new name
   // (and not the old file) is what a crash leaves behind.
   return fs::fsync_dir(dir);

@@ -27,6 +27,7 @@ struct Sequencer::Slot {
   Apply apply;  // a change ...
   Done done;
   Read read;    // ... or a read
+  bool check = false;  // ... or check_disk()
 };
 
 Sequencer::Sequencer(asio::io_context& io, store::StateStore& store)
@@ -84,6 +85,30 @@ void Sequencer::finish_text(JsonText text, uint64_t generation) {
   pump();
 }
 
+void Sequencer::check_disk() {
+  if (check_queued_) return;
+  check_queued_ = true;
+  auto s = std::make_shared<Slot>();
+  s->ready = true;
+  s->check = true;
+  queue_.push_back(std::move(s));
+  pump();
+}
+
+Status Sequencer::reload_store() {
+  std::vector<std::string> warnings;
+  Status r = store_.reload(&warnings);
+  for (const auto& w : warnings) log::warn(w);
+  if (!r) {
+    log::error("cannot reload " + store_.state_path() + ": " + r.error().message() +
+               "; keeping the last state, and no change is written until the file can be read");
+    return r;
+  }
+  // Hook: the state.changed notification with kind "reloaded" (docs/STATE.md,
+  // "Other writers") is to be sent from here once notifications exist.
+  return r;
+}
+
 void Sequencer::when_drained(std::function<void()> cb) {
   drained_.push_back(std::move(cb));
   pump();
@@ -95,6 +120,25 @@ void Sequencer::pump() {
     // The writer thread reads the document: changes wait, reads go on.
     if (serializing_ && !queue_.front()->read) break;
     Slot& op = *queue_.front();
+    if (op.check) {
+      // A reload replaces the document: like a change, never while the
+      // writer thread reads it (above). Under a pending batch it is not
+      // needed: that batch's write checks the file just before its rename,
+      // and reloads if it changed. Dropped then, rather than waited for, so
+      // that it never splits the batch (the daemon's own renames trigger a
+      // check each, and it would split nearly every one).
+      queue_.pop_front();
+      check_queued_ = false;
+      if (store_.pending()) continue;
+      auto changed = store_.changed_on_disk();
+      if (!changed) {
+        log::warn("cannot check " + store_.state_path() + ": " + changed.error().message());
+      } else if (*changed) {
+        log::warn(store_.state_path() + " was changed by another process; reloading it");
+        (void)reload_store();
+      }
+      continue;
+    }
     if (op.read) {
       // A read must not see the batch being built: let it go to disk first.
       if (store_.pending()) break;
@@ -111,7 +155,7 @@ void Sequencer::pump() {
       // Every answer given while a batch is pending, errors and no-ops
       // included, was computed against that batch: it waits for the write
       // so that it never describes a state that is not on disk.
-      batch_.emplace_back(std::move(done), std::move(out));
+      batch_.push_back(Batched{std::move(apply), std::move(done), std::move(out)});
     } else {
       done(std::move(out));  // nothing pending: the state it saw is durable
     }
@@ -166,14 +210,45 @@ void Sequencer::start_write() {
   write_started_ = std::chrono::steady_clock::now();
   // The guard keeps io.run() from returning while the write is in flight.
   asio::post(writer_, [this, w, guard = asio::make_work_guard(io_)]() mutable {
-    bool renamed = false;
-    Status s = store::StateStore::write(*w, &renamed);
-    asio::post(io_, [this, s = std::move(s), renamed, guard = std::move(guard)] { finish_write(s, renamed); });
+    store::WriteInfo info;
+    Status s = store::StateStore::write(*w, &info);
+    asio::post(io_, [this, s = std::move(s), info, guard = std::move(guard)] { finish_write(s, info); });
   });
 }
 
-void Sequencer::finish_write(Status outcome, bool renamed) {
-  if (Status restored = store_.end_commit(outcome, renamed); !restored) {
+bool Sequencer::reapply_after_reload(Status* outcome) {
+  // Each round's changes were rolled back and nothing of them is on disk;
+  // a file that changes again and again between our check and rename
+  // (which takes a writer looping flat out) fails the batch after a while
+  // rather than retrying forever.
+  constexpr int kMaxRounds = 16;
+  log::warn(store_.state_path() + " was changed by another process; reloading it before writing " +
+            std::to_string(batch_.size()) + " change(s)");
+  if (++conflict_rounds_ > kMaxRounds) {
+    log::error(store_.state_path() + " keeps changing under the daemon; failing the changes");
+    return false;
+  }
+  if (Status r = reload_store(); !r) {
+    *outcome = r;
+    return false;
+  }
+  // The answers become those of the changes applied to the other writer's
+  // document: a clear of a target it removed finds nothing, and so on.
+  for (auto& b : batch_) b.out = b.apply(store_);
+  if (store_.pending()) {
+    start_write();
+    return true;
+  }
+  // Nothing left to write (every change became a no-op or an error): the
+  // reloaded state is durable, so the answers can go now.
+  conflict_rounds_ = 0;
+  for (auto& b : std::exchange(batch_, {})) b.done(std::move(b.out));
+  pump();
+  return true;
+}
+
+void Sequencer::finish_write(Status outcome, const store::WriteInfo& info) {
+  if (Status restored = store_.end_commit(outcome, info); !restored) {
     // A double fault: the failed write had replaced state.json and putting
     // the old content back failed too. Answering or serving on from memory
     // would contradict the file; exit, and a restart reloads it from disk.
@@ -182,11 +257,13 @@ void Sequencer::finish_write(Status outcome, bool renamed) {
     std::_Exit(1);
   }
   writing_ = false;
+  if (!outcome && info.changed && reapply_after_reload(&outcome)) return;
+  conflict_rounds_ = 0;
   auto batch = std::exchange(batch_, {});
   if (outcome) {
     ++writes_;
     changes_written_ += static_cast<uint64_t>(
-        std::count_if(batch.begin(), batch.end(), [](const auto& e) { return static_cast<bool>(e.second); }));
+        std::count_if(batch.begin(), batch.end(), [](const Batched& e) { return static_cast<bool>(e.out); }));
   }
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - write_started_);
   gather_target_ = std::max<size_t>(1, batch.size());
@@ -196,11 +273,11 @@ void Sequencer::finish_write(Status outcome, bool renamed) {
                std::to_string(us.count()) + " us");
   }
   if (!outcome) log::error("state write failed: " + outcome.error().message());
-  for (auto& [done, out] : batch) {
+  for (auto& b : batch) {
     if (outcome) {
-      done(std::move(out));
+      b.done(std::move(b.out));
     } else {
-      done(write_failed_error(outcome.error()));  // true for errors too: nothing of theirs applied
+      b.done(write_failed_error(outcome.error()));  // true for errors too: nothing of theirs applied
     }
   }
   pump();

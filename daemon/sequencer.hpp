@@ -65,6 +65,13 @@ class Sequencer {
   /// made on the writer thread; changes wait until it is done.
   void read_text(std::function<void(JsonText)> run);
 
+  /// Another process may have written state.json (the state dir's watch
+  /// saw it): queues a check, in order with changes and reads, that
+  /// reloads the file if it is not the one the store last wrote or loaded.
+  /// Reads queued after it show the other writer's content. Repeated calls
+  /// while one is queued add nothing.
+  void check_disk();
+
   /// Calls `cb` once the queue is empty and no write is in flight.
   void when_drained(std::function<void()> cb);
 
@@ -79,14 +86,27 @@ class Sequencer {
   void pump();
   void schedule_write();
   void start_write();
-  void finish_write(Status outcome, bool renamed);
+  void finish_write(Status outcome, const store::WriteInfo& info);
+  /// After a write stopped because another process changed state.json:
+  /// reload, apply the batch again on the reloaded document, and write
+  /// again. False (and `*outcome` set) when the batch must fail instead.
+  bool reapply_after_reload(Status* outcome);
+  /// Reloads state.json, logging what the load rules did.
+  Status reload_store();
   void finish_text(JsonText text, uint64_t generation);
 
   boost::asio::io_context& io_;
   store::StateStore& store_;
   boost::asio::thread_pool writer_{1};  // encoding and fsync happen here, off the event loop
   std::deque<std::shared_ptr<Slot>> queue_;
-  std::vector<std::pair<Done, Result<boost::json::value>>> batch_;  // answered once the pending write ends
+  struct Batched {
+    Apply apply;  // kept: applied again if another writer's change must be reloaded first
+    Done done;
+    Result<boost::json::value> out;
+  };
+  std::vector<Batched> batch_;  // answered once the pending write ends
+  bool check_queued_ = false;   // a check_disk() slot is waiting in the queue
+  int conflict_rounds_ = 0;     // reloads in a row for the same batch
   bool writing_ = false;
   bool write_posted_ = false;  // a start_write is posted to run next
   // Adaptive commit delay (see schedule_write): wait for up to `gather_wait_`

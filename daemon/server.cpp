@@ -10,6 +10,7 @@
 #include "common/clock.hpp"
 #include "common/log.hpp"
 #include "daemon/service_manager.hpp"
+#include "daemon/store/load.hpp"
 #include "daemon/session.hpp"
 #include "daemon/spawn.hpp"
 
@@ -21,6 +22,7 @@ Server::Server(asio::io_context& io, const Options& opts, store::StateStore& sto
     : io_(io),
       opts_(opts),
       seq_(io, store),
+      watch_(io, store.dir(), store::kStateFileName, [this] { seq_.check_disk(); }),
       ctx_{io, seq_, blocking_, hasher_, opts, store.state_path(), socket.path, iso_local(Clock::now()),
            std::chrono::steady_clock::now(), [this] { request_shutdown("daemon.shutdown was called"); },
            /*stopping=*/false, /*pending_jobs=*/0, /*on_jobs_done=*/{}},
@@ -36,6 +38,7 @@ Server::~Server() {
 }
 
 void Server::start() {
+  watch_.start();
   signals_.async_wait([this](boost::system::error_code ec, int sig) {
     if (!ec) request_shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
   });
@@ -109,6 +112,7 @@ void Server::request_shutdown(std::string_view why) {
   acceptor_.close(ignored);
   signals_.cancel(ignored);
   watchdog_timer_.cancel();
+  watch_.stop();
   // A hash in progress (a terabyte, say) must not hold the stop: its
   // request is answered -32000 instead.
   hasher_.cancel_all();

@@ -18,6 +18,7 @@
 #include "daemon/context.hpp"
 #include "daemon/listener.hpp"
 #include "daemon/sequencer.hpp"
+#include "daemon/state_watch.hpp"
 
 namespace hs::daemon {
 
@@ -50,6 +51,7 @@ class Server {
   boost::asio::thread_pool blocking_{2};
   Hasher hasher_{2};
   Sequencer seq_;
+  StateWatch watch_;
   Context ctx_;
   ListeningSocket listening_;
   boost::asio::local::stream_protocol::acceptor acceptor_;

@@ -123,10 +123,10 @@ Result<std::string> move_to_backup(const std::string& path, Clock::time_point no
   }
 }
 
-Result<Loaded> load_state(const std::string& dir, Clock::time_point now) {
+Result<Loaded> load_state(const std::string& dir, Clock::time_point now, bool sweep) {
   const std::string path = fs::join(dir, kStateFileName);
   Loaded out;
-  HS_TRY(sweep_temp_files(dir, out.warnings));
+  if (sweep) HS_TRY(sweep_temp_files(dir, out.warnings));
 
   auto text = fs::read_file(path);
   if (!text) {
@@ -183,6 +183,7 @@ Result<Loaded> load_state(const std::string& dir, Clock::time_point now) {
                          " and starting from an empty state");
   out.doc = empty_document();
   out.fresh = true;
+  out.moved_aside = true;
   return out;
 }
 

@@ -22,6 +22,9 @@ struct Loaded {
   /// True when `doc` was made here rather than read: the file was missing,
   /// unreadable (backed up), or cc2all's (wrapped).
   bool fresh = false;
+  /// True when state.json was unreadable and moved to a backup: the path
+  /// then holds nothing.
+  bool moved_aside = false;
 };
 
 /// The empty document: {"version": 1, "targets": {}}.
@@ -42,6 +45,9 @@ Result<std::string> move_to_backup(const std::string& path, Clock::time_point no
 
 /// Loads <dir>/state.json by the rules of docs/STATE.md. Errc::unsupported when
 /// its version is above kMaxSchemaVersion (the file is left untouched).
-Result<Loaded> load_state(const std::string& dir, Clock::time_point now);
+/// `sweep` removes stray temp files first; only at start, when no other
+/// writer can be live (a reload while another process may be in the middle
+/// of its own temp-then-rename write passes false).
+Result<Loaded> load_state(const std::string& dir, Clock::time_point now, bool sweep = true);
 
 }  // namespace hs::store

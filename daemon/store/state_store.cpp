@@ -85,12 +85,17 @@ Result<std::unique_ptr<StateStore>> StateStore::open(StoreOptions opts,
   // never remove a file another live writer is about to rename.
   auto lock = InstanceLock::acquire(fs::join(opts.dir, "harnesssyncd.lock"));
   if (!lock) return std::move(lock).error();
+  // The identity is taken before the read: a write landing between the two
+  // then shows as a change at the next check, and is reloaded, not lost.
+  auto before = file_identity(fs::join(opts.dir, kStateFileName));
+  if (!before) return std::move(before).error();
   auto loaded = load_state(opts.dir, opts.now());
   if (!loaded) return std::move(loaded).error();
   if (warnings != nullptr) {
     warnings->insert(warnings->end(), loaded->warnings.begin(), loaded->warnings.end());
   }
   std::unique_ptr<StateStore> store(new StateStore(std::move(opts), std::move(*lock), std::move(loaded->doc)));
+  store->disk_id_ = loaded_identity(*before, loaded->moved_aside);
   HS_TRY(store->settle_layout(loaded->fresh, warnings));
   return store;
 }
@@ -289,25 +294,55 @@ Result<MigrateResult> StateStore::apply_migrate_cc2all(const std::optional<std::
   return out;
 }
 
-PendingWrite StateStore::begin_commit() const { return {state_path_, &doc_}; }
+PendingWrite StateStore::begin_commit() const { return {state_path_, &doc_, disk_id_}; }
 
-Status StateStore::write(const PendingWrite& w, bool* renamed) {
-  return replace_file_durably(w.path, to_state_text(*w.doc), 0600, renamed);
+Status StateStore::write(const PendingWrite& w, WriteInfo* info) {
+  WriteInfo local;
+  WriteInfo& out = info != nullptr ? *info : local;
+  out = WriteInfo{};
+  // The check is the last step before the rename, after the encoding and
+  // the temp file's fsync (milliseconds): only a write that lands between
+  // it and the rename (microseconds) can still be written over.
+  auto check = [&]() -> Status {
+    auto now = file_identity(w.path);
+    if (!now) return std::move(now).error();
+    if (*now == w.expect) return {};
+    out.changed = true;
+    Error e;
+    e.code = Errc::busy;
+    e.op = "check";
+    e.path = w.path;
+    e.detail = "changed by another process (expected " + w.expect.describe() + ", found " + now->describe() + ")";
+    return e;
+  };
+  // Taken right after our rename, before the directory fsync: a write by
+  // someone else after this point differs from it and is noticed.
+  auto note = [&] {
+    auto now = file_identity(w.path);
+    out.written = now ? *now : FileIdentity{};
+  };
+  return replace_file_durably(w.path, to_state_text(*w.doc), 0600, &out.renamed, check, note);
 }
 
-Status StateStore::end_commit(const Status& outcome, bool renamed) {
+Status StateStore::end_commit(const Status& outcome, const WriteInfo& info) {
   Status restored;
   if (outcome) {
     log_.clear();
+    disk_id_ = info.written;
   } else {
     log_.rollback(doc_);
-    if (renamed) {
+    if (info.renamed) {
       // state.json holds the changes we are about to report as not applied:
       // put the last durable content back. If even that rename fails, disk
       // and memory disagree. (If only its directory fsync fails, the content
       // matches memory again, which is what matters here.)
       bool back = false;
-      Status s = replace_file_durably(state_path_, to_state_text(doc_), 0600, &back);
+      FileIdentity written;
+      Status s = replace_file_durably(state_path_, to_state_text(doc_), 0600, &back, {}, [&] {
+        auto now = file_identity(state_path_);
+        written = now ? *now : FileIdentity{};
+      });
+      if (back) disk_id_ = written;
       if (!s && !back) restored = s;
     }
   }
@@ -316,20 +351,60 @@ Status StateStore::end_commit(const Status& outcome, bool renamed) {
   return restored;
 }
 
-Status StateStore::commit() {
+Status StateStore::commit_once(bool* changed) {
+  *changed = false;
   if (!pending()) return {};
-  bool renamed = false;
-  Status s = write(begin_commit(), &renamed);
-  if (Status r = end_commit(s, renamed); !r) return r;
+  WriteInfo info;
+  Status s = write(begin_commit(), &info);
+  *changed = info.changed;
+  if (Status r = end_commit(s, info); !r) return r;
   return s;
+}
+
+Status StateStore::commit() {
+  bool changed = false;
+  return commit_once(&changed);
+}
+
+FileIdentity StateStore::loaded_identity(const FileIdentity& before, bool moved_aside) {
+  // A file moved to a backup leaves nothing behind: the next write expects
+  // none (and finds one, and reloads, if someone wrote a new one meanwhile).
+  return moved_aside ? FileIdentity{} : before;
+}
+
+Result<bool> StateStore::changed_on_disk() const {
+  auto now = file_identity(state_path_);
+  if (!now) return std::move(now).error();
+  return !(*now == disk_id_);
+}
+
+Status StateStore::reload(std::vector<std::string>* warnings) {
+  auto before = file_identity(state_path_);
+  if (!before) return std::move(before).error();
+  auto loaded = load_state(opts_.dir, opts_.now(), /*sweep=*/false);
+  if (!loaded) return std::move(loaded).error();
+  if (warnings != nullptr) warnings->insert(warnings->end(), loaded->warnings.begin(), loaded->warnings.end());
+  doc_ = std::move(loaded->doc);
+  log_.clear();
+  pending_ = false;
+  disk_id_ = loaded_identity(*before, loaded->moved_aside);
+  ++generation_;
+  return settle_layout(loaded->fresh, warnings);
 }
 
 template <class T, class F>
 Result<T> StateStore::apply_and_commit(F&& apply) {
-  Result<T> r = apply();
-  if (!r) return r;
-  HS_TRY(commit());
-  return r;
+  // Another process may keep changing the file; give up after a few rounds
+  // rather than loop (each round's changes were rolled back: nothing applied).
+  for (int round = 0;; ++round) {
+    Result<T> r = apply();
+    if (!r) return r;
+    bool changed = false;
+    Status s = commit_once(&changed);
+    if (s) return r;
+    if (!changed || round >= 8) return std::move(s).error();
+    HS_TRY(reload(nullptr));
+  }
 }
 
 Result<json::object> StateStore::record(const RecordArgs& a) {

@@ -29,6 +29,7 @@
 #include "common/instance_lock.hpp"
 #include "common/result.hpp"
 #include "daemon/store/drift.hpp"
+#include "daemon/store/file_identity.hpp"
 #include "daemon/store/undo_log.hpp"
 
 namespace hs::store {
@@ -93,6 +94,16 @@ struct MigrateResult {
 struct PendingWrite {
   std::string path;
   const boost::json::object* doc = nullptr;
+  /// state.json as the store last wrote or loaded it: the write goes ahead
+  /// only if the file is still that one (docs/STATE.md, "Other writers").
+  FileIdentity expect;
+};
+
+/// What a write() did besides its outcome.
+struct WriteInfo {
+  bool renamed = false;   // state.json was replaced (only the dir fsync can have failed after)
+  bool changed = false;   // stopped before the rename: another process had changed state.json
+  FileIdentity written;   // state.json right after our rename
 };
 
 class StateStore {
@@ -173,20 +184,41 @@ class StateStore {
   /// Encodes `w` and makes it durable (temp file, fsync, rename, fsync dir).
   /// Touches no store state but reads the document: may run on another
   /// thread while the store's thread only reads too.
-  /// `*renamed` says whether state.json was already replaced when it failed
-  /// (only the directory fsync can fail after that).
-  static Status write(const PendingWrite& w, bool* renamed = nullptr);
+  /// info->renamed says whether state.json was already replaced when it
+  /// failed (only the directory fsync can fail after that).
+  /// Just before the rename it checks that state.json is still
+  /// w.expect; if not, it stops (temp file removed, state.json untouched)
+  /// with info->changed set: the caller reloads and applies again.
+  static Status write(const PendingWrite& w, WriteInfo* info = nullptr);
   /// REQUIRES: pending(). Ends the commit begun with the state as it is now.
   /// On a failed write memory returns to the last durable state; if the
   /// file had already been replaced, its last durable content is written
   /// back, so that disk and memory agree again. Returns an error only when
   /// that restore could not replace the file either: disk and memory then
   /// differ and the caller must not go on (the daemon exits and reloads).
-  Status end_commit(const Status& outcome, bool renamed = false);
+  /// On success the identity of the file written becomes the one expected
+  /// by the next write.
+  Status end_commit(const Status& outcome, const WriteInfo& info = {});
   /// All of the above; a no-op when nothing is pending.
   Status commit();
 
-  // ---- One-call forms: apply, then commit. On error, memory and disk are
+  // ---- Other writers (docs/STATE.md, "Other writers").
+
+  /// state.json as the store last wrote or loaded it.
+  const FileIdentity& disk_identity() const { return disk_id_; }
+  /// True when state.json is no longer that file: another process wrote it.
+  Result<bool> changed_on_disk() const;
+  /// REQUIRES: !pending(). Reads state.json again by the load rules (an
+  /// unreadable file is backed up, cc2all's is wrapped; no temp sweep, as
+  /// another writer may be mid-write) and settles it into the layout again
+  /// (a version 1 file in layout 2 is moved and written). On error (a
+  /// newer version; an I/O error) memory and the expected identity stay as
+  /// they were, so every later write stops at the check again: a file the
+  /// daemon cannot read is never written over.
+  Status reload(std::vector<std::string>* warnings);
+
+  // ---- One-call forms: apply, then commit. If another process changed
+  // state.json, they reload and apply again (as the daemon's Sequencer does). On error, memory and disk are
   // exactly as before the call.
   Result<boost::json::object> record(const RecordArgs& args);
   Result<bool> clear(const TargetRef& ref);
@@ -207,6 +239,9 @@ class StateStore {
   Status settle_layout(bool fresh, std::vector<std::string>* warnings);
   template <class T, class F>
   Result<T> apply_and_commit(F&& apply);
+  Status commit_once(bool* changed);
+  /// The identity to expect after a load that started when the file was `before`.
+  static FileIdentity loaded_identity(const FileIdentity& before, bool moved_aside);
 
   StoreOptions opts_;
   InstanceLock lock_;
@@ -215,6 +250,7 @@ class StateStore {
   UndoLog log_;                                      // how to get back to the last durable state
   bool pending_ = false;                             // changes applied since the last commit
   uint64_t generation_ = 0;
+  FileIdentity disk_id_;                             // state.json as we last wrote or loaded it
 };
 
 }  // namespace hs::store

@@ -688,8 +688,9 @@ TEST_CASE("many changes share one durable write", "[store][group]") {
   }
   CHECK_FALSE(hs::test::exists(f.state_path()));
   auto w = s->begin_commit();
-  REQUIRE(hs::store::StateStore::write(w));
-  REQUIRE(s->end_commit({}));
+  hs::store::WriteInfo info;
+  REQUIRE(hs::store::StateStore::write(w, &info));
+  REQUIRE(s->end_commit({}, info));
   CHECK_FALSE(s->pending());
   CHECK(f.disk().at("targets").as_object().size() == 10);
 }
