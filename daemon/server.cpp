@@ -23,7 +23,7 @@ Server::Server(asio::io_context& io, const Options& opts, store::StateStore& sto
       opts_(opts),
       seq_(io, store),
       watch_(io, store.dir(), store::kStateFileName, [this] { seq_.check_disk(); }),
-      ctx_{io, seq_, blocking_, hasher_, opts, store.state_path(), socket.path, iso_local(Clock::now()),
+      ctx_{io, seq_, hasher_, opts, store.state_path(), socket.path, iso_local(Clock::now()),
            std::chrono::steady_clock::now(), [this] { request_shutdown("daemon.shutdown was called"); },
            /*stopping=*/false, /*pending_jobs=*/0, /*on_jobs_done=*/{}},
       listening_(std::move(socket)),
@@ -32,10 +32,7 @@ Server::Server(asio::io_context& io, const Options& opts, store::StateStore& sto
       grace_timer_(io),
       watchdog_timer_(io) {}
 
-Server::~Server() {
-  blocking_.join();
-  remove_if_ours(listening_);
-}
+Server::~Server() { remove_if_ours(listening_); }
 
 void Server::start() {
   watch_.start();

@@ -11,7 +11,6 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <memory>
 #include <unordered_map>
 
@@ -48,7 +47,6 @@ class Server {
 
   boost::asio::io_context& io_;
   const Options& opts_;
-  boost::asio::thread_pool blocking_{2};
   Hasher hasher_{2};
   Sequencer seq_;
   StateWatch watch_;

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <stdexcept>
@@ -30,11 +29,10 @@ struct Rig {
   hs::test::StoreFixture fx;
   std::unique_ptr<hs::store::StateStore> store = fx.open();
   asio::io_context io{1};
-  asio::thread_pool pool{1};
   Options opts;
   Sequencer seq{io, *store};
   Hasher hasher{1};
-  Context ctx{io, seq, pool, hasher, opts, "state", "sock", "now", std::chrono::steady_clock::now(), [] {}, false, 0, {}};
+  Context ctx{io, seq, hasher, opts, "state", "sock", "now", std::chrono::steady_clock::now(), [] {}, false, 0, {}};
   bool closed = false;
   int peer = -1;
   std::shared_ptr<Session> session;
@@ -49,7 +47,6 @@ struct Rig {
   }
   ~Rig() {
     if (peer >= 0) ::close(peer);
-    pool.join();
   }
   void run_until(const std::function<bool()>& done) {
     for (int i = 0; i < 2000 && !done(); ++i) io.run_for(std::chrono::milliseconds(5));
