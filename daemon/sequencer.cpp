@@ -130,13 +130,7 @@ void Sequencer::pump() {
       queue_.pop_front();
       check_queued_ = false;
       if (store_.pending()) continue;
-      auto changed = store_.changed_on_disk();
-      if (!changed) {
-        log::warn("cannot check " + store_.state_path() + ": " + changed.error().message());
-      } else if (*changed) {
-        log::warn(store_.state_path() + " was changed by another process; reloading it");
-        (void)reload_store();
-      }
+      reload_if_changed();
       continue;
     }
     if (op.read) {
@@ -247,6 +241,16 @@ bool Sequencer::reapply_after_reload(Status* outcome) {
   return true;
 }
 
+void Sequencer::reload_if_changed() {
+  auto changed = store_.changed_on_disk();
+  if (!changed) {
+    log::warn("cannot check " + store_.state_path() + ": " + changed.error().message());
+  } else if (*changed) {
+    log::warn(store_.state_path() + " was changed by another process; reloading it");
+    (void)reload_store();
+  }
+}
+
 void Sequencer::finish_write(Status outcome, const store::WriteInfo& info) {
   if (Status restored = store_.end_commit(outcome, info); !restored) {
     // A double fault: the failed write had replaced state.json and putting
@@ -258,6 +262,11 @@ void Sequencer::finish_write(Status outcome, const store::WriteInfo& info) {
   }
   writing_ = false;
   if (!outcome && info.changed && reapply_after_reload(&outcome)) return;
+  // A write that failed before its check (no temp file, a full disk) never
+  // looked at state.json, and a check dropped while its batch was pending
+  // (see pump) must not be lost: look now, so that reads after this show
+  // what is on disk.
+  if (!outcome && !info.changed && !info.renamed) reload_if_changed();
   conflict_rounds_ = 0;
   auto batch = std::exchange(batch_, {});
   if (outcome) {

@@ -93,6 +93,8 @@ class Sequencer {
   bool reapply_after_reload(Status* outcome);
   /// Reloads state.json, logging what the load rules did.
   Status reload_store();
+  /// Reloads the store when state.json is no longer what it last wrote or read.
+  void reload_if_changed();
   void finish_text(JsonText text, uint64_t generation);
 
   boost::asio::io_context& io_;

@@ -2,6 +2,8 @@
 
 #include <poll.h>
 
+#include <algorithm>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -240,12 +242,16 @@ void Session::queue_message(ResponseText& msg, proto::Framing framing) {
 }
 
 bool Session::over_cap() {
-  // The cap is on bytes serialized for this connection alone and not yet
-  // read. A shared document text is not counted here: one answer of any
-  // size always goes out to a client that reads. Reading pauses long
-  // before this (too_busy), so only the answers to messages already
-  // received can take a connection past it.
-  if (owned_unsent_ <= limits_.max_output_bytes) return false;
+  // The cap is on bytes serialized for this connection and not yet read.
+  // The largest shared document text held is not counted: one answer of
+  // any size always goes out to a client that reads. Every other distinct
+  // text is (a batch alternating state.record and state.all holds a new
+  // version of the document per pair). Reading pauses long before this
+  // (too_busy), so only the answers to messages already received can take
+  // a connection past it.
+  size_t largest = 0;
+  for (const auto& kv : shared_refs_) largest = std::max(largest, kv.first->size());
+  if (owned_unsent_ + (shared_unsent_ - largest) <= limits_.max_output_bytes) return false;
   log::warn("connection " + std::to_string(id_) + ": more than " + std::to_string(limits_.max_output_bytes) +
             " bytes of output unread; closing it");
   close();

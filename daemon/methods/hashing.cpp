@@ -13,11 +13,22 @@ void hash_then(Context& ctx, const void* owner, CancelToken cancel, std::vector<
                std::function<void(std::optional<Hasher::Digests>)> then) {
   ++ctx.pending_jobs;
   // The guard keeps io.run() from returning while a job is out.
+  // `then` and the guard are moved to the loop, never copied: `then` holds
+  // the reply, and through it the session's ticket, which must be released
+  // on the loop thread, not on the hashing worker that destroys the job.
   auto deliver = [&ctx, then = std::move(then),
-                  guard = asio::make_work_guard(ctx.io)](std::optional<Hasher::Digests> digests) {
-    asio::post(ctx.io, [&ctx, then, guard, digests = std::move(digests)]() mutable {
-      then(std::move(digests));
-      if (--ctx.pending_jobs == 0 && ctx.on_jobs_done) ctx.on_jobs_done();
+                  guard = asio::make_work_guard(ctx.io)](std::optional<Hasher::Digests> digests) mutable {
+    asio::post(ctx.io, [&ctx, then = std::move(then), guard = std::move(guard),
+                        digests = std::move(digests)]() mutable {
+      // Counted down even if `then` throws: a shutdown waits for zero.
+      struct Done {
+        Context& ctx;
+        ~Done() {
+          if (--ctx.pending_jobs == 0 && ctx.on_jobs_done) ctx.on_jobs_done();
+        }
+      } done{ctx};
+      auto run = std::move(then);  // released here, on the loop, when this returns
+      run(std::move(digests));
     });
   };
   ctx.hasher.submit(owner, std::move(cancel), std::move(paths), std::move(deliver));

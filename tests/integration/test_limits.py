@@ -147,3 +147,33 @@ def test_pipelined_work_is_bounded_per_connection(start, tmp):
     assert rss_mb < 300, "RSS %d MB after %d pipelined 4 MB requests" % (rss_mb, sent)
     assert d.client().call("daemon.ping") == "pong"
     hog.close()
+
+
+def test_distinct_document_versions_count_toward_the_output_cap(start):
+    """A batch that alternates state.record and state.all holds a new version
+    of the document per pair. Only the largest shared text goes uncounted:
+    a client that never reads such a batch is closed at the cap, not left
+    holding every version."""
+    d = start("--max-output-bytes", str(2 << 20))
+    c = d.client()
+    hashes = {"/f/%04d" % i: "ab" * 32 for i in range(2000)}  # ~150 KB of document
+    c.call("state.record", {"target": "big", "scope": "all", "file_hashes": hashes,
+                            "synced": 1, "skipped": 0, "failed": 0})
+    batch = []
+    for i in range(60):  # 60 versions x ~150 KB = ~9 MB, past the 2 MiB cap
+        batch.append({"jsonrpc": "2.0", "id": 2 * i, "method": "state.record",
+                      "params": {"target": "t%d" % i, "scope": "all", "file_hashes": {},
+                                 "synced": 1, "skipped": 0, "failed": 0}})
+        batch.append({"jsonrpc": "2.0", "id": 2 * i + 1, "method": "state.all"})
+    hog = socket.socket(socket.AF_UNIX)
+    hog.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    hog.connect(d.socket)
+    hog.sendall((json.dumps(batch) + "\n").encode())
+    deadline = time.time() + 20
+    while "of output unread; closing it" not in d.output() and time.time() < deadline:
+        time.sleep(0.1)
+    assert "of output unread; closing it" in d.output()
+    hog.close()
+    assert d.client().call("daemon.ping") == "pong"
+    # Every change in the batch was applied and is durable all the same.
+    assert d.client().call("state.target", {"target": "t59"}) is not None
