@@ -169,6 +169,23 @@ class Daemon:
             return json.load(f)
 
 
+def harnesssyncd_pids(matches):
+    """Pids of the running harnesssyncd processes whose argv (a list of
+    bytes) satisfies `matches`: a test finds only the daemons it started."""
+    pids = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % p, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"harnesssyncd") and matches(argv):
+            pids.append(int(p))
+    return pids
+
+
 @pytest.fixture
 def tmp():
     """A short private dir under /tmp: socket paths must fit in 108 bytes."""

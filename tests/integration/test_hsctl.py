@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import DAEMON
+from conftest import DAEMON, harnesssyncd_pids
 
 HSCTL = os.environ.get("HS_HSCTL", os.path.join(os.path.dirname(DAEMON), "hsctl"))
 COMMANDS = ["status", "drift", "record", "accept", "clear", "migrate", "hash", "accounts", "plugins", "dry-run",
@@ -42,18 +42,7 @@ class Env:
         return json.loads(self.ok("--json", *args, code=code, **kw).stdout)
 
     def daemon_pids(self):
-        pids = []
-        for p in os.listdir("/proc"):
-            if not p.isdigit():
-                continue
-            try:
-                with open("/proc/%s/cmdline" % p, "rb") as f:
-                    argv = f.read().split(b"\0")
-            except OSError:
-                continue
-            if argv and argv[0].endswith(b"harnesssyncd") and self.sock.encode() in argv:
-                pids.append(int(p))
-        return pids
+        return harnesssyncd_pids(lambda argv: self.sock.encode() in argv)
 
     def stop(self):
         self.hsctl("--no-spawn", "shutdown")

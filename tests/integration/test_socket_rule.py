@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import DAEMON
+from conftest import DAEMON, harnesssyncd_pids
 
 HSCTL = os.environ.get("HS_HSCTL", os.path.join(os.path.dirname(DAEMON), "hsctl"))
 PKG_DIR = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "client", "python"))
@@ -57,18 +57,7 @@ class World:
 
     def daemon_pids(self):
         """Daemons serving a state dir under tmp: only ones this test started."""
-        pids = []
-        for p in os.listdir("/proc"):
-            if not p.isdigit():
-                continue
-            try:
-                with open("/proc/%s/cmdline" % p, "rb") as f:
-                    argv = f.read().split(b"\0")
-            except OSError:
-                continue
-            if argv and argv[0].endswith(b"harnesssyncd") and any(a.startswith(self.tmp.encode()) for a in argv):
-                pids.append(int(p))
-        return pids
+        return harnesssyncd_pids(lambda argv: any(a.startswith(self.tmp.encode()) for a in argv))
 
     def stop_all(self):
         for pid in self.daemon_pids():
