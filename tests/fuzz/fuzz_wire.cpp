@@ -19,19 +19,17 @@ using namespace hs::proto;
 namespace {
 
 void exercise_params(const json::object& params) {
-  // The decoders every method uses, over whatever the fuzzer sent.
-  Params p(params);
-  (void)p.name("target");
-  (void)p.opt_name("account");
-  (void)p.str("scope");
-  (void)p.path_map("file_hashes", false);
-  (void)p.count("synced");
-  (void)p.opt_int("wait_ms", 0, 1 << 30);
-  (void)p.paths("paths");
-  (void)p.opt_names("targets");
-  (void)p.opt_path("old_state_dir");
-  p.no_others({"target", "account"});
-  if (!p.ok()) (void)make_error(nullptr, p.error());
+  // The checks every method's spec applies (daemon/methods/method_table),
+  // of every param type, over whatever the fuzzer sent.
+  constexpr ParamType kTypes[] = {ParamType::name,       ParamType::string,  ParamType::path,
+                                  ParamType::path_map,   ParamType::paths,   ParamType::count,
+                                  ParamType::object_map, ParamType::boolean, ParamType::number,
+                                  ParamType::history_n};
+  for (const auto& kv : params) {
+    for (ParamType t : kTypes) {
+      if (auto e = check_param(t, kv.key(), kv.value())) (void)make_error(nullptr, *e);
+    }
+  }
 }
 
 bool has_non_finite(const json::value& v) {

@@ -200,22 +200,15 @@ TEST_CASE("jsonrpc: responses have result or error, never both", "[proto]") {
         R"({"jsonrpc":"2.0","id":null,"error":{"code":-32602,"message":"Invalid params: target: missing","data":{"field":"target","reason":"missing"}}})");
 }
 
-TEST_CASE("params: the first error names its field", "[proto]") {
-  json::object o = json::parse(R"({"target":"codex","synced":-1,"extra":true})").as_object();
-  Params p(o);
-  CHECK(p.name("target") == "codex");
-  p.count("synced");
-  p.no_others({"target", "synced"});
-  REQUIRE_FALSE(p.ok());
-  CHECK(p.error().data.at("field").as_string() == "synced");
-
-  json::object o2 = json::parse(R"({"paths":["/a","/b"],"x":1})").as_object();
-  Params q(o2);
-  CHECK(q.paths("paths") == std::vector<std::string>{"/a", "/b"});
-  q.no_others({"paths"});
-  REQUIRE_FALSE(q.ok());
-  CHECK(q.error().data.at("field").as_string() == "x");
-  CHECK(q.error().data.at("reason").as_string() == "unknown parameter");
+TEST_CASE("params: each check names its field and says why", "[proto]") {
+  auto e = check_param(ParamType::count, "synced", json::value(-1));
+  REQUIRE(e);
+  CHECK(e->data.at("field").as_string() == "synced");
+  CHECK(e->data.at("reason").as_string() == "must be an integer from 0 to 2^53-1");
+  CHECK_FALSE(check_param(ParamType::name, "target", json::value("codex")));
+  CHECK_FALSE(check_param(ParamType::paths, "paths", json::parse(R"(["/a","/b"])")));
+  CHECK(unknown_param("x").data.at("field").as_string() == "x");
+  CHECK(unknown_param("x").data.at("reason").as_string() == "unknown parameter");
 }
 
 TEST_CASE("wire JSON is valid JSON whatever the numbers") {
