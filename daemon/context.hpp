@@ -11,6 +11,7 @@
 #include "daemon/cancel.hpp"
 #include "daemon/hashing/hasher.hpp"
 #include "daemon/options.hpp"
+#include "daemon/watch/file_watch.hpp"
 #include "daemon/outcome.hpp"
 #include "daemon/sequencer.hpp"
 
@@ -20,6 +21,7 @@ struct Context {
   boost::asio::io_context& io;
   Sequencer& seq;
   Hasher& hasher;                      // hashing files (daemon/hashing/hasher.hpp)
+  FileWatch& files;                    // watching tracked files (daemon/watch/file_watch.hpp)
   const Options& opts;
   std::string state_file;
   std::string socket_path;

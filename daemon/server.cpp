@@ -21,9 +21,10 @@ using asio::local::stream_protocol;
 Server::Server(asio::io_context& io, const Options& opts, store::StateStore& store, ListeningSocket socket)
     : io_(io),
       opts_(opts),
+      files_(io),
       seq_(io, store),
       watch_(io, store.dir(), store::kStateFileName, [this] { seq_.check_disk(); }),
-      ctx_{io, seq_, hasher_, opts, store.state_path(), socket.path, iso_local(Clock::now()),
+      ctx_{io, seq_, hasher_, files_, opts, store.state_path(), socket.path, iso_local(Clock::now()),
            std::chrono::steady_clock::now(), [this] { request_shutdown("daemon.shutdown was called"); },
            /*stopping=*/false, /*pending_jobs=*/0, /*on_jobs_done=*/{}},
       listening_(std::move(socket)),

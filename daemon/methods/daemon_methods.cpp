@@ -23,6 +23,7 @@ void daemon_info(Context& ctx, Call&& c) {
       {"uptime_ms", uptime.count()},
       {"schema", ctx.seq.layout()},
       {"methods", std::move(methods)},
+      {"watch", ctx.files.info()},
       // Group commit at work: durable writes so far, and the changes they held.
       {"writes", json::object{{"count", ctx.seq.writes()}, {"changes", ctx.seq.changes_written()}}},
   });

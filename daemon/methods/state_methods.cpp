@@ -1,7 +1,6 @@
 // state.*: every access goes through the sequencer (see sequencer.hpp);
 // files are hashed on the hashing service (hashing.hpp).
-#include <unordered_map>
-
+#include "daemon/drift_check.hpp"
 #include "daemon/methods/errors.hpp"
 #include "daemon/methods/hashing.hpp"
 #include "daemon/methods/method_table.hpp"
@@ -16,16 +15,6 @@ using store::TargetRef;
 namespace {
 
 TargetRef read_ref(const Args& a) { return TargetRef{a.str("target"), a.opt_str("account")}; }
-
-// The paths an entry records, in stored order.
-std::vector<std::string> stored_paths(const json::object& entry) {
-  std::vector<std::string> out;
-  const json::value* h = entry.if_contains("file_hashes");
-  if (h == nullptr || !h->is_object()) return out;
-  out.reserve(h->get_object().size());
-  for (const auto& kv : h->get_object()) out.emplace_back(kv.key());
-  return out;
-}
 
 }  // namespace
 
@@ -61,21 +50,14 @@ void state_drift(Context& ctx, Call&& c) {
       if (!d) return reply(to_rpc_error(d.error()));
       return reply(json::value(d->to_json(ref.target)));
     }
-    if (entry == nullptr) return reply(json::value(store::drift_on_disk(nullptr).to_json(ref.target)));
-    // Hashing may take long: copy the entry (as durable now) and hash on
-    // the service; the comparison then runs on the loop, from the digests.
-    auto paths = stored_paths(*entry);
-    hash_then(ctx, cancel.owner(), cancel, paths,
-              [copy = *entry, paths, target = ref.target, cancel,
-               reply = std::move(reply)](std::optional<Hasher::Digests> digests) {
-                if (!digests) return answer_cancelled(cancel, reply);
-                std::unordered_map<std::string_view, const Result<std::string>*> by_path;
-                for (size_t i = 0; i < paths.size(); ++i) by_path.emplace(paths[i], &(*digests)[i]);
-                auto report = store::drift_on_disk(&copy, [&](const std::string& path) {
-                  return *by_path.at(path);
+    // Copied as durable now: the disk is checked off the store's order.
+    std::optional<json::object> copy;
+    if (entry != nullptr) copy = *entry;
+    check_drift(ctx, std::move(copy), cancel.owner(), cancel,
+                [target = ref.target, cancel, reply = std::move(reply)](std::optional<store::DriftReport> report) {
+                  if (!report) return answer_cancelled(cancel, reply);
+                  reply(json::value(report->to_json(target)));
                 });
-                reply(json::value(report.to_json(target)));
-              });
   });
 }
 

@@ -32,7 +32,8 @@ struct Rig {
   Options opts;
   Sequencer seq{io, *store};
   Hasher hasher{1};
-  Context ctx{io, seq, hasher, opts, "state", "sock", "now", std::chrono::steady_clock::now(), [] {}, false, 0, {}};
+  FileWatch files{io};
+  Context ctx{io, seq, hasher, files, opts, "state", "sock", "now", std::chrono::steady_clock::now(), [] {}, false, 0, {}};
   bool closed = false;
   int peer = -1;
   std::shared_ptr<Session> session;

@@ -1,0 +1,22 @@
+// The drift of one target against the disk: what state.drift answers
+// without current_hashes, and what a subscription's state.drifted carries.
+// One function, so the two can never disagree.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <functional>
+#include <optional>
+
+#include "daemon/context.hpp"
+#include "daemon/store/drift.hpp"
+
+namespace hs::daemon {
+
+/// Compares `entry` (a copy of the target's entry as durable now; null for
+/// an untracked target) with the files on disk, for `owner` (a connection:
+/// see Hasher), cancelled by `cancel`. `done` runs on the loop with the
+/// report, or nullopt when cancelled.
+void check_drift(Context& ctx, std::optional<boost::json::object> entry, const void* owner, CancelToken cancel,
+                 std::function<void(std::optional<store::DriftReport>)> done);
+
+}  // namespace hs::daemon
