@@ -24,6 +24,7 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libsodium-dev catch2 libcli11-dev
   libsystemd-dev systemd dpkg-dev file
   coreutils python3 python3-pytest socat netcat-openbsd
+  neovim emacs-nox tmux
 )
 
 log() { printf '==> %s\n' "$*" >&2; }

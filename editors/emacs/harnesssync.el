@@ -1,0 +1,739 @@
+;;; harnesssync.el --- HarnessSync drift, live, from harnesssyncd -*- lexical-binding: t; -*-
+
+;; Version: 0.1.0
+;; Package-Requires: ((emacs "28.1") (jsonrpc "1.0.14"))
+;; Keywords: tools, convenience
+;; URL: https://github.com/harnesssync/harnesssync
+
+;;; Commentary:
+
+;; HarnessSync syncs one configuration to several AI coding harnesses
+;; (codex, gemini, opencode, ...) and records the hashes of the files it
+;; wrote.  `harnesssync-mode' shows in the mode line whether those files
+;; changed since ("drift"): " HS ✓" or " HS: 2 drifted (codex)", updated
+;; within a second of a change, from the notifications of the per-user
+;; daemon harnesssyncd (state.subscribe).  A visited file that drifted gets
+;; a header line.  Commands: `harnesssync-status', `harnesssync-drift',
+;; `harnesssync-accept', `harnesssync-sync', `harnesssync-reconnect'.
+;;
+;; The connection is Emacs' own jsonrpc.el over the daemon's Unix socket,
+;; with the LSP framing (Content-Length) that jsonrpc.el speaks and the
+;; daemon accepts.  When nothing answers, `hsctl ping' starts the daemon
+;; (unless `harnesssync-autostart' is nil); when the daemon goes away, the
+;; mode reconnects with back-off.
+;;
+;;   (require 'harnesssync)
+;;   (harnesssync-mode 1)
+
+;;; Code:
+
+(require 'cl-lib)
+(require 'eieio)
+(require 'jsonrpc)
+(require 'subr-x)
+
+(defgroup harnesssync nil
+  "HarnessSync drift, live, from harnesssyncd."
+  :group 'tools
+  :prefix "harnesssync-")
+
+(defcustom harnesssync-socket nil
+  "The daemon's socket path, or nil for what `hsctl socket-path' prints."
+  :type '(choice (const :tag "hsctl socket-path" nil) file))
+
+(defcustom harnesssync-state-dir nil
+  "The state dir to serve, or nil for $HARNESSSYNC_HOME or ~/.harnesssync.
+When set (or $HARNESSSYNC_HOME is), the daemon reached must serve it."
+  :type '(choice (const :tag "default" nil) directory))
+
+(defcustom harnesssync-account nil
+  "A layout 2 account, or nil for the top-level targets."
+  :type '(choice (const :tag "top level" nil) string))
+
+(defcustom harnesssync-hsctl-program "hsctl"
+  "The hsctl program: a name looked up in `exec-path', or a path."
+  :type 'string)
+
+(defcustom harnesssync-autostart t
+  "When non-nil, start the daemon with `hsctl ping' if nothing answers."
+  :type 'boolean)
+
+(defcustom harnesssync-sync-command nil
+  "What `harnesssync-sync' runs: a shell command string, or a list of args."
+  :type '(choice (const :tag "none" nil) string (repeat string)))
+
+(defcustom harnesssync-sync-lock t
+  "When non-nil, run the sync command under `hsctl lock sync --coalesce'."
+  :type 'boolean)
+
+(defcustom harnesssync-targets nil
+  "The targets to watch, or nil for all of them."
+  :type '(repeat string))
+
+(defcustom harnesssync-poll-interval 2
+  "Seconds between polls of a daemon that lacks state.subscribe."
+  :type 'number)
+
+(defcustom harnesssync-header-line t
+  "When non-nil, a visited file that drifted gets a header line."
+  :type 'boolean)
+
+(defvar harnesssync-mode)
+
+(defvar harnesssync-changed-hook nil
+  "Run whenever the drift shown changes.")
+
+(defconst harnesssync--protocol 1 "The protocol version this package speaks.")
+
+(defconst harnesssync--backoff '(0.1 0.25 0.5 1 2 5 10)
+  "Seconds between reconnect attempts; the last one repeats.")
+
+(defvar harnesssync--conn nil "The jsonrpc connection, or nil.")
+(defvar harnesssync--connected nil "Non-nil once connected and subscribed.")
+(defvar harnesssync--drift (make-hash-table :test #'equal)
+  "Target name -> (CHANGED REMOVED ERRORS), lists of paths and errors.
+Each state.drifted replaces a target's entry as a whole.")
+(defvar harnesssync--attempt 0 "Reconnect attempts in this outage.")
+(defvar harnesssync--reported nil "A problem was reported in this outage.")
+(defvar harnesssync--timer nil "The reconnect timer.")
+(defvar harnesssync--poll-timer nil "The polling timer (old daemons).")
+(defvar harnesssync--socket-path nil "The socket path last tried.")
+(defvar harnesssync--spawn nil "The running `hsctl ping' process, or nil.")
+
+(defvar-local harnesssync--header nil
+  "Non-nil when this buffer shows the drift header line.")
+(defvar-local harnesssync--saved-header nil
+  "The `header-line-format' this buffer had before ours.")
+(defvar-local harnesssync--announced nil
+  "The targets last announced as drifted for this buffer.")
+
+(defun harnesssync--notify (format-string &rest args)
+  "Tell the user FORMAT-STRING with ARGS, in the echo area."
+  (message "%s" (apply #'format-message format-string args)))
+
+(defun harnesssync--problem (format-string &rest args)
+  "Report FORMAT-STRING with ARGS once per outage."
+  (unless harnesssync--reported
+    (setq harnesssync--reported t)
+    (apply #'harnesssync--notify format-string args)))
+
+;;;; Finding the socket
+
+(defun harnesssync--hsctl ()
+  "The hsctl executable, or nil."
+  (let ((p harnesssync-hsctl-program))
+    (if (file-name-directory p)
+        (and (file-executable-p p) (not (file-directory-p p)) p)
+      (executable-find p))))
+
+(defun harnesssync--hsctl-args (&rest args)
+  "Global hsctl options from the settings, followed by ARGS."
+  (append (and harnesssync-socket (list "--socket" (expand-file-name harnesssync-socket)))
+          (and harnesssync-state-dir
+               (list "--state-dir" (expand-file-name harnesssync-state-dir)))
+          args))
+
+(defun harnesssync--socket-rule ()
+  "The socket path by the rule of docs/PROTOCOL.md, for when hsctl is missing.
+Returns the path, or signals `user-error' for an unsafe runtime dir."
+  (let ((env (getenv "HARNESSSYNC_SOCKET")))
+    (if (and env (not (string-empty-p env)))
+        env
+      (let* ((default (expand-file-name "~/.harnesssync"))
+             (dir (directory-file-name
+                   (expand-file-name (or harnesssync-state-dir
+                                         (let ((h (getenv "HARNESSSYNC_HOME")))
+                                           (and h (not (string-empty-p h)) h))
+                                         default))))
+             (real (directory-file-name (file-truename dir)))
+             (name (if (equal real (directory-file-name (file-truename default)))
+                       "harnesssyncd.sock"
+                     (format "harnesssyncd-%s.sock"
+                             (substring (secure-hash 'sha256 (encode-coding-string real 'utf-8))
+                                        0 16))))
+             (xdg (getenv "XDG_RUNTIME_DIR"))
+             (runtime
+              (if (and xdg (not (string-empty-p xdg)))
+                  (directory-file-name xdg)
+                (let* ((tmp (getenv "TMPDIR"))
+                       (base (directory-file-name
+                              (if (and tmp (not (string-empty-p tmp))) tmp "/tmp")))
+                       (private (format "%s/harnesssync-%d" base (user-uid)))
+                       (attrs (file-attributes private 'integer)))
+                  ;; Someone else's dir in a shared /tmp could catch our
+                  ;; requests: it must be ours, a real directory, 0700.
+                  (when (and attrs
+                             (not (and (eq (file-attribute-type attrs) t)
+                                       (eql (file-attribute-user-id attrs) (user-uid))
+                                       (eql (logand (file-modes private 'nofollow) #o777)
+                                            #o700))))
+                    (user-error "harnesssync: %s is not a directory owned by you with mode 0700"
+                                private))
+                  private))))
+        (format "%s/harnesssync/%s" runtime name)))))
+
+(defun harnesssync--resolve-socket ()
+  "The socket path: the setting, else `hsctl socket-path', else the rule."
+  (cond
+   (harnesssync-socket (expand-file-name harnesssync-socket))
+   ((harnesssync--hsctl)
+    (with-temp-buffer
+      (let ((status (apply #'call-process (harnesssync--hsctl) nil t nil
+                           (harnesssync--hsctl-args "socket-path"))))
+        (unless (eql status 0)
+          (user-error "harnesssync: hsctl socket-path: %s" (string-trim (buffer-string))))
+        (string-trim (buffer-string)))))
+   (t (harnesssync--socket-rule))))
+
+;;;; Connecting, with back-off and autostart
+
+(defun harnesssync--schedule-retry ()
+  "Try to connect again after the next back-off delay."
+  (when harnesssync-mode
+    (setq harnesssync--attempt (1+ harnesssync--attempt))
+    (when (timerp harnesssync--timer) (cancel-timer harnesssync--timer))
+    (setq harnesssync--timer
+          (run-at-time (nth (min (1- harnesssync--attempt) (1- (length harnesssync--backoff)))
+                            harnesssync--backoff)
+                       nil #'harnesssync--connect))))
+
+(defun harnesssync--connect (&optional after-spawn)
+  "Connect to the daemon once; on refusal start it, or retry later.
+AFTER-SPAWN is non-nil right after `hsctl ping' succeeded."
+  (setq harnesssync--timer nil)
+  (unless (or (not harnesssync-mode) harnesssync--spawn
+              (and harnesssync--conn (jsonrpc-running-p harnesssync--conn)))
+    (let ((path (condition-case err (harnesssync--resolve-socket)
+                  (user-error (harnesssync--problem "%s" (error-message-string err)) nil))))
+      (if (not path)
+          (harnesssync--schedule-retry)
+        (setq harnesssync--socket-path path)
+        (let ((proc (condition-case err
+                        (make-network-process :name "harnesssync" :family 'local
+                                              :service path :coding 'binary :noquery t)
+                      (file-error (harnesssync--refused
+                                   path (if (stringp (nth 2 err)) (nth 2 err) (error-message-string err))
+                                   after-spawn)
+                                  nil))))
+          (when proc (harnesssync--connected proc)))))))
+
+(defun harnesssync--refused (path reason after-spawn)
+  "Nothing answers at PATH (REASON): start the daemon, or report and retry.
+AFTER-SPAWN is non-nil when `hsctl ping' just ran."
+  (let ((hsctl (harnesssync--hsctl)))
+    (cond
+     ((and harnesssync-autostart hsctl (not after-spawn))
+      (harnesssync--spawn-daemon hsctl))
+     ((and harnesssync-autostart (not hsctl))
+      (harnesssync--problem
+       "harnesssync: no daemon answers at %s (%s), and hsctl (%s) was not found to start one; \
+install harnesssync or set `harnesssync-hsctl-program'.  Retrying quietly."
+       path reason harnesssync-hsctl-program)
+      (harnesssync--schedule-retry))
+     (t
+      (harnesssync--problem "harnesssync: no daemon answers at %s (%s); retrying quietly."
+                            path reason)
+      (harnesssync--schedule-retry)))))
+
+(defun harnesssync--spawn-daemon (hsctl)
+  "Run HSCTL ping, which starts the daemon safely, then connect."
+  (let ((out (generate-new-buffer " *harnesssync hsctl*")))
+    (setq harnesssync--spawn
+          (make-process
+           :name "harnesssync-hsctl" :buffer out :noquery t :connection-type 'pipe
+           :command (cons hsctl (harnesssync--hsctl-args "ping"))
+           :sentinel
+           (lambda (proc _event)
+             (unless (process-live-p proc)
+               (setq harnesssync--spawn nil)
+               (let ((code (process-exit-status proc))
+                     (text (with-current-buffer (process-buffer proc)
+                             (string-trim (buffer-string)))))
+                 (kill-buffer (process-buffer proc))
+                 (if (eql code 0)
+                     (harnesssync--connect t)
+                   (harnesssync--problem
+                    "harnesssync: hsctl ping could not start the daemon (exit %d): %s" code text)
+                   (harnesssync--schedule-retry)))))))))
+
+(defun harnesssync--connected (proc)
+  "Wrap PROC in a jsonrpc connection, check the daemon and subscribe."
+  (let ((conn (make-instance 'jsonrpc-process-connection
+                             :name "harnesssync" :process proc
+                             :events-buffer-scrollback-size 0
+                             :notification-dispatcher #'harnesssync--on-notification
+                             :on-shutdown #'harnesssync--on-shutdown)))
+    (setq harnesssync--conn conn
+          harnesssync--attempt 0
+          harnesssync--reported nil)
+    (clrhash harnesssync--drift)
+    (jsonrpc-async-request
+     conn 'daemon.info nil
+     :success-fn (lambda (info) (harnesssync--on-info conn info))
+     :error-fn (lambda (err)
+                 (harnesssync--notify "harnesssync: daemon.info failed: %s"
+                                      (plist-get err :message))))))
+
+(defun harnesssync--named-state-dir ()
+  "The state dir the user named, or nil."
+  (let ((d (or harnesssync-state-dir
+               (and (not harnesssync-socket)
+                    (let ((h (getenv "HARNESSSYNC_HOME")))
+                      (and h (not (string-empty-p h)) h))))))
+    (and d (directory-file-name (expand-file-name d)))))
+
+(defun harnesssync--on-info (conn info)
+  "Check daemon.info INFO from CONN, then subscribe."
+  (let ((protocol (plist-get info :protocol))
+        (state-file (plist-get info :state_file))
+        (want (harnesssync--named-state-dir)))
+    (unless (eql protocol harnesssync--protocol)
+      (harnesssync--notify
+       "harnesssync: the daemon at %s speaks protocol %s, but this package speaks protocol %d.  \
+What it shows may be wrong or missing: install matching versions (or run `hsctl shutdown' \
+so the next start runs the installed daemon)."
+       harnesssync--socket-path protocol harnesssync--protocol))
+    (if (and want (stringp state-file)
+             (not (equal (file-truename state-file)
+                         (file-truename (expand-file-name "state.json" want)))))
+        (progn
+          (harnesssync--notify "harnesssync: harnesssyncd at %s serves %s, not %s/state.json"
+                               harnesssync--socket-path state-file want)
+          (harnesssync-mode -1))
+      (jsonrpc-async-request
+       conn 'state.subscribe (harnesssync--params)
+       :success-fn (lambda (_r)
+                     (setq harnesssync--connected t)
+                     (harnesssync--changed))
+       :error-fn (lambda (err)
+                   (if (eql (plist-get err :code) -32601)
+                       ;; An older daemon: keep current by polling.
+                       (progn
+                         (setq harnesssync--connected t)
+                         (harnesssync--start-poll))
+                     (harnesssync--notify "harnesssync: state.subscribe failed: %s"
+                                          (plist-get err :message))))))))
+
+(defun harnesssync--params (&rest plist)
+  "PLIST with the account and target settings added; nil when empty."
+  (let ((p (append plist
+                   (and harnesssync-account (list :account harnesssync-account))
+                   (and harnesssync-targets (null plist)
+                        (list :targets (vconcat harnesssync-targets))))))
+    p))
+
+(defun harnesssync--on-shutdown (conn)
+  "CONN died: show offline and reconnect with back-off."
+  (when (eq conn harnesssync--conn)
+    (setq harnesssync--conn nil
+          harnesssync--connected nil)
+    (harnesssync--stop-poll)
+    (clrhash harnesssync--drift)
+    (harnesssync--changed)
+    (harnesssync--schedule-retry)))
+
+;;;; The drift model
+
+(defun harnesssync--list (v)
+  "V (a JSON array, as a vector) as a list."
+  (and (vectorp v) (append v nil)))
+
+(defun harnesssync--set-drift (target changed removed errors)
+  "Replace TARGET's drift with CHANGED, REMOVED and ERRORS."
+  (if (or changed removed errors)
+      (puthash target (list changed removed errors) harnesssync--drift)
+    (remhash target harnesssync--drift)))
+
+(defun harnesssync--on-notification (_conn method params)
+  "Handle the daemon's notification METHOD with PARAMS."
+  (pcase method
+    ('state.drifted
+     (let ((target (plist-get params :target)))
+       (when (stringp target)
+         (harnesssync--set-drift target
+                                 (harnesssync--list (plist-get params :changed))
+                                 (harnesssync--list (plist-get params :removed))
+                                 (harnesssync--list (plist-get params :errors)))
+         (harnesssync--changed))))
+    ('state.changed
+     (let ((target (plist-get params :target)))
+       (when (and (equal (plist-get params :kind) "cleared") (stringp target))
+         (remhash target harnesssync--drift)
+         (harnesssync--changed))))))
+
+(defun harnesssync--summary ()
+  "The drifted targets, sorted, and the number of drifted files."
+  (let ((names nil) (count 0))
+    (maphash (lambda (target d)
+               (let ((n (+ (length (nth 0 d)) (length (nth 1 d)))))
+                 (when (> n 0)
+                   (push target names)
+                   (setq count (+ count n)))))
+             harnesssync--drift)
+    (list (sort names #'string<) count)))
+
+(defun harnesssync-indicator ()
+  "The indicator text: \"HS ✓\", \"HS: 2 drifted (codex)\" or \"HS: offline\"."
+  (if (not harnesssync--connected)
+      "HS: offline"
+    (pcase-let ((`(,names ,count) (harnesssync--summary)))
+      (if (zerop count)
+          "HS ✓"
+        (format "HS: %d drifted (%s)" count (string-join names ", "))))))
+
+(defun harnesssync--lighter ()
+  "The mode-line lighter."
+  (concat " " (harnesssync-indicator)))
+
+(defun harnesssync--file-key (file)
+  "FILE as a key to compare paths: absolute, symlinks resolved."
+  (file-truename (expand-file-name file)))
+
+(defun harnesssync--drifted-files ()
+  "A hash table: file key -> list of (TARGET KIND PATH)."
+  (let ((files (make-hash-table :test #'equal)))
+    (maphash (lambda (target d)
+               (dolist (p (nth 0 d))
+                 (push (list target "changed" p) (gethash (harnesssync--file-key p) files)))
+               (dolist (p (nth 1 d))
+                 (push (list target "removed" p) (gethash (harnesssync--file-key p) files))))
+             harnesssync--drift)
+    files))
+
+(defun harnesssync--buffer-drift (&optional buffer files)
+  "The drift entries (TARGET KIND PATH) of BUFFER's file, or nil.
+FILES is `harnesssync--drifted-files', computed when nil."
+  (let ((file (buffer-file-name buffer)))
+    (and file (gethash (harnesssync--file-key file)
+                       (or files (harnesssync--drifted-files))))))
+
+(defun harnesssync--update-buffer (buffer files)
+  "Show or hide BUFFER's drift header line, given FILES."
+  (with-current-buffer buffer
+    (let* ((hits (harnesssync--buffer-drift buffer files))
+           (targets (sort (delete-dups (mapcar #'car hits)) #'string<))
+           (key (string-join targets ", ")))
+      (if (and hits harnesssync-mode)
+          (progn
+            (when harnesssync-header-line
+              (unless harnesssync--header
+                (setq harnesssync--saved-header header-line-format))
+              (setq harnesssync--header t)
+              (setq header-line-format
+                    (format " HarnessSync: this file drifted from the last sync of %s  \
+(M-x harnesssync-accept)" key)))
+            (unless (equal harnesssync--announced key)
+              (setq harnesssync--announced key)
+              (harnesssync--notify "harnesssync: %s drifted from the last sync of %s (M-x harnesssync-accept)"
+                                   (file-name-nondirectory (buffer-file-name)) key)))
+        (setq harnesssync--announced nil)
+        (when harnesssync--header
+          (setq header-line-format harnesssync--saved-header
+                harnesssync--header nil
+                harnesssync--saved-header nil))))))
+
+(defun harnesssync--update-buffers ()
+  "Update the header line of every buffer visiting a file."
+  (let ((files (harnesssync--drifted-files)))
+    (dolist (b (buffer-list))
+      (when (buffer-file-name b)
+        (harnesssync--update-buffer b files)))))
+
+(defun harnesssync--changed ()
+  "The drift model changed: update buffers and the mode line."
+  (harnesssync--update-buffers)
+  (force-mode-line-update t)
+  (run-hooks 'harnesssync-changed-hook))
+
+(defun harnesssync--visit-hook ()
+  "Show the header line when a drifted file is visited or saved."
+  (when (and harnesssync-mode (buffer-file-name))
+    (harnesssync--update-buffer (current-buffer) (harnesssync--drifted-files))))
+
+;;;; Polling, for a daemon without state.subscribe
+
+(defun harnesssync--scope (doc)
+  "The targets' scope of the state document DOC (top level or account)."
+  (if harnesssync-account
+      (plist-get (plist-get doc :accounts) (intern (concat ":" harnesssync-account)))
+    doc))
+
+(defun harnesssync--target-names (doc)
+  "The target names in the state document DOC."
+  (let ((targets (plist-get (harnesssync--scope doc) :targets)))
+    (cl-loop for (k _v) on targets by #'cddr
+             for name = (substring (symbol-name k) 1)
+             when (or (null harnesssync-targets) (member name harnesssync-targets))
+             collect name)))
+
+(defun harnesssync--poll ()
+  "Replace the drift model with what state.all and state.drift say."
+  (let ((conn harnesssync--conn))
+    (when (and conn (jsonrpc-running-p conn))
+      (condition-case nil
+          (let ((doc (jsonrpc-request conn 'state.all nil))
+                (fresh nil))
+            (dolist (name (harnesssync--target-names doc))
+              (let ((d (jsonrpc-request conn 'state.drift (harnesssync--params :target name))))
+                (push (list name
+                            (append (harnesssync--list (plist-get d :changed))
+                                    (harnesssync--list (plist-get d :added)))
+                            (harnesssync--list (plist-get d :removed))
+                            (harnesssync--list (plist-get d :errors)))
+                      fresh)))
+            (clrhash harnesssync--drift)
+            (dolist (f fresh) (apply #'harnesssync--set-drift f))
+            (harnesssync--changed))
+        (jsonrpc-error nil)))))
+
+(defun harnesssync--start-poll ()
+  "Poll every `harnesssync-poll-interval' seconds."
+  (harnesssync--stop-poll)
+  (setq harnesssync--poll-timer
+        (run-at-time 0 harnesssync-poll-interval #'harnesssync--poll)))
+
+(defun harnesssync--stop-poll ()
+  "Stop polling."
+  (when (timerp harnesssync--poll-timer)
+    (cancel-timer harnesssync--poll-timer))
+  (setq harnesssync--poll-timer nil))
+
+;;;; Commands
+
+(defun harnesssync--call (method &optional params)
+  "Call METHOD with PARAMS and return the result; `user-error' on failure."
+  (unless (and harnesssync--conn (jsonrpc-running-p harnesssync--conn))
+    (unless harnesssync-mode (harnesssync-mode 1))
+    (user-error "harnesssync: not connected to harnesssyncd%s"
+                (if harnesssync--socket-path (format " at %s" harnesssync--socket-path) "")))
+  (condition-case err
+      (jsonrpc-request harnesssync--conn method params)
+    (jsonrpc-error
+     (user-error "harnesssync: %s: %s" method
+                 (or (alist-get 'jsonrpc-error-message (cdr err)) (cadr err))))))
+
+(defun harnesssync--str (v)
+  "V as text for a table cell."
+  (cond ((stringp v) v) ((numberp v) (number-to-string v)) (t "")))
+
+;;;###autoload
+(defun harnesssync-status ()
+  "Show every target as `hsctl status' does, in *harnesssync-status*.
+Returns the text."
+  (interactive)
+  (let* ((doc (harnesssync--call 'state.all))
+         (scope (harnesssync--scope doc))
+         (targets (plist-get scope :targets))
+         (names (sort (harnesssync--target-names doc) #'string<))
+         (lines (list (format "last sync: %s"
+                              (or (plist-get scope :last_sync) "never")))))
+    (when names
+      (push (format "%-16s %-8s %-26s %7s %7s  %s"
+                    "TARGET" "STATUS" "LAST SYNC" "SYNCED" "FAILED" "DRIFT")
+            lines))
+    (dolist (name names)
+      (let* ((e (plist-get targets (intern (concat ":" name))))
+             (e (and (consp e) e))
+             (d (harnesssync--call 'state.drift (harnesssync--params :target name)))
+             (n (length (plist-get d :drifted))))
+        (push (format "%-16s %-8s %-26s %7s %7s  %s" name
+                      (harnesssync--str (plist-get e :status))
+                      (harnesssync--str (plist-get e :last_sync))
+                      (harnesssync--str (plist-get e :items_synced))
+                      (harnesssync--str (plist-get e :items_failed))
+                      (cond ((zerop n) "none") ((= n 1) "1 file") (t (format "%d files" n))))
+              lines)))
+    (dolist (usual '("codex" "gemini" "opencode"))
+      (unless (plist-member targets (intern (concat ":" usual)))
+        (push (format "%-16s never synced" usual) lines)))
+    (let ((text (concat (string-join (nreverse lines) "\n") "\n")))
+      (with-current-buffer (get-buffer-create "*harnesssync-status*")
+        (let ((inhibit-read-only t))
+          (erase-buffer)
+          (insert text))
+        (special-mode))
+      (when (called-interactively-p 'any)
+        (display-buffer "*harnesssync-status*"))
+      text)))
+
+(defun harnesssync--drifted-targets ()
+  "The drifted targets, sorted."
+  (car (harnesssync--summary)))
+
+(defun harnesssync--read-target (prompt)
+  "Read a target with PROMPT, defaulting to the buffer's or the only one."
+  (let* ((here (mapcar #'car (harnesssync--buffer-drift)))
+         (drifted (harnesssync--drifted-targets))
+         (default (or (car here) (car drifted))))
+    (completing-read (format-prompt prompt default) drifted nil nil nil nil default)))
+
+(defvar harnesssync-drift-mode-map
+  (let ((map (make-sparse-keymap)))
+    (define-key map (kbd "g") #'revert-buffer)
+    map)
+  "Keymap for `harnesssync-drift-mode'.")
+
+(define-derived-mode harnesssync-drift-mode special-mode "HS-Drift"
+  "The drifted files of a target.  RET on a file opens it; g refreshes.")
+
+(defun harnesssync--visit-button (button)
+  "Open the file of BUTTON."
+  (find-file (button-get button 'harnesssync-path)))
+
+;;;###autoload
+(defun harnesssync-drift (&optional target)
+  "List the drifted files of TARGET in *harnesssync-drift*; RET opens one.
+Without TARGET, every drifted target.  Returns the listed paths."
+  (interactive (list (harnesssync--read-target "Drift of target")))
+  (let* ((targets (if (and target (not (string-empty-p target)))
+                      (list target)
+                    (harnesssync--drifted-targets)))
+         (paths nil)
+         (buf (get-buffer-create "*harnesssync-drift*")))
+    (with-current-buffer buf
+      (let ((inhibit-read-only t))
+        (erase-buffer)
+        (harnesssync-drift-mode)
+        (if (null targets)
+            (insert "Nothing drifted.\n")
+          (dolist (tg targets)
+            (let ((d (harnesssync--call 'state.drift (harnesssync--params :target tg))))
+              (insert (propertize (format "%s%s\n" tg (if (eq (plist-get d :tracked) :json-false)
+                                                          " (no sync record)" ""))
+                                  'face 'bold))
+              (dolist (kind '(:changed :added :removed))
+                (dolist (p (harnesssync--list (plist-get d kind)))
+                  (push p paths)
+                  (insert (format "  %-8s " (substring (symbol-name kind) 1)))
+                  (insert-text-button p 'harnesssync-path p
+                                      'action #'harnesssync--visit-button
+                                      'help-echo "RET: open this file")
+                  (insert "\n")))
+              (dolist (e (harnesssync--list (plist-get d :errors)))
+                (insert (format "  %-8s %s (%s)\n" "error" (plist-get e :path)
+                                (plist-get e :reason))))
+              (insert "\n"))))
+        (setq-local revert-buffer-function
+                    (lambda (&rest _) (harnesssync-drift target)))
+        (goto-char (point-min))
+        (ignore-errors (forward-button 1))))
+    (when (called-interactively-p 'any)
+      (pop-to-buffer buf))
+    (nreverse paths)))
+
+;;;###autoload
+(defun harnesssync-accept (&optional target paths)
+  "Take drifted PATHS of TARGET as they are now as the new baseline.
+Interactively: the visited file when it drifted, else every drifted
+file of the target; with a prefix argument, read target and file.
+Returns the state.accept result."
+  (interactive
+   (let* ((target (if (or current-prefix-arg
+                          (/= 1 (length (or (harnesssync--buffer-drift)
+                                            (harnesssync--drifted-targets)))))
+                      (harnesssync--read-target "Accept for target")
+                    (car (or (car (harnesssync--buffer-drift))
+                             (harnesssync--drifted-targets))))))
+     (list target
+           (and current-prefix-arg
+                (list (expand-file-name (read-file-name "Accept file: ")))))))
+  (unless (and target (not (string-empty-p target)))
+    (setq target (let ((here (car (harnesssync--buffer-drift)))
+                       (drifted (harnesssync--drifted-targets)))
+                   (cond (here (car here))
+                         ((= 1 (length drifted)) (car drifted))
+                         ((null drifted) (user-error "harnesssync: nothing drifted"))
+                         (t (user-error "harnesssync: several targets drifted (%s); name one"
+                                        (string-join drifted ", ")))))))
+  (unless paths
+    (setq paths (or (cl-loop for (tg _kind p) in (harnesssync--buffer-drift)
+                             when (equal tg target) collect p)
+                    (let ((d (gethash target harnesssync--drift)))
+                      (append (nth 0 d) (nth 1 d))))))
+  (unless paths
+    (user-error "harnesssync: %s: nothing to accept" target))
+  (let ((r (harnesssync--call 'state.accept
+                              (harnesssync--params :target target :paths (vconcat paths)))))
+    (harnesssync--notify "harnesssync: %s: accepted %d file(s), forgot %d removed" target
+                         (length (plist-get r :updated)) (length (plist-get r :removed)))
+    (when harnesssync--poll-timer (harnesssync--poll))
+    r))
+
+;;;###autoload
+(defun harnesssync-sync (&optional on-exit)
+  "Run `harnesssync-sync-command' under `hsctl lock sync --coalesce'.
+ON-EXIT, when given, is called with the exit code and the message."
+  (interactive)
+  (let* ((cmd harnesssync-sync-command)
+         (cmd (cond ((null cmd) (user-error "harnesssync: set `harnesssync-sync-command' first"))
+                    ((stringp cmd) (list shell-file-name shell-command-switch cmd))
+                    (t cmd)))
+         (hsctl (and harnesssync-sync-lock
+                     (or (harnesssync--hsctl)
+                         (user-error "harnesssync: sync needs hsctl for its lock \
+(set `harnesssync-hsctl-program', or `harnesssync-sync-lock' to nil)"))))
+         (argv (if hsctl
+                   (append (list hsctl) (harnesssync--hsctl-args "lock" "sync" "--coalesce" "--") cmd)
+                 cmd))
+         (out (generate-new-buffer " *harnesssync sync*")))
+    (make-process
+     :name "harnesssync-sync" :buffer out :noquery t :connection-type 'pipe :command argv
+     :sentinel
+     (lambda (proc _event)
+       (unless (process-live-p proc)
+         (let* ((code (process-exit-status proc))
+                (lines (with-current-buffer (process-buffer proc)
+                         (split-string (buffer-string) "\n" t)))
+                (last (or (car (last lines)) ""))
+                (msg (cond ((and (eql code 0) (string-match-p "coalesc" last))
+                            (format "harnesssync: the sync already waiting covers this one (%s)" last))
+                           ((eql code 0) "harnesssync: sync finished")
+                           ((and (eql code 5) hsctl)
+                            (format "harnesssync: a sync is already running: %s" last))
+                           (t (format "harnesssync: sync failed (exit %d)%s" code
+                                      (if (string-empty-p last) "" (concat ": " last)))))))
+           (kill-buffer (process-buffer proc))
+           (harnesssync--notify "%s" msg)
+           (when on-exit (funcall on-exit code msg))))))))
+
+;;;###autoload
+(defun harnesssync-reconnect ()
+  "Drop the connection to harnesssyncd and connect again."
+  (interactive)
+  (harnesssync--disconnect)
+  (setq harnesssync--reported nil harnesssync--attempt 0)
+  (when harnesssync-mode (harnesssync--connect)))
+
+(defun harnesssync--disconnect ()
+  "Close the connection and stop every timer."
+  (when (timerp harnesssync--timer) (cancel-timer harnesssync--timer))
+  (setq harnesssync--timer nil)
+  (harnesssync--stop-poll)
+  (let ((conn harnesssync--conn))
+    (setq harnesssync--conn nil harnesssync--connected nil)
+    (when conn
+      (ignore-errors (jsonrpc-shutdown conn t))))
+  (clrhash harnesssync--drift))
+
+;;;###autoload
+(define-minor-mode harnesssync-mode
+  "Show HarnessSync drift in the mode line, live, from harnesssyncd.
+The lighter reads \" HS ✓\", \" HS: 2 drifted (codex)\" or \" HS: offline\";
+a visited file that drifted gets a header line."
+  :global t
+  :group 'harnesssync
+  :lighter (:eval (harnesssync--lighter))
+  (if harnesssync-mode
+      (progn
+        (add-hook 'find-file-hook #'harnesssync--visit-hook)
+        (add-hook 'after-save-hook #'harnesssync--visit-hook)
+        (setq harnesssync--reported nil harnesssync--attempt 0)
+        (harnesssync--connect))
+    (remove-hook 'find-file-hook #'harnesssync--visit-hook)
+    (remove-hook 'after-save-hook #'harnesssync--visit-hook)
+    (harnesssync--disconnect)
+    (harnesssync--update-buffers)
+    (force-mode-line-update t)))
+
+(provide 'harnesssync)
+;;; harnesssync.el ends here

@@ -1,0 +1,642 @@
+-- harnesssync for Neovim: shows HarnessSync drift live, from harnesssyncd's
+-- state.subscribe notifications, and runs status/drift/accept/sync.
+-- See :help harnesssync.
+local Conn = require('harnesssync.conn')
+
+local M = {}
+
+local PROTOCOL = 1
+local SIGN_GROUP = 'harnesssync'
+local SIGN_NAME = 'HarnessSyncDrift'
+
+local defaults = {
+  socket = nil, -- explicit socket path; else `hsctl socket-path`
+  state_dir = nil, -- a state dir to serve (checked against daemon.info)
+  account = nil, -- schema 2 account; nil = top-level targets
+  hsctl = 'hsctl', -- program name or path
+  autostart = true, -- start the daemon with `hsctl ping` when nothing answers
+  sync_command = nil, -- string (run by 'shell') or list: what :HarnessSync sync runs
+  sync_lock = true, -- run it under `hsctl lock sync --coalesce --`
+  targets = nil, -- list of targets to subscribe to; nil = all
+  poll_ms = 2000, -- polling interval for a daemon without state.subscribe
+  notify = true, -- tell when the file in a buffer drifted
+  sign = true, -- and put a sign on its first line
+}
+
+M.config = vim.deepcopy(defaults)
+
+-- The drift model: target -> {changed = {...}, removed = {...}, errors = {...}},
+-- replaced as a whole by every state.drifted (the daemon sends a target's
+-- whole drift, not a delta).
+local drift = {}
+local conn = nil
+local connected = false -- connected and subscribed (or polling)
+local poll_timer = nil
+local notified = {} -- bufnr -> key of the drift last announced for it
+
+local function notify(msg, level)
+  vim.notify(msg, level or vim.log.levels.INFO)
+end
+
+local function list(v)
+  if type(v) ~= 'table' then
+    return {}
+  end
+  return v
+end
+
+local function with_account(params)
+  if M.config.account then
+    params.account = M.config.account
+  end
+  return params
+end
+
+-- Targets that have drifted, sorted, and the number of drifted files.
+local function summary()
+  local names, count = {}, 0
+  for target, d in pairs(drift) do
+    local n = #d.changed + #d.removed
+    if n > 0 then
+      table.insert(names, target)
+      count = count + n
+    end
+  end
+  table.sort(names)
+  return names, count
+end
+
+--- The statusline component: "HS ✓", "HS: 2 drifted (codex)", or
+--- "HS: offline" while no daemon is connected.
+function M.statusline()
+  if not conn then
+    -- The first use starts the connection with the defaults (setup() not
+    -- called): installing the plugin alone connects to nothing.
+    M.setup()
+  end
+  if not connected then
+    return 'HS: offline'
+  end
+  local names, count = summary()
+  if count == 0 then
+    return 'HS ✓'
+  end
+  return string.format('HS: %d drifted (%s)', count, table.concat(names, ', '))
+end
+
+local function realpath(p)
+  return vim.loop.fs_realpath(p) or p
+end
+
+-- path (real) -> list of {target, kind}
+local function drifted_files()
+  local files = {}
+  for target, d in pairs(drift) do
+    for _, kind in ipairs({ 'changed', 'removed' }) do
+      for _, p in ipairs(d[kind]) do
+        local key = realpath(p)
+        files[key] = files[key] or {}
+        table.insert(files[key], { target = target, kind = kind, path = p })
+      end
+    end
+  end
+  return files
+end
+
+local function buffer_drift(bufnr, files)
+  local name = vim.api.nvim_buf_get_name(bufnr)
+  if name == '' or vim.bo[bufnr].buftype ~= '' then
+    return nil
+  end
+  return (files or drifted_files())[realpath(vim.fn.fnamemodify(name, ':p'))]
+end
+
+-- The per-buffer indicator: a sign on line 1, b:harnesssync_drift, and one
+-- notification each time a visited tracked file goes from clean to drifted.
+local function update_buffers()
+  local files = drifted_files()
+  for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(bufnr) then
+      local hits = buffer_drift(bufnr, files)
+      if M.config.sign then
+        vim.fn.sign_unplace(SIGN_GROUP, { buffer = bufnr })
+      end
+      if hits then
+        local targets = {}
+        for _, h in ipairs(hits) do
+          table.insert(targets, h.target)
+        end
+        table.sort(targets)
+        local key = table.concat(targets, ', ')
+        vim.b[bufnr].harnesssync_drift = key
+        if M.config.sign then
+          vim.fn.sign_place(0, SIGN_GROUP, SIGN_NAME, bufnr, { lnum = 1, priority = 20 })
+        end
+        if M.config.notify and notified[bufnr] ~= key then
+          notified[bufnr] = key
+          notify(string.format('harnesssync: %s drifted from the last sync of %s (:HarnessSync accept %s)',
+            vim.fn.fnamemodify(vim.api.nvim_buf_get_name(bufnr), ':~:.'), key, targets[1]),
+            vim.log.levels.WARN)
+        end
+      else
+        notified[bufnr] = nil
+        if vim.b[bufnr].harnesssync_drift ~= nil then
+          vim.b[bufnr].harnesssync_drift = nil
+        end
+      end
+    end
+  end
+end
+
+local function changed()
+  update_buffers()
+  vim.cmd('redrawstatus!')
+  if vim.fn.exists('#User#HarnessSyncChanged') == 1 then
+    vim.cmd('doautocmd <nomodeline> User HarnessSyncChanged')
+  end
+end
+
+local function set_drift(target, params)
+  local d = {
+    changed = list(params.changed),
+    removed = list(params.removed),
+    errors = list(params.errors),
+  }
+  if #d.changed + #d.removed + #d.errors == 0 then
+    drift[target] = nil
+  else
+    drift[target] = d
+  end
+end
+
+local function on_notification(method, params)
+  if method == 'state.drifted' and type(params.target) == 'string' then
+    set_drift(params.target, params)
+    changed()
+  elseif method == 'state.changed' then
+    if params.kind == 'cleared' and type(params.target) == 'string' then
+      drift[params.target] = nil
+      changed()
+    end
+  end
+end
+
+-- Polling, for a daemon that predates state.subscribe: state.all, then
+-- state.drift per target, replacing the model.
+local function poll()
+  if not conn or conn.state ~= 'connected' then
+    return
+  end
+  conn:request('state.all', nil, function(err, doc)
+    if err or type(doc) ~= 'table' then
+      return
+    end
+    local scope = doc
+    if M.config.account then
+      scope = type(doc.accounts) == 'table' and doc.accounts[M.config.account] or {}
+    end
+    local targets = {}
+    for name in pairs(type(scope) == 'table' and type(scope.targets) == 'table' and scope.targets or {}) do
+      if not M.config.targets or vim.tbl_contains(M.config.targets, name) then
+        table.insert(targets, name)
+      end
+    end
+    local fresh, left = {}, #targets
+    local function finish()
+      drift = fresh
+      changed()
+    end
+    if left == 0 then
+      return finish()
+    end
+    for _, t in ipairs(targets) do
+      conn:request('state.drift', with_account({ target = t }), function(e, r)
+        if not e and type(r) == 'table' and (#list(r.changed) + #list(r.added) + #list(r.removed) + #list(r.errors)) > 0 then
+          fresh[t] = {
+            changed = vim.list_extend(vim.list_extend({}, list(r.changed)), list(r.added)),
+            removed = list(r.removed),
+            errors = list(r.errors),
+          }
+        end
+        left = left - 1
+        if left == 0 then
+          finish()
+        end
+      end)
+    end
+  end)
+end
+
+local function stop_poll()
+  if poll_timer then
+    poll_timer:stop()
+    poll_timer:close()
+    poll_timer = nil
+  end
+end
+
+local function start_poll()
+  stop_poll()
+  poll_timer = vim.loop.new_timer()
+  poll_timer:start(0, M.config.poll_ms, vim.schedule_wrap(poll))
+end
+
+local function named_state_dir()
+  local d = M.config.state_dir
+  if (d == nil or d == '') and not M.config.socket then
+    d = os.getenv('HARNESSSYNC_HOME')
+  end
+  if d == nil or d == '' then
+    return nil
+  end
+  return vim.fn.fnamemodify(vim.fn.expand(d), ':p'):gsub('(.)/$', '%1')
+end
+
+local function on_connect(c)
+  drift = {}
+  c:request('daemon.info', nil, function(err, info)
+    if err and err.code == -1 then
+      return -- the connection went away meanwhile; the next one starts over
+    end
+    if err or type(info) ~= 'table' then
+      notify('harnesssync: daemon.info failed: ' .. (err and err.message or '?'), vim.log.levels.WARN)
+      return
+    end
+    if info.protocol ~= PROTOCOL then
+      notify(string.format('harnesssync: the daemon at %s speaks protocol %s, but this plugin speaks protocol %d. '
+        .. 'What it shows may be wrong or missing: install matching versions (or run `hsctl shutdown` '
+        .. 'so the next start runs the installed daemon).', c.path, tostring(info.protocol), PROTOCOL),
+        vim.log.levels.WARN)
+    end
+    local want = named_state_dir()
+    if want and type(info.state_file) == 'string'
+      and realpath(info.state_file) ~= realpath(want) .. '/state.json' then
+      notify(string.format('harnesssync: harnesssyncd at %s serves %s, not %s/state.json', c.path,
+        info.state_file, want), vim.log.levels.ERROR)
+      c:stop()
+      return
+    end
+    local params = with_account({})
+    if M.config.targets then
+      params.targets = M.config.targets
+    end
+    if next(params) == nil then
+      params = nil
+    end
+    c:request('state.subscribe', params, function(e)
+      if e and e.code == -32601 then
+        -- An older daemon: keep the indicator current by polling.
+        connected = true
+        start_poll()
+      elseif e and e.code == -1 then
+        return
+      elseif e then
+        notify('harnesssync: state.subscribe failed: ' .. tostring(e.message), vim.log.levels.WARN)
+      else
+        connected = true
+        changed()
+      end
+    end)
+  end)
+end
+
+local function on_disconnect()
+  connected = false
+  stop_poll()
+  drift = {}
+  changed()
+end
+
+local function ensure()
+  if not conn then
+    M.setup()
+  end
+  return conn
+end
+
+local function require_connection()
+  local c = ensure()
+  if c.state ~= 'connected' then
+    notify('harnesssync: not connected to harnesssyncd' .. (c.path and (' at ' .. c.path) or ''), vim.log.levels.ERROR)
+    return nil
+  end
+  return c
+end
+
+local function call(method, params)
+  local c = require_connection()
+  if not c then
+    return nil
+  end
+  local err, result = c:request_sync(method, params)
+  if err then
+    notify(string.format('harnesssync: %s: %s', method, tostring(err.message)), vim.log.levels.ERROR)
+    return nil
+  end
+  return result
+end
+
+--- :HarnessSync status — every target as `hsctl status` shows it. Returns
+--- the lines (also echoed).
+function M.status()
+  local doc = call('state.all', nil)
+  if not doc then
+    return nil
+  end
+  local scope = doc
+  if M.config.account then
+    scope = type(doc.accounts) == 'table' and doc.accounts[M.config.account] or {}
+  end
+  local targets = type(scope) == 'table' and type(scope.targets) == 'table' and scope.targets or {}
+  local last = type(scope) == 'table' and scope.last_sync
+  local lines = { 'last sync: ' .. (type(last) == 'string' and last or 'never') }
+  local names = vim.tbl_keys(targets)
+  table.sort(names)
+  if #names > 0 then
+    table.insert(lines, string.format('%-16s %-8s %-26s %7s %7s  %s', 'TARGET', 'STATUS', 'LAST SYNC', 'SYNCED', 'FAILED',
+      'DRIFT'))
+  end
+  for _, name in ipairs(names) do
+    local e = type(targets[name]) == 'table' and targets[name] or {}
+    local d = call('state.drift', with_account({ target = name }))
+    if not d then
+      return nil
+    end
+    local n = #list(d.drifted)
+    local function s(v)
+      return (type(v) == 'string' or type(v) == 'number') and tostring(v) or ''
+    end
+    table.insert(lines, string.format('%-16s %-8s %-26s %7s %7s  %s', name, s(e.status), s(e.last_sync),
+      s(e.items_synced), s(e.items_failed), n == 0 and 'none' or (n .. (n == 1 and ' file' or ' files'))))
+  end
+  for _, t in ipairs({ 'codex', 'gemini', 'opencode' }) do
+    if targets[t] == nil then
+      table.insert(lines, string.format('%-16s never synced', t))
+    end
+  end
+  local chunks = {}
+  for _, l in ipairs(lines) do
+    table.insert(chunks, { l .. '\n' })
+  end
+  vim.api.nvim_echo(chunks, true, {})
+  return lines
+end
+
+local function drifted_targets()
+  local names = summary()
+  return names
+end
+
+--- :HarnessSync drift [target] — the drifted files in the quickfix list.
+--- Returns the quickfix items.
+function M.drift(target)
+  local targets = target and { target } or drifted_targets()
+  if #targets == 0 then
+    notify('harnesssync: nothing drifted')
+    vim.fn.setqflist({}, ' ', { title = 'HarnessSync drift', items = {} })
+    return {}
+  end
+  local items = {}
+  for _, t in ipairs(targets) do
+    local d = call('state.drift', with_account({ target = t }))
+    if not d then
+      return nil
+    end
+    if d.tracked == false then
+      notify('harnesssync: ' .. t .. ' has no sync record', vim.log.levels.WARN)
+    end
+    for _, kind in ipairs({ 'changed', 'added', 'removed' }) do
+      for _, p in ipairs(list(d[kind])) do
+        table.insert(items, { filename = p, lnum = 1, text = kind .. ' since the last sync of ' .. t })
+      end
+    end
+    for _, e in ipairs(list(d.errors)) do
+      table.insert(items, { filename = e.path, lnum = 1, text = 'unreadable (' .. tostring(e.reason) .. ') for ' .. t,
+        type = 'E' })
+    end
+  end
+  vim.fn.setqflist({}, ' ', { title = 'HarnessSync drift: ' .. table.concat(targets, ', '), items = items })
+  if #items > 0 then
+    vim.cmd('copen')
+  else
+    notify('harnesssync: ' .. table.concat(targets, ', ') .. ': no drift')
+  end
+  return items
+end
+
+--- :HarnessSync accept [target] [path] — take drifted files as they are now
+--- as the new baseline. Without a path: the current buffer's file when it
+--- drifted in that target, else every drifted file of the target.
+function M.accept(target, path)
+  local here = buffer_drift(vim.api.nvim_get_current_buf())
+  if not target then
+    if here then
+      target = here[1].target
+    else
+      local names = drifted_targets()
+      if #names ~= 1 then
+        notify(#names == 0 and 'harnesssync: nothing drifted'
+          or ('harnesssync: several targets drifted (' .. table.concat(names, ', ') .. '); name one'),
+          #names == 0 and vim.log.levels.INFO or vim.log.levels.WARN)
+        return nil
+      end
+      target = names[1]
+    end
+  end
+  local paths = {}
+  if path then
+    paths = { vim.fn.fnamemodify(vim.fn.expand(path), ':p') }
+  else
+    for _, h in ipairs(here or {}) do
+      if h.target == target then
+        table.insert(paths, h.path)
+      end
+    end
+    if #paths == 0 then
+      local d = drift[target]
+      if d then
+        vim.list_extend(paths, d.changed)
+        vim.list_extend(paths, d.removed)
+      end
+    end
+  end
+  if #paths == 0 then
+    notify('harnesssync: ' .. target .. ': nothing to accept')
+    return nil
+  end
+  local r = call('state.accept', with_account({ target = target, paths = paths }))
+  if not r then
+    return nil
+  end
+  notify(string.format('harnesssync: %s: accepted %d file(s), forgot %d removed', target, #list(r.updated),
+    #list(r.removed)))
+  if poll_timer then
+    poll()
+  end
+  return r
+end
+
+--- :HarnessSync sync — run sync_command under `hsctl lock sync --coalesce`.
+--- on_exit(code, message) is called when it ends (for tests and scripts).
+function M.sync(on_exit)
+  local cmd = M.config.sync_command
+  if cmd == nil or cmd == '' then
+    notify('harnesssync: set sync_command in require("harnesssync").setup{} first', vim.log.levels.ERROR)
+    return nil
+  end
+  if type(cmd) == 'string' then
+    cmd = { vim.o.shell, vim.o.shellcmdflag, cmd }
+  end
+  local argv = cmd
+  if M.config.sync_lock then
+    local c = ensure()
+    local hsctl = c:hsctl_path()
+    if not hsctl then
+      notify('harnesssync: sync needs hsctl for its lock (set hsctl, or sync_lock = false)', vim.log.levels.ERROR)
+      return nil
+    end
+    argv = vim.list_extend({ hsctl }, c:hsctl_args('lock', 'sync', '--coalesce', '--'))
+    vim.list_extend(argv, cmd)
+  end
+  local errlines = {}
+  local job = vim.fn.jobstart(argv, {
+    on_stderr = function(_, data)
+      for _, l in ipairs(data) do
+        if l ~= '' then
+          table.insert(errlines, l)
+        end
+      end
+    end,
+    on_exit = function(_, code)
+      local last = errlines[#errlines] or ''
+      local msg, level
+      if code == 0 then
+        msg = last:find('coalesc') and ('harnesssync: the sync already waiting covers this one (' .. last .. ')')
+          or 'harnesssync: sync finished'
+        level = vim.log.levels.INFO
+      elseif code == 5 and M.config.sync_lock then
+        msg, level = 'harnesssync: a sync is already running: ' .. last, vim.log.levels.WARN
+      else
+        msg, level = string.format('harnesssync: sync failed (exit %d)%s', code, last ~= '' and (': ' .. last) or ''),
+            vim.log.levels.ERROR
+      end
+      notify(msg, level)
+      if on_exit then
+        on_exit(code, msg)
+      end
+    end,
+  })
+  if job <= 0 then
+    notify('harnesssync: cannot run ' .. argv[1], vim.log.levels.ERROR)
+    return nil
+  end
+  return job
+end
+
+--- Drops the connection and connects again (and re-subscribes).
+function M.reconnect()
+  local c = ensure()
+  c:stop()
+  c.state = 'idle'
+  c.reported = false
+  c:start()
+end
+
+--- The current drift model (a copy): target -> {changed, removed, errors}.
+function M.get_drift()
+  return vim.deepcopy(drift)
+end
+
+function M.is_connected()
+  return connected
+end
+
+function M.setup(opts)
+  M.config = vim.tbl_deep_extend('force', vim.deepcopy(defaults), opts or {})
+  vim.fn.sign_define(SIGN_NAME, { text = 'HS', texthl = 'WarningMsg' })
+  if conn then
+    conn:stop()
+  end
+  connected = false
+  drift = {}
+  conn = Conn.new({
+    socket = M.config.socket,
+    state_dir = M.config.state_dir,
+    hsctl = M.config.hsctl,
+    autostart = M.config.autostart,
+    on_connect = on_connect,
+    on_disconnect = on_disconnect,
+    on_notification = on_notification,
+    on_problem = function(msg, level)
+      notify(msg, level)
+    end,
+  })
+  vim.cmd([[
+    augroup harnesssync
+      autocmd!
+      autocmd BufReadPost,BufNewFile,BufWritePost * lua require('harnesssync')._buffer_event()
+      autocmd VimLeavePre * lua require('harnesssync')._stop()
+    augroup END
+  ]])
+  conn:start()
+end
+
+function M._buffer_event()
+  if next(drift) ~= nil then
+    update_buffers()
+  end
+end
+
+function M._stop()
+  if conn then
+    conn:stop()
+  end
+  stop_poll()
+end
+
+-- The socket path in use (nil before the first attempt).
+function M.socket_path()
+  return conn and conn.path
+end
+
+local SUBCOMMANDS = { 'status', 'drift', 'accept', 'sync', 'reconnect' }
+
+function M.complete(arglead, cmdline)
+  local words = vim.split(cmdline, '%s+')
+  if #words <= 2 then
+    return vim.tbl_filter(function(s)
+      return s:find(arglead, 1, true) == 1
+    end, SUBCOMMANDS)
+  end
+  if #words == 3 and (words[2] == 'drift' or words[2] == 'accept') then
+    local names = vim.tbl_keys(drift)
+    table.sort(names)
+    return vim.tbl_filter(function(s)
+      return s:find(arglead, 1, true) == 1
+    end, names)
+  end
+  if #words == 4 and words[2] == 'accept' then
+    return vim.fn.getcompletion(arglead, 'file')
+  end
+  return {}
+end
+
+function M.command(args)
+  local sub = args[1]
+  if sub == 'status' then
+    M.status()
+  elseif sub == 'drift' then
+    M.drift(args[2])
+  elseif sub == 'accept' then
+    M.accept(args[2], args[3])
+  elseif sub == 'sync' then
+    M.sync()
+  elseif sub == 'reconnect' then
+    M.reconnect()
+  else
+    notify('harnesssync: usage: :HarnessSync status|drift [target]|accept [target] [path]|sync|reconnect',
+      vim.log.levels.ERROR)
+  end
+end
+
+return M
