@@ -48,6 +48,30 @@ install_deps() {
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
+# The editor plugins of the installed .deb: in place, and found by Debian's
+# own nvim and emacs with no set-up (an empty HOME: no user config).
+check_deb_editors() {
+  local home=$1
+  local pack=/usr/share/nvim/site/pack/harnesssync/start/harnesssync
+  local lisp=/usr/share/emacs/site-lisp/harnesssync/harnesssync.el
+  local f
+  for f in "$pack/lua/harnesssync/init.lua" "$pack/lua/harnesssync/conn.lua" "$pack/plugin/harnesssync.lua" \
+           "$pack/doc/harnesssync.txt" "$pack/doc/tags" "$lisp"; do
+    [ -f "$f" ] || { echo "dev.sh: the .deb does not install $f" >&2; return 1; }
+  done
+  local out
+  out=$(cd / && HOME=$home nvim --headless -i NONE -n \
+        -c 'lua local ok = pcall(require, "harnesssync"); local help = pcall(vim.cmd, "help harnesssync")
+            io.stdout:write(string.format("require=%s help=%s cmd=%d from=%s\n", ok, help, vim.fn.exists(":HarnessSync"),
+              vim.api.nvim_get_runtime_file("lua/harnesssync/init.lua", false)[1] or "?"))' -c 'qall!' 2>&1)
+  grep -q "require=true help=true cmd=2 from=$pack/lua/harnesssync/init.lua" <<<"$out" \
+    || { echo "dev.sh: nvim does not load the installed plugin: $out" >&2; return 1; }
+  out=$(cd / && HOME=$home emacs --batch --eval '(progn (require (quote harnesssync)) (princ (format "from=%s mode=%s\n" (locate-library "harnesssync.el") (fboundp (quote harnesssync-mode)))))' 2>&1)
+  grep -q "from=$lisp mode=t" <<<"$out" \
+    || { echo "dev.sh: emacs cannot (require 'harnesssync) from $lisp: $out" >&2; return 1; }
+  log ".deb: nvim and emacs load the installed plugins"
+}
+
 # The .deb from the g++ build: install it, run both binaries, check the
 # installed units, remove it, and check that a user's state dir survives.
 # Needs root (CI runs as root); skipped otherwise.
@@ -71,6 +95,7 @@ check_deb() {
   # The Python package, where Debian's python3 finds it.
   (cd / && /usr/bin/python3 -c 'import harnesssync; print("harnesssync", harnesssync.__version__, harnesssync.__file__)') \
     | grep -q ' /usr/lib/python3/dist-packages/harnesssync/' || { echo "dev.sh: the .deb's harnesssync Python package is not importable" >&2; return 1; }
+  check_deb_editors "$home" || return 1
   local xdg
   xdg=$(mktemp -d) && chmod 700 "$xdg"
   local out
@@ -85,6 +110,7 @@ check_deb() {
   dpkg --purge harnesssync
   [ -f "$home/.harnesssync/state.json" ] || { echo "dev.sh: removing the package removed a state dir" >&2; return 1; }
   [ ! -e /usr/bin/hsctl ] || { echo "dev.sh: /usr/bin/hsctl still there after dpkg -r" >&2; return 1; }
+  [ ! -e /usr/share/nvim/site/pack/harnesssync ] || { echo "dev.sh: the Neovim plugin is still there after dpkg -r" >&2; return 1; }
   log ".deb: installs, runs, verifies and removes cleanly; state dirs untouched"
 }
 

@@ -424,7 +424,7 @@ FILES is `harnesssync--drifted-files', computed when nil."
 (M-x harnesssync-accept)" key)))
             (unless (equal harnesssync--announced key)
               (setq harnesssync--announced key)
-              (harnesssync--notify "harnesssync: %s drifted from the last sync of %s (M-x harnesssync-accept)"
+              (harnesssync--notify "harnesssync: %s drifted since the sync of %s (M-x harnesssync-accept)"
                                    (file-name-nondirectory (buffer-file-name)) key)))
         (setq harnesssync--announced nil)
         (when harnesssync--header
@@ -605,7 +605,7 @@ Without TARGET, every drifted target.  Returns the listed paths."
                 (dolist (p (harnesssync--list (plist-get d kind)))
                   (push p paths)
                   (insert (format "  %-8s " (substring (symbol-name kind) 1)))
-                  (insert-text-button p 'harnesssync-path p
+                  (insert-text-button (abbreviate-file-name p) 'harnesssync-path p
                                       'action #'harnesssync--visit-button
                                       'help-echo "RET: open this file")
                   (insert "\n")))

@@ -72,7 +72,7 @@ a daemon restart, and sync."
             (should (string-match-p " HS: 1 drifted (codex)" (hs-test-lighter)))
             (should (stringp header-line-format))
             (should (string-match-p "drifted from the last sync of codex" header-line-format))
-            (should (cl-some (lambda (n) (string-match-p "AGENTS.md drifted from the last sync of codex" n))
+            (should (cl-some (lambda (n) (string-match-p "AGENTS.md drifted since the sync of codex" n))
                              hs-test-notes))
             (message "ok: header line %S" header-line-format))
           ;; drift lists the file; RET on it opens it.

@@ -52,7 +52,7 @@ local placed = vim.fn.sign_getplaced(vim.api.nvim_get_current_buf(), { group = '
 H.check(#placed == 1 and placed[1].name == 'HarnessSyncDrift', 'no drift sign in the edited buffer')
 local told = false
 for _, n in ipairs(H.notes) do
-  told = told or (n.msg:find('AGENTS.md drifted from the last sync of codex', 1, true) ~= nil)
+  told = told or (n.msg:find('AGENTS.md drifted since the sync of codex', 1, true) ~= nil)
 end
 H.check(told, 'no notice that the visited file drifted')
 H.log('ok: sign, b:harnesssync_drift and a notice in the drifted buffer')

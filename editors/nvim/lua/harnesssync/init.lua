@@ -134,9 +134,9 @@ local function update_buffers()
         end
         if M.config.notify and notified[bufnr] ~= key then
           notified[bufnr] = key
-          notify(string.format('harnesssync: %s drifted from the last sync of %s (:HarnessSync accept %s)',
-            vim.fn.fnamemodify(vim.api.nvim_buf_get_name(bufnr), ':~:.'), key, targets[1]),
-            vim.log.levels.WARN)
+          -- Short enough for one line of an 80-column screen: no hit-enter.
+          notify(string.format('harnesssync: %s drifted since the sync of %s (:HarnessSync accept)',
+            vim.fn.fnamemodify(vim.api.nvim_buf_get_name(bufnr), ':t'), key), vim.log.levels.WARN)
         end
       else
         notified[bufnr] = nil
