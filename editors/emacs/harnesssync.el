@@ -685,7 +685,7 @@ ON-EXIT, when given, is called with the exit code and the message."
                 (lines (with-current-buffer (process-buffer proc)
                          (split-string (buffer-string) "\n" t)))
                 (last (or (car (last lines)) ""))
-                (msg (cond ((and (eql code 0) (string-match-p "coalesc" last))
+                (msg (cond ((and (eql code 0) (string-match-p "covers this one\\|coalesc" last))
                             (format "harnesssync: the sync already waiting covers this one (%s)" last))
                            ((eql code 0) "harnesssync: sync finished")
                            ((and (eql code 5) hsctl)

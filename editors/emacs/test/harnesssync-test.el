@@ -118,6 +118,22 @@ a daemon restart, and sync."
                 (hs-test-wait (lambda () code) "the sync command to end")
                 (should (eql code 0))))
             (should (file-exists-p marker))
+            (when (eql 0 (hs-test-hsctl "lock" "--help"))
+              ;; Three at once: one runs, one waits as the follow-up, the
+              ;; third is covered by it (exit 0, told so) and runs nothing.
+              (let ((harnesssync-sync-command (list "sh" "-c" (format "sleep 1; echo ran >> %s" marker)))
+                    (codes (make-vector 3 nil))
+                    (msgs (make-vector 3 nil))
+                    (before (with-temp-buffer (insert-file-contents marker) (count-lines 1 (point-max)))))
+                (dotimes (i 3)
+                  (harnesssync-sync (lambda (c m) (aset codes i c) (aset msgs i m)))
+                  (let ((t0 (float-time))) (while (< (- (float-time) t0) 0.3) (accept-process-output nil 0.05))))
+                (hs-test-wait (lambda () (cl-every #'identity codes)) "three syncs to end")
+                (should (equal codes [0 0 0]))
+                (should (string-match-p "covers this one" (aref msgs 2)))
+                (should (= (+ before 2) (with-temp-buffer (insert-file-contents marker)
+                                          (count-lines 1 (point-max)))))
+                (message "ok: 3 syncs asked at once under the lock: 2 ran, 1 covered")))
             (message "ok: sync")))
       (harnesssync-mode -1))))
 

@@ -107,7 +107,19 @@ H.check(vim.fn.readfile(marker)[1] == 'ran', 'the sync command did not run')
 if H.sh({ hsctl, 'lock', '--help' }) == 0 then
   run_sync(true)
   H.check(#vim.fn.readfile(marker) == 2, 'the sync command did not run under hsctl lock')
-  H.log('ok: sync, without and under hsctl lock sync --coalesce')
+  -- Three syncs at once: the first runs, the second waits as the follow-up,
+  -- the third is covered by the second (exit 0, told so) and runs nothing.
+  hs.config.sync_command = { 'sh', '-c', 'sleep 1; echo ran >> ' .. marker }
+  local codes, msgs = {}, {}
+  for i = 1, 3 do
+    hs.sync(function(c, m) codes[i], msgs[i] = c, m end)
+    vim.wait(300)
+  end
+  H.wait(LONG, function() return codes[1] and codes[2] and codes[3] end, 'three syncs to end')
+  H.check(codes[1] == 0 and codes[2] == 0 and codes[3] == 0, 'sync exits: ' .. vim.inspect(codes))
+  H.check(msgs[3]:find('covers this one', 1, true), 'the third sync was not coalesced: ' .. msgs[3])
+  H.check(#vim.fn.readfile(marker) == 4, 'coalescing ran ' .. (#vim.fn.readfile(marker) - 2) .. ' syncs, wanted 2')
+  H.log('ok: sync, without and under hsctl lock sync --coalesce (3 asked at once: 2 ran, 1 covered)')
 else
   H.log('NOTE: this hsctl has no lock command yet: sync tested without the lock only')
 end

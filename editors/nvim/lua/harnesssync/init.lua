@@ -511,7 +511,9 @@ function M.sync(on_exit)
       local last = errlines[#errlines] or ''
       local msg, level
       if code == 0 then
-        msg = last:find('coalesc') and ('harnesssync: the sync already waiting covers this one (' .. last .. ')')
+        -- hsctl's one-line note when a waiting run covers this one.
+        local covered = last:find('covers this one', 1, true) or last:find('coalesc', 1, true)
+        msg = covered and ('harnesssync: the sync already waiting covers this one (' .. last .. ')')
           or 'harnesssync: sync finished'
         level = vim.log.levels.INFO
       elseif code == 5 and M.config.sync_lock then
