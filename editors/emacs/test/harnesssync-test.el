@@ -47,6 +47,20 @@ Not `format-mode-line': a batch Emacs has no frame to format for."
   "Run hsctl with ARGS; return its exit status."
   (apply #'call-process (getenv "HS_HSCTL") nil nil nil args))
 
+(defun hs-test-socket-path ()
+  "What hsctl socket-path prints."
+  (with-temp-buffer
+    (call-process (getenv "HS_HSCTL") nil t nil "socket-path")
+    (string-trim (buffer-string))))
+
+(ert-deftest harnesssync-test-0-socket-rule ()
+  "The socket rule in Lisp (used when hsctl is missing) gives what hsctl prints."
+  (should (equal (harnesssync--socket-rule) (hs-test-socket-path)))
+  (let ((process-environment (cons "XDG_RUNTIME_DIR" process-environment)))
+    (should-not (getenv "XDG_RUNTIME_DIR"))
+    (should (equal (harnesssync--socket-rule) (hs-test-socket-path))))
+  (message "ok: the socket rule matches hsctl socket-path"))
+
 (ert-deftest harnesssync-test-1-live ()
   "Autostart, the lighter after an edit and after accept, drift, status,
 a daemon restart, and sync."
