@@ -74,6 +74,11 @@ When set (or $HARNESSSYNC_HOME is), the daemon reached must serve it."
   "Seconds between polls of a daemon that lacks state.subscribe."
   :type 'number)
 
+(defcustom harnesssync-events-log-size 0
+  "How many characters of JSON-RPC traffic jsonrpc.el keeps; 0 keeps none.
+The log is the buffer `*harnesssync events*'; nil keeps everything."
+  :type '(choice (const :tag "everything" nil) integer))
+
 (defcustom harnesssync-header-line t
   "When non-nil, a visited file that drifted gets a header line."
   :type 'boolean)
@@ -260,7 +265,7 @@ install harnesssync or set `harnesssync-hsctl-program'.  Retrying quietly."
   "Wrap PROC in a jsonrpc connection, check the daemon and subscribe."
   (let ((conn (make-instance 'jsonrpc-process-connection
                              :name "harnesssync" :process proc
-                             :events-buffer-scrollback-size 0
+                             :events-buffer-scrollback-size harnesssync-events-log-size
                              :notification-dispatcher #'harnesssync--on-notification
                              :on-shutdown #'harnesssync--on-shutdown)))
     (setq harnesssync--conn conn
@@ -381,6 +386,12 @@ so the next start runs the installed daemon)."
           "HS ✓"
         (format "HS: %d drifted (%s)" count (string-join names ", "))))))
 
+(defun harnesssync-connection-mode ()
+  "`live' (subscribed), `polling' (a daemon without state.subscribe) or `offline'."
+  (cond ((not harnesssync--connected) 'offline)
+        (harnesssync--poll-timer 'polling)
+        (t 'live)))
+
 (defun harnesssync--lighter ()
   "The mode-line lighter."
   (concat " " (harnesssync-indicator)))
@@ -450,6 +461,37 @@ FILES is `harnesssync--drifted-files', computed when nil."
   (when (and harnesssync-mode (buffer-file-name))
     (harnesssync--update-buffer (current-buffer) (harnesssync--drifted-files))))
 
+;;;; Waiting for an answer
+
+(defun harnesssync--request (conn method params &optional timeout)
+  "Send METHOD with PARAMS on CONN and wait for the answer; return the result.
+Signals `jsonrpc-error' with the daemon's error.  Not `jsonrpc-request':
+in jsonrpc.el 1.0.14 (Emacs 28) it leaves the process filter by a `throw'
+from inside it, so notifications that arrived in the same read as the
+answer (state.changed and state.drifted right after a state.accept) wait
+unprocessed until the daemon next sends something.  Here the answer only
+sets a flag, and the filter finishes its read."
+  (let* ((timeout (or timeout 10))
+         (deadline (+ (float-time) timeout))
+         (done nil) (result nil) (err nil))
+    (jsonrpc-async-request
+     conn method params
+     :timeout timeout
+     :success-fn (lambda (r) (setq done t result r))
+     :error-fn (lambda (e) (setq done t err e))
+     :timeout-fn (lambda () (setq done t err '(:code -1 :message "no answer in time"))))
+    (while (and (not done) (< (float-time) deadline))
+      (accept-process-output nil 0.05))
+    (unless done
+      (setq err '(:code -1 :message "no answer in time")))
+    (when err
+      (signal 'jsonrpc-error
+              (list (format "%s failed" method)
+                    (cons 'jsonrpc-error-code (plist-get err :code))
+                    (cons 'jsonrpc-error-message (plist-get err :message))
+                    (cons 'jsonrpc-error-data (plist-get err :data)))))
+    result))
+
 ;;;; Polling, for a daemon without state.subscribe
 
 (defun harnesssync--scope (doc)
@@ -471,10 +513,10 @@ FILES is `harnesssync--drifted-files', computed when nil."
   (let ((conn harnesssync--conn))
     (when (and conn (jsonrpc-running-p conn))
       (condition-case nil
-          (let ((doc (jsonrpc-request conn 'state.all nil))
+          (let ((doc (harnesssync--request conn 'state.all nil))
                 (fresh nil))
             (dolist (name (harnesssync--target-names doc))
-              (let ((d (jsonrpc-request conn 'state.drift (harnesssync--params :target name))))
+              (let ((d (harnesssync--request conn 'state.drift (harnesssync--params :target name))))
                 (push (list name
                             (append (harnesssync--list (plist-get d :changed))
                                     (harnesssync--list (plist-get d :added)))
@@ -507,7 +549,7 @@ FILES is `harnesssync--drifted-files', computed when nil."
     (user-error "harnesssync: not connected to harnesssyncd%s"
                 (if harnesssync--socket-path (format " at %s" harnesssync--socket-path) "")))
   (condition-case err
-      (jsonrpc-request harnesssync--conn method params)
+      (harnesssync--request harnesssync--conn method params)
     (jsonrpc-error
      (user-error "harnesssync: %s: %s" method
                  (or (alist-get 'jsonrpc-error-message (cdr err)) (cadr err))))))

@@ -24,6 +24,7 @@ The 1 s goal is measured and printed, not timed.")
   (apply orig fmt args))
 
 (advice-add 'harnesssync--notify :around #'hs-test--record)
+(setq harnesssync-events-log-size nil)  ; shown when a wait times out
 
 (defun hs-test-wait (pred what)
   "Wait up to `hs-test-long' seconds for PRED; fail naming WHAT.
@@ -32,6 +33,9 @@ Returns the milliseconds it took."
     (while (and (not (funcall pred)) (< (- (float-time) t0) hs-test-long))
       (accept-process-output nil 0.02))
     (unless (funcall pred)
+      (when harnesssync--conn
+        (message "jsonrpc events:\n%s" (with-current-buffer (jsonrpc-events-buffer harnesssync--conn)
+                                          (buffer-string))))
       (ert-fail (format "timed out after %ss waiting for %s (indicator %S)"
                         hs-test-long what (harnesssync-indicator))))
     (* 1000 (- (float-time) t0))))
@@ -74,6 +78,12 @@ a daemon restart, and sync."
           (hs-test-wait (lambda () (equal (harnesssync-indicator) "HS ✓")) "HS ✓ after autostart")
           (should (string-match-p " HS ✓" (hs-test-lighter)))
           (should (eql 0 (hs-test-hsctl "--no-spawn" "ping")))
+          (if (with-temp-buffer
+                (call-process (getenv "HS_HSCTL") nil t nil "call" "daemon.info")
+                (string-match-p "state\\.subscribe" (buffer-string)))
+              (should (eq (harnesssync-connection-mode) 'live))
+            (message "NOTE: this daemon has no state.subscribe yet: testing the polling fallback")
+            (should (eq (harnesssync-connection-mode) 'polling)))
           (message "ok: autostart; lighter %S" (hs-test-lighter))
           ;; Edit the tracked file in Emacs and save it.
           (with-current-buffer (find-file-noselect file)

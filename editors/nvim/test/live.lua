@@ -37,8 +37,11 @@ local rc = H.sh({ hsctl, '--no-spawn', 'ping' })
 H.check(rc == 0, 'the daemon the plugin started does not answer hsctl')
 local _, methods = H.sh({ hsctl, 'call', 'daemon.info' })
 local live = methods:find('state.subscribe', 1, true) ~= nil
-if not live then
+if live then
+  H.check(hs.mode() == 'live', 'the daemon has state.subscribe, but the plugin is ' .. hs.mode())
+else
   H.log('NOTE: this daemon has no state.subscribe yet: testing the polling fallback')
+  H.check(hs.mode() == 'polling', 'mode ' .. hs.mode())
 end
 
 -- Edit the tracked file in Neovim and save it.
@@ -91,6 +94,18 @@ H.log(string.format('ok: reconnected %.0f ms after the restart: %s', ms, hs.stat
 H.check(hs.accept('codex') ~= nil, 'accept codex after the restart failed')
 H.wait(LONG, function() return hs.statusline() == 'HS ✓' end, 'HS ✓ after the second accept')
 vim.cmd('checktime')
+
+-- A file changed outside the editor, then the target's record cleared
+-- (state.changed "cleared"): drift shows, then goes with the record.
+f = io.open(file, 'w')
+f:write('edited outside\n')
+f:close()
+ms = H.wait(LONG, function() return hs.statusline() == 'HS: 1 drifted (codex)' end, 'drift after an outside edit')
+H.log(string.format('ok: %s %.0f ms after an edit outside the editor', hs.statusline(), ms))
+H.check(H.sh({ hsctl, 'clear', 'codex' }) == 0, 'hsctl clear failed')
+H.wait(LONG, function() return hs.statusline() == 'HS ✓' end, 'HS ✓ after hsctl clear')
+H.check(H.sh({ hsctl, 'record', 'codex', '--scope', 'all', '--synced', '1', '--file', file }) == 0, 'record again')
+H.log('ok: HS ✓ after hsctl clear codex')
 
 -- :HarnessSync sync, without the lock and (when hsctl has it) under it.
 local marker = tmp .. '/synced'

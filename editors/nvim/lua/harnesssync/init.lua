@@ -553,6 +553,14 @@ function M.is_connected()
   return connected
 end
 
+--- 'live' (subscribed), 'polling' (a daemon without state.subscribe), or 'offline'.
+function M.mode()
+  if not connected then
+    return 'offline'
+  end
+  return poll_timer and 'polling' or 'live'
+end
+
 function M.setup(opts)
   M.config = vim.tbl_deep_extend('force', vim.deepcopy(defaults), opts or {})
   vim.fn.sign_define(SIGN_NAME, { text = 'HS', texthl = 'WarningMsg' })
