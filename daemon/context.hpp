@@ -6,10 +6,12 @@
 #include <boost/json/object.hpp>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "daemon/cancel.hpp"
 #include "daemon/hashing/hasher.hpp"
+#include "daemon/locks/lock_table.hpp"
 #include "daemon/options.hpp"
 #include "daemon/watch/file_watch.hpp"
 #include "daemon/outcome.hpp"
@@ -17,11 +19,14 @@
 
 namespace hs::daemon {
 
+class Session;
+
 struct Context {
   boost::asio::io_context& io;
   Sequencer& seq;
   Hasher& hasher;                      // hashing files (daemon/hashing/hasher.hpp)
   FileWatch& files;                    // watching tracked files (daemon/watch/file_watch.hpp)
+  LockTable& locks;                    // lock.* (daemon/locks/lock_table.hpp)
   const Options& opts;
   std::string state_file;
   std::string socket_path;
@@ -38,12 +43,14 @@ struct Context {
   std::function<void()> on_jobs_done;
 };
 
-/// One method call: its params, the cancellation of its connection, and
-/// where the answer goes (a no-op for notifications).
+/// One method call: its params, the cancellation of its connection, where
+/// the answer goes (a no-op for notifications), and the connection itself
+/// (its resources and peer, for per-connection state such as locks).
 struct Call {
   boost::json::object params;
   CancelToken cancel;
   Reply reply;
+  std::shared_ptr<Session> session;
 };
 
 }  // namespace hs::daemon

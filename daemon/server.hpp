@@ -49,6 +49,7 @@ class Server {
   const Options& opts_;
   Hasher hasher_{2};
   FileWatch files_;
+  LockTable locks_;
   Sequencer seq_;
   StateWatch watch_;
   Context ctx_;
