@@ -373,14 +373,15 @@ def test_hsctl_lock_coalesce_storm_runs_once_more(daemon, tmp):
     assert locks(daemon) == {}
 
 
-def test_hsctl_lock_forwards_sigterm_to_the_command(daemon, tmp):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_hsctl_lock_forwards_signals_to_the_command(daemon, tmp, sig):
     log = os.path.join(tmp, "log")
-    script = ('trap "echo got-term >> %s; exit 3" TERM; echo ready >> %s; '
-              'while :; do sleep 0.05; done') % (log, log)
+    script = ('trap "echo got-term >> %s; exit 3" %s; echo ready >> %s; '
+              'while :; do sleep 0.05; done') % (log, sig.name[3:], log)
     p = hsctl_popen(daemon, "lock", "sync", "--", "sh", "-c", script)
     wait_until(lambda: os.path.exists(log) and "ready" in open(log).read(), what="the command to start")
     assert locks(daemon)["sync"]["holder_pid"] == p.pid
-    p.send_signal(signal.SIGTERM)
+    p.send_signal(sig)
     assert p.wait(30) == 3, p.stderr.read()
     with open(log) as f:
         assert f.read() == "ready\ngot-term\n"
