@@ -404,6 +404,7 @@ def test_hsctl_locks_lists_them(daemon):
     assert lines[0].split() == ["NAME", "HOLDER", "HELD", "WAITING"]
     row = lines[1].split()
     assert row[0] == "sync" and row[1] == str(ME) and row[3] == "1", lines
+    assert "1 held, 1 waiting" in hsctl(daemon, "info").stdout
     r = hsctl(daemon, "--json", "locks")
     listed = json.loads(r.stdout)
     assert listed[0]["name"] == "sync" and listed[0]["waiting"] == 1
