@@ -356,18 +356,24 @@ def test_hsctl_lock_coalesce_storm_runs_once_more(daemon, tmp):
     acquire(holder, "sync")
     procs = [hsctl_popen(daemon, "lock", "sync", "--coalesce", "--", "sh", "-c", "echo run >> " + out)
              for _ in range(50)]
-    # One waits as the follow-up; the other 49 are covered by it and exit.
-    wait_until(lambda: sum(p.poll() is not None for p in procs) == 49, timeout=60, what="49 coalesced")
-    assert waiting(daemon, "sync") == 1
-    assert not os.path.exists(out)
-    done = [p for p in procs if p.poll() is not None]
-    for p in done:
-        assert p.returncode == 0 and "covers" in p.stderr.read()
-    holder.call("lock.release", {"name": "sync"})
-    for p in procs:
-        assert p.wait(60) == 0
-        p.stdout.close()
-        p.stderr.close()
+    try:
+        # One waits as the follow-up; the other 49 are covered by it and exit.
+        wait_until(lambda: sum(p.poll() is not None for p in procs) == 49, timeout=60, what="49 coalesced")
+        assert waiting(daemon, "sync") == 1
+        assert not os.path.exists(out)
+        for p in procs:
+            if p.poll() is not None:
+                assert p.returncode == 0 and "covers" in p.stderr.read()
+        holder.call("lock.release", {"name": "sync"})
+        for p in procs:
+            assert p.wait(60) == 0
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+            p.stdout.close()
+            p.stderr.close()
     with open(out) as f:
         assert f.read() == "run\n"
     assert locks(daemon) == {}
@@ -378,16 +384,24 @@ def test_hsctl_lock_forwards_signals_to_the_command(daemon, tmp, sig):
     log = os.path.join(tmp, "log")
     script = ('trap "echo got-term >> %s; exit 3" %s; echo ready >> %s; '
               'while :; do sleep 0.05; done') % (log, sig.name[3:], log)
-    p = hsctl_popen(daemon, "lock", "sync", "--", "sh", "-c", script)
-    wait_until(lambda: os.path.exists(log) and "ready" in open(log).read(), what="the command to start")
-    assert locks(daemon)["sync"]["holder_pid"] == p.pid
-    p.send_signal(sig)
-    assert p.wait(30) == 3, p.stderr.read()
-    with open(log) as f:
-        assert f.read() == "ready\ngot-term\n"
-    assert locks(daemon) == {}
-    p.stdout.close()
-    p.stderr.close()
+    # Its own process group, so that a failure cannot leave the loop running.
+    p = hsctl_popen(daemon, "lock", "sync", "--", "sh", "-c", script, start_new_session=True)
+    try:
+        wait_until(lambda: os.path.exists(log) and "ready" in open(log).read(), what="the command to start")
+        assert locks(daemon)["sync"]["holder_pid"] == p.pid
+        p.send_signal(sig)
+        assert p.wait(30) == 3, p.stderr.read()
+        with open(log) as f:
+            assert f.read() == "ready\ngot-term\n"
+        assert locks(daemon) == {}
+    finally:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.wait()
+        p.stdout.close()
+        p.stderr.close()
 
 
 def test_hsctl_locks_lists_them(daemon):
