@@ -422,3 +422,12 @@ def test_hsctl_locks_lists_them(daemon):
     r = hsctl(daemon, "--json", "locks")
     listed = json.loads(r.stdout)
     assert listed[0]["name"] == "sync" and listed[0]["waiting"] == 1
+
+
+def test_hsctl_lock_when_the_daemon_stops_while_the_command_runs(daemon):
+    """The lock ends with the daemon: the command still runs to its end and
+    gives hsctl its status, and hsctl says the lock went with the daemon."""
+    r = hsctl(daemon, "lock", "sync", "--", "sh", "-c", "%s shutdown >/dev/null; exit 4" % HSCTL)
+    assert r.returncode == 4, r
+    assert "warning" in r.stderr and "ended while sh ran" in r.stderr, r.stderr
+    assert daemon.wait() == 0
