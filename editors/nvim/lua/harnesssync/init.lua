@@ -498,17 +498,23 @@ function M.sync(on_exit)
     argv = vim.list_extend({ hsctl }, c:hsctl_args('lock', 'sync', '--coalesce', '--'))
     vim.list_extend(argv, cmd)
   end
-  local errlines = {}
+  -- jobstart hands stderr over in chunks: a chunk's first item continues
+  -- the line the previous chunk ended in (:help channel-lines).
+  local errlines = { '' }
   local job = vim.fn.jobstart(argv, {
     on_stderr = function(_, data)
-      for _, l in ipairs(data) do
-        if l ~= '' then
-          table.insert(errlines, l)
-        end
+      errlines[#errlines] = errlines[#errlines] .. data[1]
+      for i = 2, #data do
+        table.insert(errlines, data[i])
       end
     end,
     on_exit = function(_, code)
-      local last = errlines[#errlines] or ''
+      local last = ''
+      for _, l in ipairs(errlines) do
+        if l ~= '' then
+          last = l
+        end
+      end
       local msg, level
       if code == 0 then
         -- hsctl's one-line note when a waiting run covers this one.
