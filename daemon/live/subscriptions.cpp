@@ -78,7 +78,9 @@ Subscriptions::Conn& Subscriptions::conn_for(const std::shared_ptr<Session>& ses
   session->resources().hold("subscriptions", [this, alive = std::weak_ptr<char>(alive_), id] {
     if (alive.lock()) drop_conn(id);
   });
-  session->set_on_written([this, id] { pump(id); });
+  session->set_on_written([this, alive = std::weak_ptr<char>(alive_), id] {
+    if (alive.lock()) pump(id);
+  });
   return it->second;
 }
 
