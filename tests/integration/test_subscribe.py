@@ -511,3 +511,32 @@ def test_a_hundred_subscribers_and_one_that_does_not_read(daemon, tmp):
     last = stuck.wait(lambda m: drifted("big")(m) and "gone-400-" in m["params"]["removed"][0], timeout=60)
     assert len(last["params"]["removed"]) == 2000
     assert w.call("daemon.info")["subscriptions"]["resyncs"] == 1
+
+
+def test_notifications_follow_the_framing_of_the_latest_message(daemon, files):
+    a = paths_of(files)[0]
+    w = daemon.client()
+    s = Sub(daemon)
+    s.call("state.subscribe")
+    # The same connection speaks LSP from now on: so do its notifications.
+    s.lsp = True
+    assert s.call("daemon.ping") == "pong"
+    w.call("state.record", record_params("codex", {a: "0" * 64}))
+    s.wait(changed("recorded"))
+    s.wait(drifted("codex", changed=[a]))
+    assert s.buf == b""
+
+
+def test_subscribe_in_a_batch(daemon, files):
+    a = paths_of(files)[0]
+    daemon.client().call("state.record", record_params("codex", {a: files[a]}))
+    s = Sub(daemon)
+    s.send([{"jsonrpc": "2.0", "id": 1, "method": "state.subscribe", "params": {"targets": ["codex"]}},
+            {"jsonrpc": "2.0", "id": 2, "method": "daemon.ping"},
+            {"jsonrpc": "2.0", "method": "state.subscribe"}])  # a notification: subscribed, no answer
+    answers = s.read()
+    assert isinstance(answers, list) and sorted(r["id"] for r in answers) == [1, 2], answers
+    sub = next(r for r in answers if r["id"] == 1)["result"]["subscription"]
+    got = sorted(m["params"]["subscription"] for m in (s.read(), s.read()))
+    assert got == [sub, sub + 1]
+    assert s.drained() == []

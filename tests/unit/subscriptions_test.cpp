@@ -237,7 +237,7 @@ struct SubRig {
 
 }  // namespace
 
-TEST_CASE("subscriptions: dirty keys from the file watch re-check drift; only news is sent", "[subscriptions]") {
+TEST_CASE("subscriptions: dirty keys from the file watch re-check drift, and only news is sent", "[subscriptions]") {
   SubRig rig;
   const std::string f = rig.fx.dir / "AGENTS.md";
   hs::test::spit(f, "one");
