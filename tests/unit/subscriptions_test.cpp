@@ -194,7 +194,8 @@ struct SubRig {
   Sequencer seq{io, *store};
   Hasher hasher{1};
   FileWatch files{io};
-  Context ctx{io, seq, hasher, files, opts, "state", "sock", "now", std::chrono::steady_clock::now(), [] {}, false, 0, {}};
+  LockTable locks{io};
+  Context ctx{io, seq, hasher, files, locks, opts, "state", "sock", "now", std::chrono::steady_clock::now(), [] {}, false, 0, {}};
   Subscriptions subs{ctx};
   bool closed = false;
   int peer = -1;
