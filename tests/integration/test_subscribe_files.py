@@ -142,3 +142,28 @@ def test_unsubscribe_and_disconnect_release_the_watches(daemon, tmp):
     w.call("state.clear", {"target": "codex"})
     s.wait(changed("cleared"))
     wait_until(lambda: watch_paths(w) == 0, "clear released the watch")
+
+
+def test_an_edit_while_the_first_drift_is_computed_is_not_missed(daemon, tmp):
+    # The watches must be in place before the first check hashes anything:
+    # a file edited after it was hashed but before the check ended would
+    # otherwise be seen by neither (the check read the old content; no
+    # watch saw the edit). A big file keeps the check busy long after the
+    # small one is hashed; the edit lands in that window.
+    small = os.path.join(tmp, "AGENTS.md")
+    big = os.path.join(tmp, "big.bin")
+    write(small, b"one")
+    with open(big, "wb") as f:
+        chunk = os.urandom(1 << 20)
+        for _ in range(300):
+            f.write(chunk)
+    s = Sub(daemon)
+    sub = s.call("state.subscribe", {"targets": ["codex"]})["subscription"]
+    w = daemon.client()
+    # big's stored hash is wrong, so the first drift (once big is hashed)
+    # names it; small starts clean.
+    w.call("state.record", record_params("codex", {small: sha(b"one"), big: "0" * 64}))
+    time.sleep(0.1)  # small is hashed by now, big is not
+    write(small, b"two")  # same size, same second
+    m = s.wait(drifted("codex", changed=[small, big]), timeout=30)
+    assert m["params"]["subscription"] == sub
