@@ -26,13 +26,24 @@ struct Pending {
   std::vector<std::optional<Result<std::string>>> digests;  // one per path; set when known
   std::vector<size_t> probed;                               // indexes sent to the hasher
   std::vector<uint64_t> gens;                               // their generation at probe time
-  std::vector<std::optional<StatCache::Entry>> known;       // the cache entry each was probed with
+  std::vector<StatCache::EntryPtr> known;                   // the cache entry each was probed with, or null
   std::function<void(std::optional<store::DriftReport>)> done;
 
   store::DriftReport report() {
-    std::unordered_map<std::string_view, const Result<std::string>*> by_path;
-    for (size_t i = 0; i < paths.size(); ++i) by_path.emplace(paths[i], &*digests[i]);
-    return store::drift_on_disk(&entry, [&](const std::string& path) { return *by_path.at(path); });
+    // drift_on_disk asks in stored order, which is `paths`' order: no map
+    // needed (one is built only if that ever changes).
+    size_t next = 0;
+    std::unordered_map<std::string_view, size_t> by_path;
+    return store::drift_on_disk(&entry, [&](const std::string& path) -> Result<std::string> {
+      size_t i = next++;
+      if (i >= paths.size() || paths[i] != path) {
+        if (by_path.empty()) {
+          for (size_t j = 0; j < paths.size(); ++j) by_path.emplace(paths[j], j);
+        }
+        i = by_path.at(path);
+      }
+      return std::move(*digests[i]);
+    });
   }
 };
 
@@ -61,17 +72,17 @@ void check_drift(Context& ctx, std::optional<json::object> entry, const void* ow
     for (size_t i = 0; i < p->paths.size(); ++i) {
       const std::string& path = p->paths[i];
       const uint64_t gen = ctx.files.generation(path);
-      const StatCache::Entry* e = cache.find(path);
-      if (e != nullptr && gen != 0 && e->watch_gen == gen) {
-        p->digests[i] = e->digest;
+      const StatCache::EntryPtr* e = cache.find(path);
+      if (e != nullptr && gen != 0 && (*e)->watch_gen == gen) {
+        p->digests[i] = (*e)->digest;
         continue;
       }
       p->probed.push_back(i);
       p->gens.push_back(gen);
       std::optional<FileStat> known;
-      if (e != nullptr && !e->racy) {
-        known = e->st;
-        p->known.emplace_back(*e);
+      if (e != nullptr && !(*e)->racy) {
+        known = (*e)->st;
+        p->known.push_back(*e);
       } else {
         p->known.emplace_back();
       }
@@ -90,11 +101,10 @@ void check_drift(Context& ctx, std::optional<json::object> entry, const void* ow
                             // The entry it was probed with, not the cache's now: another
                             // check may have replaced it meanwhile. Its stat was checked
                             // after the probe's generation began, so it holds for that
-                            // generation.
-                            StatCache::Entry e = std::move(*p->known[k]);
-                            e.watch_gen = p->gens[k];
-                            p->digests[i] = e.digest;
-                            store.put(path, std::move(e));
+                            // generation (nothing to note when the path is not watched).
+                            const StatCache::EntryPtr& e = p->known[k];
+                            p->digests[i] = e->digest;
+                            if (p->gens[k] != 0) store.vouch(path, e, p->gens[k]);
                             continue;
                           }
                           if (o.digest && o.stat) {
