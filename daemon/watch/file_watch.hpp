@@ -106,6 +106,7 @@ class FileWatch {
 
  private:
   struct PathState {
+    const std::string* self = nullptr;                       // its key in paths_ (stable)
     std::set<std::string> keys;                              // the interests that need it
     std::vector<std::pair<std::string, std::string>> deps;  // (directory, entry) it hangs on
     uint64_t gen = 0;
@@ -116,16 +117,18 @@ class FileWatch {
   struct DirState {
     int handle = -1;   // -1: not watched
     int err = 0;       // why not (ENOSPC: out of watches)
-    std::unordered_map<std::string, std::vector<std::string>> entries;  // entry -> paths
+    // entry -> the paths that hang on it (keys of paths_; an ancestor's
+    // entry may hold every path, so removal must not be linear).
+    std::unordered_map<std::string, std::unordered_set<const std::string*>> entries;
   };
   struct Node;  // an lstat, memoized while resolving
 
   void ensure_backend();
-  void add_path(const std::string& path, const std::string& key);
+  void add_path(const std::string& path, const std::string& key, std::unordered_map<std::string, Node>& memo);
   void remove_path(const std::string& path, const std::string& key);
-  void resolve(const std::string& path, PathState& ps, std::unordered_map<std::string, Node>& memo);
-  void attach(const std::string& path, const std::vector<std::pair<std::string, std::string>>& deps);
-  void detach(const std::string& path, const std::vector<std::pair<std::string, std::string>>& deps);
+  void resolve(PathState& ps, std::unordered_map<std::string, Node>& memo);
+  void attach(const std::string* path, const std::vector<std::pair<std::string, std::string>>& deps);
+  void detach(const std::string* path, const std::vector<std::pair<std::string, std::string>>& deps);
   void arm(const std::string& dir, DirState& ds);
   void disarm(DirState& ds, const std::string& dir);
   void touch(const std::string& path);
