@@ -76,6 +76,8 @@ FileWatch::~FileWatch() { stop(); }
 void FileWatch::stop() {
   if (stopped_) return;
   stopped_ = true;
+  ++counter_;
+  memos_.clear();
   if (backend_) backend_->stop();
   debounce_.cancel();
   poll_timer_.cancel();
@@ -147,6 +149,7 @@ void FileWatch::remove_path(const std::string& path, const std::string& key) {
   if (it == paths_.end()) return;
   it->second.keys.erase(key);
   if (!it->second.keys.empty()) return;
+  ++counter_;  // no longer watched: nothing made while it was holds now
   detach(it->second.self, it->second.deps);
   pending_paths_.erase(path);
   paths_.erase(it);

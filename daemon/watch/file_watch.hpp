@@ -96,9 +96,23 @@ class FileWatch {
   /// so far only: call sync() first for "now".
   uint64_t generation(const std::string& path) const;
 
+  /// Moves on whenever any path's generation changes or a path stops being
+  /// watched: equal epochs mean every generation() is as it was.
+  uint64_t epoch() const { return counter_; }
+
   /// The stat cache drift uses (stat_cache.hpp): trust in an entry is a
   /// question for the watch, so it lives here.
   StatCache& cache() { return cache_; }
+
+  /// A whole drift report that holds as long as the store's generation and
+  /// this watch's epoch stay the same (drift_check.cpp keeps them here).
+  struct Memo {
+    uint64_t store_generation = 0;
+    uint64_t epoch = 0;
+    std::shared_ptr<const boost::json::object> entry;
+    std::shared_ptr<const void> report;  // a store::DriftReport
+  };
+  std::unordered_map<std::string, Memo>& memos() { return memos_; }
 
   /// Releases the OS watch and ends every timer; pending syncs complete.
   /// Nothing is watched afterwards.
@@ -154,6 +168,7 @@ class FileWatch {
   std::unordered_map<int, std::vector<std::string>> handle_dirs_;  // one inode may be several paths
   uint64_t counter_ = 0;  // generations come from here: never reused
   StatCache cache_;
+  std::unordered_map<std::string, Memo> memos_;
 
   // Debounce.
   std::unordered_set<std::string> pending_paths_;
