@@ -226,11 +226,17 @@ export function activate(context: vscode.ExtensionContext): void {
         return;
       }
       out.appendLine(`$ ${c.syncCommand}`);
+      // Without --wait, hsctl waits its turn for the lock: the notification can cancel that.
       const r = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Window, title: 'HarnessSync: syncing' },
-        () => runSync({ hsctlPath: c.hsctlPath, command: c.syncCommand, socket: c.socket,
-                        cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath, onOutput: (t) => out.append(t) }));
+        { location: vscode.ProgressLocation.Notification, title: 'HarnessSync: syncing', cancellable: true },
+        (_progress, token) => {
+          const abort = new AbortController();
+          token.onCancellationRequested(() => abort.abort());
+          return runSync({ hsctlPath: c.hsctlPath, command: c.syncCommand, socket: c.socket, signal: abort.signal,
+                           cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath, onOutput: (t) => out.append(t) });
+        });
       if (r.outcome === 'ran') void vscode.window.showInformationMessage('HarnessSync: sync done.');
+      else if (r.outcome === 'coalesced') void vscode.window.showInformationMessage(`HarnessSync: ${r.message.replace(/^hsctl: /, '')}`);
       else if (r.outcome === 'busy') void vscode.window.showWarningMessage(`HarnessSync: a sync is already running: ${r.message}`);
       else void vscode.window.showErrorMessage(`HarnessSync: sync failed: ${r.message}`);
     }),

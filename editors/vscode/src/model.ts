@@ -139,11 +139,11 @@ export class HarnessSyncModel extends EventEmitter {
     this.opts = { hsctlPath: 'hsctl', autostart: true, initialBackoffMs: 250, maxBackoffMs: 5000, pollMs: 2000, ...given };
   }
 
-  // Connects, and keeps reconnecting with back-off until stop().
+  // Connects, and keeps reconnecting with back-off until stop(). A stopped
+  // model stays stopped: make a new one (the extension does, on a new setting).
   start(): void {
-    if (this.running) return;
+    if (this.running || this.stopped) return;
     this.running = true;
-    this.stopped = false;
     void this.loop();
   }
 
@@ -397,6 +397,7 @@ export class HarnessSyncModel extends EventEmitter {
       if (!(e instanceof RpcError && e.code === -32601)) throw e;
       live = false;
     }
+    if (this.stopped) return;
     this.live = live;
     this.lastProblem = undefined;
     this.setState('connected');

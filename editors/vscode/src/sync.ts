@@ -11,13 +11,15 @@ export interface SyncOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   onOutput?: (text: string) => void;
+  signal?: AbortSignal;     // cancels: hsctl gets SIGTERM, passes it on, and the lock is released
 }
 
 export interface SyncResult {
-  // 'ran': the command ran (or a waiting sync covers it: hsctl exits 0 for both);
+  // 'ran': the command ran and exited 0;
+  // 'coalesced': a sync already waiting for the lock covers this one (hsctl exit 0, with a note);
   // 'busy': hsctl exit 5, another holder (named in message);
-  // 'failed': anything else, including the command's own failure.
-  outcome: 'ran' | 'busy' | 'failed';
+  // 'failed': anything else, including the command's own failure and a cancel.
+  outcome: 'ran' | 'coalesced' | 'busy' | 'failed';
   code: number | null;
   message: string;
 }
@@ -30,19 +32,27 @@ export function syncArgs(opts: Pick<SyncOptions, 'socket' | 'command'>): string[
 export function runSync(opts: SyncOptions): Promise<SyncResult> {
   return new Promise((resolve) => {
     let stderr = '';
-    const child = spawn(opts.hsctlPath, syncArgs(opts), { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(opts.hsctlPath, syncArgs(opts), {
+      cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], signal: opts.signal, killSignal: 'SIGTERM',
+    });
     child.stdout.on('data', (b: Buffer) => opts.onOutput?.(b.toString()));
     child.stderr.on('data', (b: Buffer) => {
       stderr += b.toString();
       opts.onOutput?.(b.toString());
     });
-    child.on('error', (e: NodeJS.ErrnoException) => resolve({
-      outcome: 'failed', code: null,
-      message: e.code === 'ENOENT' ? `${opts.hsctlPath} was not found (set harnesssync.hsctlPath)` : e.message,
-    }));
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.name === 'AbortError') return;  // 'close' follows, after hsctl is gone
+      resolve({
+        outcome: 'failed', code: null,
+        message: e.code === 'ENOENT' ? `${opts.hsctlPath} was not found (set harnesssync.hsctlPath)` : e.message,
+      });
+    });
     child.on('close', (code) => {
       const last = stderr.split('\n').map((l) => l.trim()).filter((l) => l).pop() ?? '';
-      if (code === 0) resolve({ outcome: 'ran', code, message: last || 'sync done' });
+      if (opts.signal?.aborted) resolve({ outcome: 'failed', code, message: 'cancelled' });
+      // hsctl's note when it exits 0 without running the command (hsctl lock --help).
+      else if (code === 0 && /that run covers this one/.test(stderr)) resolve({ outcome: 'coalesced', code, message: last });
+      else if (code === 0) resolve({ outcome: 'ran', code, message: last || 'sync done' });
       else if (code === 5) resolve({ outcome: 'busy', code, message: last || 'another sync holds the lock' });
       else resolve({ outcome: 'failed', code, message: last || `exit status ${code}` });
     });

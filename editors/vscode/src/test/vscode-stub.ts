@@ -82,7 +82,7 @@ export const stub = {
     showInformationMessage: message('info'),
     showQuickPick: () => Promise.resolve(undefined),
     showTextDocument: () => Promise.resolve(undefined),
-    withProgress: (_o: unknown, task: Fn) => task(),
+    withProgress: (_o: unknown, task: Fn) => task({ report: () => undefined }, { onCancellationRequested: () => disposable }),
   },
   workspace: {
     workspaceFolders: undefined,
