@@ -99,5 +99,7 @@ export class TestDaemon {
     const timer = setTimeout(() => proc.kill('SIGKILL'), 10000);
     await gone;
     clearTimeout(timer);
+    // Sanitizer builds report leaks and undefined behaviour at exit, on stderr.
+    if (/Sanitizer|runtime error/.test(this.output)) throw new Error(`harnesssyncd: ${this.output.slice(-4000)}`);
   }
 }
