@@ -35,6 +35,8 @@ class FileSha256 {
   /// Returns the bytes hashed; 0 once the end was reached (then done()).
   Result<size_t> step(std::span<unsigned char> buf, size_t max_bytes);
   bool done() const { return done_; }
+  /// The open descriptor (for an fstat of exactly what is hashed).
+  int fd() const { return fd_.get(); }
   /// The digest, once done().
   std::string hex();
 

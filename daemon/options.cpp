@@ -69,6 +69,15 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
         return v == "1" || v == "2" ? "" : "must be 1 or 2 (from --schema or $HARNESSSYNC_SCHEMA), not '" + v + "'";
       })
       ->type_name("1|2");
+  app.add_option("--hash-workers", o.hash_workers,
+                 "Threads that hash files (default: one per core, at least 2)")
+      ->check(CLI::Range(size_t{1}, size_t{256}))
+      ->type_name("N");
+  app.add_option("--max-watches", o.max_watches,
+                 "Directory watches for live drift at most (default: as many as the OS allows); "
+                 "files past it are polled by stat every 2 s")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 24))
+      ->type_name("N");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

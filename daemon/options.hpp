@@ -28,6 +28,10 @@ struct Options {
   int ready_fd = -1;
   /// The state file's layout for new documents (STATE.md "Layout 2"): 1 or 2.
   int schema = 1;
+  /// Hashing threads; 0: one per core, at least 2.
+  size_t hash_workers = 0;
+  /// Directory watches the file watch may use; 0: as many as the OS allows.
+  size_t max_watches = 0;
 };
 
 /// Exit statuses of harnesssyncd (documented in --help and README.md).

@@ -21,7 +21,8 @@ using asio::local::stream_protocol;
 Server::Server(asio::io_context& io, const Options& opts, store::StateStore& store, ListeningSocket socket)
     : io_(io),
       opts_(opts),
-      files_(io),
+      hasher_(opts.hash_workers != 0 ? opts.hash_workers : Hasher::default_workers()),
+      files_(io, FileWatch::Config{opts.max_watches}),
       seq_(io, store),
       watch_(io, store.dir(), store::kStateFileName, [this] { seq_.check_disk(); }),
       ctx_{io, seq_, hasher_, files_, opts, store.state_path(), socket.path, iso_local(Clock::now()),
@@ -111,6 +112,7 @@ void Server::request_shutdown(std::string_view why) {
   signals_.cancel(ignored);
   watchdog_timer_.cancel();
   watch_.stop();
+  files_.stop();
   // A hash in progress (a terabyte, say) must not hold the stop: its
   // request is answered -32000 instead.
   hasher_.cancel_all();

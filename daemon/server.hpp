@@ -47,7 +47,7 @@ class Server {
 
   boost::asio::io_context& io_;
   const Options& opts_;
-  Hasher hasher_{2};
+  Hasher hasher_;
   FileWatch files_;
   Sequencer seq_;
   StateWatch watch_;

@@ -1,6 +1,9 @@
 #include "daemon/hashing/hasher.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <ctime>
 #include <exception>
 
 #include "common/log.hpp"
@@ -9,22 +12,46 @@
 namespace hs::daemon {
 namespace {
 
-// A chunk also ends after this many files opened, so a request of many
-// small (or missing) files takes turns too.
-constexpr size_t kMaxOpensPerChunk = 64;
-// Reads go through a buffer of at most this size; a chunk is one or more.
+// A slice also ends after this many files opened (or stat'ed), so a
+// request of many small (or missing) files takes turns too.
+constexpr size_t kMaxOpensPerSlice = 64;
+// Reads go through a buffer of at most this size; a slice is one or more.
 constexpr size_t kMaxBuffer = size_t{1} << 20;
 
+int64_t realtime_ns() {
+  struct timespec ts {};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
 }  // namespace
+
+// A file a slice left unfinished, for the next slice (any worker).
+struct Hasher::Parked {
+  size_t index;
+  FileSha256 file;
+  FileStat st;
+  int64_t started_ns;
+};
 
 struct Hasher::Job {
   const void* owner = nullptr;
   CancelToken cancel;
-  std::vector<std::string> paths;
-  Digests out;                     // one per path finished, in order
-  std::optional<FileSha256> file;  // the path being hashed, paths[out.size()]
-  Done done;
+  std::vector<Probe> probes;
+  Outcomes out;  // one per probe; each written by the one worker that took it
+  CheckedDone done;
+  // Under mu_:
+  size_t next = 0;             // the first probe no worker has taken
+  std::deque<Parked> parked;   // started files waiting for a slice
+  size_t finished = 0;         // outcomes written
+  size_t active = 0;           // workers in a slice of this job
+  bool cancelled = false;
+
+  bool has_slice() const { return !cancelled && (next < probes.size() || !parked.empty()); }
+  bool over() const { return active == 0 && (cancelled || finished == probes.size()); }
 };
+
+size_t Hasher::default_workers() { return std::max<size_t>(std::thread::hardware_concurrency(), 2); }
 
 Hasher::Hasher(size_t workers, size_t chunk_bytes) : chunk_(std::max<size_t>(chunk_bytes, 1)) {
   workers = std::max<size_t>(workers, 1);
@@ -43,95 +70,187 @@ Hasher::~Hasher() {
 }
 
 void Hasher::submit(const void* owner, CancelToken cancel, std::vector<std::string> paths, Done done) {
+  std::vector<Probe> probes;
+  probes.reserve(paths.size());
+  for (auto& p : paths) probes.push_back(Probe{std::move(p), std::nullopt});
+  submit_checked(owner, std::move(cancel), std::move(probes), [done = std::move(done)](std::optional<Outcomes> o) {
+    if (!o) return done(std::nullopt);
+    Digests d;
+    d.reserve(o->size());
+    for (auto& x : *o) d.push_back(std::move(x.digest));
+    done(std::move(d));
+  });
+}
+
+void Hasher::submit_checked(const void* owner, CancelToken cancel, std::vector<Probe> probes, CheckedDone done) {
   auto job = std::make_unique<Job>();
   job->owner = owner;
   job->cancel = std::move(cancel);
-  job->paths = std::move(paths);
-  job->out.reserve(job->paths.size());
+  job->probes = std::move(probes);
+  job->out.resize(job->probes.size());
   job->done = std::move(done);
-  {
-    std::lock_guard lk(mu_);
-    Owner& o = owners_[owner];
-    o.jobs.push_back(std::move(job));
-    if (o.running || o.jobs.size() > 1) return;  // it gets its turn later
-    take_turn(owner);
-  }
+  std::lock_guard lk(mu_);
+  owners_[owner].jobs.push_back(std::move(job));
+  maybe_queue(owner);
 }
 
-void Hasher::cancel_all() { cancelled_.store(true, std::memory_order_relaxed); }
+void Hasher::cancel_all() {
+  cancelled_.store(true, std::memory_order_relaxed);
+  // Owners whose every file is taken are in no turn; their workers see the
+  // flag at the end of their slice. Nothing else to wake.
+}
 
-void Hasher::take_turn(const void* owner) {
+void Hasher::maybe_queue(const void* owner) {
+  Owner& o = owners_.at(owner);
+  if (o.queued || o.delivering || o.jobs.empty()) return;
+  const Job& j = *o.jobs.front();
+  if (!j.has_slice() && !j.over()) return;  // its workers will settle it
+  o.queued = true;
   turns_.push_back(owner);
   ready_.notify_one();
 }
 
-bool Hasher::step(Job& job, std::vector<unsigned char>& buf) {
-  size_t budget = chunk_;
-  size_t opens = 0;
-  while (budget > 0) {
-    if (!job.file) {
-      if (job.out.size() == job.paths.size()) return true;
-      if (opens++ == kMaxOpensPerChunk) return false;
-      auto opened = FileSha256::open(job.paths[job.out.size()]);
-      if (!opened) {
-        job.out.emplace_back(std::move(opened).error());
-        continue;
-      }
-      job.file.emplace(std::move(*opened));
-    }
-    auto n = job.file->step(buf, budget);
-    if (!n) {
-      job.out.emplace_back(std::move(n).error());
-      job.file.reset();
-      continue;
-    }
-    budget -= std::min(*n, budget);
-    if (job.file->done()) {
-      job.out.emplace_back(job.file->hex());
-      job.file.reset();
-    }
+void Hasher::settle(const void* owner, std::vector<std::unique_ptr<Job>>& out) {
+  auto it = owners_.find(owner);
+  Owner& o = it->second;
+  while (!o.jobs.empty() && o.jobs.front()->over()) {
+    out.push_back(std::move(o.jobs.front()));
+    o.jobs.pop_front();
+    o.delivering = true;
   }
-  return !job.file && job.out.size() == job.paths.size();
+  if (o.delivering) return;  // delivered() goes on
+  if (o.jobs.empty() && !o.queued) {
+    owners_.erase(it);
+    return;
+  }
+  maybe_queue(owner);
+}
+
+void Hasher::delivered(const void* owner) { owners_.at(owner).delivering = false; }
+
+void Hasher::deliver(Job& job) {
+  job.parked.clear();  // closes their files now
+  try {
+    job.done(job.cancelled ? std::nullopt : std::optional<Outcomes>(std::move(job.out)));
+  } catch (const std::exception& e) {
+    // A worker must not die (std::terminate) for one answer.
+    log::error(std::string("hashing: delivering a result failed: ") + e.what());
+  }
 }
 
 void Hasher::work() {
   std::vector<unsigned char> buf(std::min(chunk_, kMaxBuffer));
+  std::vector<std::unique_ptr<Job>> answers;
+  std::unique_lock lk(mu_);
   for (;;) {
-    std::unique_ptr<Job> job;
-    const void* owner = nullptr;
-    {
-      std::unique_lock lk(mu_);
-      ready_.wait(lk, [this] { return stopping_ || !turns_.empty(); });
-      if (turns_.empty()) return;  // stopping, and every job is done
-      owner = turns_.front();
-      turns_.pop_front();
-      Owner& o = owners_.at(owner);
-      job = std::move(o.jobs.front());
-      o.jobs.pop_front();
-      o.running = true;
+    ready_.wait(lk, [this] { return stopping_ || !turns_.empty(); });
+    if (turns_.empty()) return;  // stopping, and every job is answered
+    const void* owner = turns_.front();
+    turns_.pop_front();
+    Owner& o = owners_.at(owner);
+    o.queued = false;
+    if (o.jobs.empty() || o.delivering) {
+      // Queued while it had work, which another worker then finished.
+      if (o.jobs.empty() && !o.delivering) owners_.erase(owner);
+      continue;
     }
-    // Between chunks: nobody waits for this answer any more (the client
+    Job& job = *o.jobs.front();
+    // Before each slice: nobody waits for this answer any more (the client
     // left), or the daemon stops. Either way, stop reading.
-    const bool cancelled = cancelled_.load(std::memory_order_relaxed) || job->cancel.cancelled();
-    const bool finished = cancelled || step(*job, buf);
-    {
-      std::lock_guard lk(mu_);
-      auto it = owners_.find(owner);
-      it->second.running = false;
-      if (!finished) it->second.jobs.push_front(std::move(job));
-      if (it->second.jobs.empty()) {
-        owners_.erase(it);
+    if (cancelled_.load(std::memory_order_relaxed) || job.cancel.cancelled()) job.cancelled = true;
+    if (!job.has_slice()) {
+      settle(owner, answers);
+    } else {
+      // Take the first piece: a parked file, or the next probe.
+      std::optional<Parked> cur;
+      size_t index = 0;
+      if (!job.parked.empty()) {
+        cur.emplace(std::move(job.parked.front()));
+        job.parked.pop_front();
       } else {
-        take_turn(owner);  // after every other owner waiting now
+        index = job.next++;
       }
+      ++job.active;
+      if (job.active > peak_.load(std::memory_order_relaxed)) peak_.store(job.active, std::memory_order_relaxed);
+      maybe_queue(owner);  // more to take: another worker may join now
+      lk.unlock();
+
+      size_t budget = chunk_;
+      size_t opens = 0;
+      size_t finished = 0;
+      for (;;) {
+        if (!cur) {
+          // A new probe: `index` is ours.
+          ++opens;
+          const Probe& p = job.probes[index];
+          Outcome& out = job.out[index];
+          bool started = false;
+          if (p.known) {
+            auto now = FileStat::of_path(p.path);
+            if (now && *now == *p.known) {
+              out.matched = true;
+              ++finished;
+            } else {
+              started = true;
+            }
+          } else {
+            started = true;
+          }
+          if (started) {
+            const int64_t t0 = realtime_ns();
+            auto opened = FileSha256::open(p.path);
+            struct stat st {};
+            if (!opened) {
+              out.digest = std::move(opened).error();
+              ++finished;
+            } else if (::fstat(opened->fd(), &st) != 0) {
+              out.digest = os_error("stat", p.path, errno);
+              ++finished;
+            } else {
+              cur.emplace(Parked{index, std::move(*opened), FileStat::of(st), t0});
+            }
+          }
+        }
+        if (cur) {
+          Outcome& out = job.out[cur->index];
+          auto n = cur->file.step(buf, budget);
+          if (!n) {
+            out.digest = std::move(n).error();
+            cur.reset();
+            ++finished;
+          } else {
+            budget -= std::min(*n, budget);
+            if (cur->file.done()) {
+              out.digest = cur->file.hex();
+              out.stat = cur->st;
+              out.racy = racy(cur->st, cur->started_ns);
+              cur.reset();
+              ++finished;
+            }
+          }
+        }
+        if (cur || budget == 0 || opens >= kMaxOpensPerSlice) break;
+        lk.lock();
+        const bool more = !job.cancelled && job.next < job.probes.size();
+        if (more) index = job.next++;
+        lk.unlock();
+        if (!more) break;
+      }
+
+      lk.lock();
+      --job.active;
+      job.finished += finished;
+      if (cur) job.parked.push_back(std::move(*cur));
+      if (cancelled_.load(std::memory_order_relaxed) || job.cancel.cancelled()) job.cancelled = true;
+      settle(owner, answers);
     }
-    if (!finished) continue;
-    job->file.reset();
-    try {
-      job->done(cancelled ? std::nullopt : std::optional<Digests>(std::move(job->out)));
-    } catch (const std::exception& e) {
-      // A worker must not die (std::terminate) for one answer.
-      log::error(std::string("hashing: delivering a result failed: ") + e.what());
+    while (!answers.empty()) {
+      lk.unlock();
+      for (auto& a : answers) deliver(*a);
+      answers.clear();
+      lk.lock();
+      delivered(owner);
+      settle(owner, answers);  // the next job may be over already (no paths, cancelled)
     }
   }
 }

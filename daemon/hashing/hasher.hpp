@@ -1,13 +1,21 @@
 // The hashing service: hash.files, state.drift and state.accept hash files
 // here, never on the event loop. Long files must not starve short requests,
-// a client that leaves must stop costing disk reads, and a shutdown must
-// not wait for a terabyte. So a request is cut into chunks (read and hash
-// at most chunk_bytes, then requeue), the workers take chunks round-robin
-// between connections (the owners of the requests' cancel tokens), and
-// each job checks its token, and the service's cancel_all, between chunks.
-// A connection's own requests run one after the other, in order: it holds
-// at most one open file and one worker however many it sends, and only
-// other connections need protecting from it.
+// a client that leaves must stop costing disk reads, a shutdown must not
+// wait for a terabyte, and cold hashing should use every core. So:
+// - a request is cut into slices (read and hash at most chunk_bytes, or
+//   open at most 64 files, then requeue);
+// - the workers take slices round-robin between connections (the owners of
+//   the requests' cancel tokens): an owner with more work goes to the back
+//   of the turns after each slice, so while nobody else waits all workers
+//   hash its request's files in parallel, and when others wait they take
+//   turns with it;
+// - each slice checks the request's token, and the service's cancel_all.
+// A connection's own requests are answered in the order it sent them: only
+// its oldest unfinished request is worked on (by one or more workers).
+//
+// Stat probes (submit_checked): a path may come with the stat the stat
+// cache knows for it; a worker stats it and, when the stat is the same,
+// answers "matched" without reading the file.
 #pragma once
 
 #include <atomic>
@@ -25,6 +33,7 @@
 
 #include "common/result.hpp"
 #include "daemon/cancel.hpp"
+#include "daemon/hashing/file_stat.hpp"
 
 namespace hs::daemon {
 
@@ -37,9 +46,26 @@ class Hasher {
   /// was cancelled (its token, or cancel_all).
   using Done = std::function<void(std::optional<Digests>)>;
 
+  /// A path to hash, unless its stat equals `known`.
+  struct Probe {
+    std::string path;
+    std::optional<FileStat> known;
+  };
+  struct Outcome {
+    bool matched = false;                       // stat == known: the cached digest holds
+    Result<std::string> digest = std::string();  // when !matched: the digest or why not
+    std::optional<FileStat> stat;               // when hashed: fstat of what was read
+    bool racy = true;                           // when hashed: see file_stat.hpp
+  };
+  using Outcomes = std::vector<Outcome>;
+  using CheckedDone = std::function<void(std::optional<Outcomes>)>;
+
   static constexpr size_t kDefaultChunk = size_t{1} << 20;
 
-  /// `workers` threads (at least 1); each chunk reads at most `chunk_bytes`.
+  /// The default worker count: one per core, at least 2.
+  static size_t default_workers();
+
+  /// `workers` threads (at least 1); each slice reads at most `chunk_bytes`.
   explicit Hasher(size_t workers, size_t chunk_bytes = kDefaultChunk);
   /// Cancels everything and joins the workers (every Done has been called).
   ~Hasher();
@@ -54,34 +80,46 @@ class Hasher {
     const void* owner = cancel.owner();
     submit(owner, std::move(cancel), std::move(paths), std::move(done));
   }
+  /// The same with stat probes; the outcomes in `probes`' order.
+  void submit_checked(const void* owner, CancelToken cancel, std::vector<Probe> probes, CheckedDone done);
   /// Cancels every job, queued or running, and every later one (shutdown).
-  /// Running jobs stop after their current chunk. Safe from any thread.
+  /// Running jobs stop after their current slice. Safe from any thread.
   void cancel_all();
 
   size_t workers() const { return threads_.size(); }
+  /// The most workers seen in one job at once (tests, benchmarks).
+  size_t peak_parallel() const { return peak_.load(std::memory_order_relaxed); }
 
  private:
   struct Job;
+  struct Parked;
   struct Owner {
-    std::deque<std::unique_ptr<Job>> jobs;  // in order; the front one may be started
-    bool running = false;                   // a worker has its front job now
+    std::deque<std::unique_ptr<Job>> jobs;  // in order; only the front one is worked on
+    bool queued = false;                    // in turns_
+    bool delivering = false;                // a worker is answering its front job(s)
   };
 
   void work();
-  /// Advances `job` by about one chunk; true when it is finished.
-  bool step(Job& job, std::vector<unsigned char>& buf);
-  /// Under mu_: the owner takes its place at the end of the turns.
-  void take_turn(const void* owner);
+  /// Under mu_: queues `owner` for a worker if its front job has a slice
+  /// to give, or is over and waits to be answered.
+  void maybe_queue(const void* owner);
+  /// Under mu_: takes the owner's front jobs that are over into `out`, to
+  /// be answered without the lock (the owner waits until they are, so its
+  /// answers keep its order); else queues the owner again or forgets it.
+  void settle(const void* owner, std::vector<std::unique_ptr<Job>>& out);
+  /// Under mu_: after `owner`'s answers were delivered; settle() next.
+  void delivered(const void* owner);
+  static void deliver(Job& job);
 
   const size_t chunk_;
   std::mutex mu_;
   std::condition_variable ready_;
-  // Owners whose front job waits for a worker, in turn order: an owner is
-  // here exactly when it has jobs and none is running.
+  // Owners with a slice to give (or an answer to send), in turn order.
   std::deque<const void*> turns_;
   std::unordered_map<const void*, Owner> owners_;
-  bool stopping_ = false;             // under mu_: the destructor runs
+  bool stopping_ = false;               // under mu_: the destructor runs
   std::atomic<bool> cancelled_{false};  // cancel_all
+  std::atomic<size_t> peak_{0};
   std::vector<std::thread> threads_;
 };
 

@@ -9,17 +9,19 @@
 namespace hs::daemon {
 namespace asio = boost::asio;
 
-void hash_then(Context& ctx, const void* owner, CancelToken cancel, std::vector<std::string> paths,
-               std::function<void(std::optional<Hasher::Digests>)> then) {
+namespace {
+
+// On the loop, counted in pending_jobs until `then` has run.
+template <class T>
+auto on_loop(Context& ctx, std::function<void(std::optional<T>)> then) {
   ++ctx.pending_jobs;
   // The guard keeps io.run() from returning while a job is out.
   // `then` and the guard are moved to the loop, never copied: `then` holds
   // the reply, and through it the session's ticket, which must be released
   // on the loop thread, not on the hashing worker that destroys the job.
-  auto deliver = [&ctx, then = std::move(then),
-                  guard = asio::make_work_guard(ctx.io)](std::optional<Hasher::Digests> digests) mutable {
+  return [&ctx, then = std::move(then), guard = asio::make_work_guard(ctx.io)](std::optional<T> result) mutable {
     asio::post(ctx.io, [&ctx, then = std::move(then), guard = std::move(guard),
-                        digests = std::move(digests)]() mutable {
+                        result = std::move(result)]() mutable {
       // Counted down even if `then` throws: a shutdown waits for zero.
       struct Done {
         Context& ctx;
@@ -28,10 +30,22 @@ void hash_then(Context& ctx, const void* owner, CancelToken cancel, std::vector<
         }
       } done{ctx};
       auto run = std::move(then);  // released here, on the loop, when this returns
-      run(std::move(digests));
+      run(std::move(result));
     });
   };
-  ctx.hasher.submit(owner, std::move(cancel), std::move(paths), std::move(deliver));
+}
+
+}  // namespace
+
+void hash_then(Context& ctx, const void* owner, CancelToken cancel, std::vector<std::string> paths,
+               std::function<void(std::optional<Hasher::Digests>)> then) {
+  ctx.hasher.submit(owner, std::move(cancel), std::move(paths), on_loop<Hasher::Digests>(ctx, std::move(then)));
+}
+
+void hash_checked_then(Context& ctx, const void* owner, CancelToken cancel, std::vector<Hasher::Probe> probes,
+                       std::function<void(std::optional<Hasher::Outcomes>)> then) {
+  ctx.hasher.submit_checked(owner, std::move(cancel), std::move(probes),
+                            on_loop<Hasher::Outcomes>(ctx, std::move(then)));
 }
 
 void answer_cancelled(const CancelToken& cancel, const Reply& reply) {

@@ -20,6 +20,10 @@ namespace hs::daemon {
 void hash_then(Context& ctx, const void* owner, CancelToken cancel, std::vector<std::string> paths,
                std::function<void(std::optional<Hasher::Digests>)> then);
 
+/// The same with stat probes (Hasher::submit_checked), for drift_check.
+void hash_checked_then(Context& ctx, const void* owner, CancelToken cancel, std::vector<Hasher::Probe> probes,
+                       std::function<void(std::optional<Hasher::Outcomes>)> then);
+
 /// The answer to a cancelled hashing request: -32000 while its connection
 /// is open (the daemon stops), nothing once it has closed.
 void answer_cancelled(const CancelToken& cancel, const Reply& reply);

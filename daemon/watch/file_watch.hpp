@@ -6,17 +6,45 @@
 // files may have changed. It never says what changed: the caller computes
 // the drift again (check_drift), which is cheap with the stat cache.
 //
-// This is the seam for the platform backends (inotify on Linux; kqueue or
-// FSEvents would go beside it). Until a backend is in, nothing is watched:
-// on_dirty never fires and sync() completes at once.
+// How a path is watched: its every directory, from "/" down, is watched
+// (a directory watch reports every change to its entries), and a path
+// depends on (directory, entry name) pairs: each component of the path in
+// its parent, and through a symlink each component of the link's target
+// too. So a file written in place, saved by rename, deleted, re-created
+// or moved away changes an entry of its directory; a directory removed and
+// re-created, or a link retargeted, changes an entry of an ancestor. Any
+// of those marks the path: its generation changes (the stat cache trusts
+// no entry made before), and it is resolved again (watches follow the new
+// directories and link targets) before the interest is reported dirty.
+// Events of other entries of a watched directory (a busy home directory)
+// are read and dropped.
+//
+// When a directory cannot be watched (out of watches, --max-watches, a
+// network file system, a permission), the paths under it are polled by
+// stat every 2 s instead; the kernel's queue overflowing marks every path.
+//
+// The platform part is watch::Backend (inotify on Linux).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
+#include <set>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
 #include <vector>
+
+#include "daemon/hashing/file_stat.hpp"
+#include "daemon/hashing/stat_cache.hpp"
+#include "daemon/watch/watch_backend.hpp"
 
 namespace hs::daemon {
 
@@ -26,7 +54,20 @@ class FileWatch {
   /// (on overflow or a rescan: every key). Called on the loop.
   using OnDirty = std::function<void(const std::vector<std::string>& keys)>;
 
-  explicit FileWatch(boost::asio::io_context& io) : io_(io) {}
+  struct Config {
+    /// Directory watches this daemon may use; 0: as many as the OS gives.
+    size_t max_watches = 0;
+    /// Debounce: report once no event came for `quiet`, and at most
+    /// `max_delay` after the first.
+    std::chrono::milliseconds quiet{50};
+    std::chrono::milliseconds max_delay{200};
+    /// How often paths that cannot be watched are stat'ed.
+    std::chrono::milliseconds poll_every{2000};
+  };
+
+  explicit FileWatch(boost::asio::io_context& io) : FileWatch(io, Config{}) {}
+  FileWatch(boost::asio::io_context& io, Config cfg);
+  ~FileWatch();
   FileWatch(const FileWatch&) = delete;
   FileWatch& operator=(const FileWatch&) = delete;
 
@@ -34,24 +75,98 @@ class FileWatch {
 
   /// The tracked paths (as stored, absolute or ~-relative resolved by the
   /// caller) that interest `key` needs watched; replaces its earlier set.
-  void set_interest(const std::string& key, std::vector<std::string> paths) {
-    interests_[key] = std::move(paths);
-  }
+  /// The watches are in place when this returns: a change after it is
+  /// reported.
+  void set_interest(const std::string& key, std::vector<std::string> paths);
   /// `key` needs nothing watched any more; its watches are released.
-  void drop_interest(const std::string& key) { interests_.erase(key); }
+  void drop_interest(const std::string& key);
 
   /// "Sync to now": calls `done` on the loop once every file event that
   /// happened before this call has been taken into account, so an answer
   /// computed in `done` is not stale.
-  void sync(std::function<void()> done) { done(); }
+  void sync(std::function<void()> done);
 
-  /// For daemon.info: {"paths": watched paths, "polled": paths checked by stat}.
-  boost::json::object info() const { return boost::json::object{{"paths", 0}, {"polled", 0}}; }
+  /// For daemon.info: {"paths": watched paths, "polled": paths checked by
+  /// stat, "watches": directory watches in use}.
+  boost::json::object info() const;
+
+  /// A number that stays the same exactly as long as `path` is watched
+  /// without a break and no event touched it; 0 when it is not watched now
+  /// (no interest, polled, or being re-armed after a change). Events read
+  /// so far only: call sync() first for "now".
+  uint64_t generation(const std::string& path) const;
+
+  /// The stat cache drift uses (stat_cache.hpp): trust in an entry is a
+  /// question for the watch, so it lives here.
+  StatCache& cache() { return cache_; }
+
+  /// Releases the OS watch and ends every timer; pending syncs complete.
+  /// Nothing is watched afterwards.
+  void stop();
 
  private:
-  [[maybe_unused]] boost::asio::io_context& io_;
+  struct PathState {
+    std::set<std::string> keys;                              // the interests that need it
+    std::vector<std::pair<std::string, std::string>> deps;  // (directory, entry) it hangs on
+    uint64_t gen = 0;
+    bool stale = true;   // touched: resolve again before trusting
+    bool polled = false;
+    std::optional<std::pair<int, FileStat>> snap;  // polled: {errno, stat} last seen
+  };
+  struct DirState {
+    int handle = -1;   // -1: not watched
+    int err = 0;       // why not (ENOSPC: out of watches)
+    std::unordered_map<std::string, std::vector<std::string>> entries;  // entry -> paths
+  };
+  struct Node;  // an lstat, memoized while resolving
+
+  void ensure_backend();
+  void add_path(const std::string& path, const std::string& key);
+  void remove_path(const std::string& path, const std::string& key);
+  void resolve(const std::string& path, PathState& ps, std::unordered_map<std::string, Node>& memo);
+  void attach(const std::string& path, const std::vector<std::pair<std::string, std::string>>& deps);
+  void detach(const std::string& path, const std::vector<std::pair<std::string, std::string>>& deps);
+  void arm(const std::string& dir, DirState& ds);
+  void disarm(DirState& ds, const std::string& dir);
+  void touch(const std::string& path);
+  void touch_all();
+  void on_events(const std::vector<watch::Backend::Event>& events);
+  void schedule_flush();
+  void flush();
+  void schedule_poll();
+  void poll();
+  void request_cookie();
+
+  boost::asio::io_context& io_;
+  Config cfg_;
+  std::string cwd_;
   OnDirty on_dirty_;
-  std::map<std::string, std::vector<std::string>> interests_;
+  std::unique_ptr<watch::Backend> backend_;
+  bool backend_failed_ = false;
+  bool stopped_ = false;
+  bool logged_exhausted_ = false;
+  std::map<std::string, std::set<std::string>> interests_;  // key -> paths
+  std::unordered_map<std::string, PathState> paths_;
+  std::unordered_map<std::string, DirState> dirs_;
+  std::unordered_map<int, std::vector<std::string>> handle_dirs_;  // one inode may be several paths
+  uint64_t counter_ = 0;  // generations come from here: never reused
+  StatCache cache_;
+
+  // Debounce.
+  std::unordered_set<std::string> pending_paths_;
+  std::set<std::string> pending_keys_;
+  boost::asio::steady_timer debounce_;
+  bool debounce_armed_ = false;
+  std::chrono::steady_clock::time_point first_pending_;
+
+  boost::asio::steady_timer poll_timer_;
+  bool poll_armed_ = false;
+
+  // Sync to now: at most one cookie in flight; syncs asked meanwhile wait
+  // for the next one, which is queued after them.
+  bool cookie_in_flight_ = false;
+  std::vector<std::function<void()>> cookie_waiters_;
+  std::vector<std::function<void()>> next_waiters_;
 };
 
 }  // namespace hs::daemon

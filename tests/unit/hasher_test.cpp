@@ -7,11 +7,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <optional>
 #include <vector>
 
 #include "common/sha256.hpp"
 #include "daemon/hashing/hasher.hpp"
+#include "daemon/hashing/stat_cache.hpp"
 #include "tests/catch.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -151,7 +153,7 @@ TEST_CASE("hasher: one connection's jobs finish in the order it sent them", "[ha
   hs::test::spit(dir / "small", "s");
   CancelSource conn;
   Results r;
-  Hasher h(2, 4096);  // two workers, but one connection gets one at a time
+  Hasher h(2, 4096);
   h.submit(conn.token(), {dir / "big"}, r.slot(1));
   h.submit(conn.token(), {dir / "small"}, r.slot(2));
   h.submit(conn.token(), {dir / "big", dir / "small"}, r.slot(3));
@@ -160,4 +162,113 @@ TEST_CASE("hasher: one connection's jobs finish in the order it sent them", "[ha
     CHECK(r.done[i].first == i + 1);
     CHECK(r.done[i].second);
   }
+}
+
+TEST_CASE("hasher: one request's files are hashed by several workers at once", "[hasher]") {
+  TempDir dir;
+  // Two files far too big to finish: each worker takes one, in slices.
+  const std::string a = huge_file(dir);
+  const std::string b = dir / "huge2";
+  hs::test::spit(b, "");
+  REQUIRE(::truncate(b.c_str(), off_t{1} << 40) == 0);
+  CancelSource conn;
+  Results r;
+  Hasher h(2, 64 * 1024);
+  h.submit(conn.token(), {a, b}, r.slot(1));
+  // Both workers end up in the one request (no sleep decides it: wait).
+  const auto end = std::chrono::steady_clock::now() + 60s;
+  while (h.peak_parallel() < 2 && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(5ms);
+  CHECK(h.peak_parallel() == 2);
+  conn.cancel();
+  REQUIRE(r.wait_for(1));
+  CHECK_FALSE(r.done[0].second);
+}
+
+TEST_CASE("hasher: many small files of one request, two workers: every digest right, in order", "[hasher]") {
+  TempDir dir;
+  std::vector<std::string> paths;
+  for (int i = 0; i < 500; ++i) {
+    paths.push_back(dir / ("f" + std::to_string(i)));
+    if (i % 7 != 3) hs::test::spit(paths.back(), std::string(static_cast<size_t>(i) * 37, static_cast<char>('a' + i % 26)));
+  }
+  Results r;
+  Hasher h(2, 4096);
+  h.submit(CancelToken(), paths, r.slot(0));
+  REQUIRE(r.wait_for(1));
+  REQUIRE(r.done[0].second);
+  const auto& d = *r.done[0].second;
+  REQUIRE(d.size() == paths.size());
+  for (size_t i = 0; i < paths.size(); ++i) {
+    auto want = hs::sha256_file(paths[i]);
+    REQUIRE(bool(d[i]) == bool(want));
+    if (want) CHECK(*d[i] == *want);
+  }
+}
+
+TEST_CASE("hasher: a stat probe matches an unchanged file without reading it, and not a changed one",
+          "[hasher][stat_cache]") {
+  TempDir dir;
+  const std::string f = dir / "f";
+  hs::test::spit(f, "same size 1");
+  auto before = hs::daemon::FileStat::of_path(f);
+  REQUIRE(before);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<std::optional<Hasher::Outcomes>> got;
+  auto take = [&] {
+    std::unique_lock lk(mu);
+    REQUIRE(cv.wait_for(lk, 60s, [&] { return got.has_value(); }));
+    auto o = std::move(*got);
+    got.reset();
+    return o;
+  };
+  auto slot = [&](std::optional<Hasher::Outcomes> o) {
+    std::lock_guard lk(mu);
+    got = std::move(o);
+    cv.notify_all();
+  };
+  Hasher h(2);
+  h.submit_checked(nullptr, CancelToken(), {{f, before}, {dir / "missing", before}, {f, std::nullopt}}, slot);
+  auto o = take();
+  REQUIRE(o);
+  REQUIRE(o->size() == 3);
+  CHECK((*o)[0].matched);
+  CHECK_FALSE((*o)[1].matched);
+  REQUIRE_FALSE((*o)[1].digest);
+  CHECK((*o)[1].digest.error().sys_errno == ENOENT);
+  CHECK_FALSE((*o)[2].matched);
+  REQUIRE((*o)[2].digest);
+  CHECK(*(*o)[2].digest == *hs::sha256_file(f));
+  REQUIRE((*o)[2].stat);
+  CHECK(*(*o)[2].stat == *before);
+  CHECK((*o)[2].racy);  // written just now
+
+  // A same-size edit within the same second: the stat differs (ctime at least).
+  hs::test::spit(f, "same size 2");
+  h.submit_checked(nullptr, CancelToken(), {{f, before}}, slot);
+  o = take();
+  REQUIRE(o);
+  CHECK_FALSE((*o)[0].matched);
+  CHECK(*(*o)[0].digest == *hs::sha256_file(f));
+}
+
+TEST_CASE("stat cache: a file older than the racy margin is trusted by its stat", "[hasher][stat_cache]") {
+  TempDir dir;
+  const std::string f = dir / "f";
+  hs::test::spit(f, "old");
+  auto st = hs::daemon::FileStat::of_path(f);
+  REQUIRE(st);
+  const int64_t now = st->ctime_ns;
+  CHECK(hs::daemon::racy(*st, now));
+  CHECK(hs::daemon::racy(*st, now + hs::daemon::kRacyMarginNs));
+  CHECK_FALSE(hs::daemon::racy(*st, now + hs::daemon::kRacyMarginNs + 1));
+
+  hs::daemon::StatCache cache;
+  cache.put(f, {*st, "d", 7, false});
+  REQUIRE(cache.find(f));
+  CHECK(cache.find(f)->watch_gen == 7);
+  cache.vouch(f, 9);
+  CHECK(cache.find(f)->watch_gen == 9);
+  cache.erase(f);
+  CHECK(cache.find(f) == nullptr);
 }

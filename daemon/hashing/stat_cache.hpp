@@ -1,0 +1,53 @@
+// The stat cache for drift: per path, the file's stat at the moment it was
+// hashed and the digest. An entry is used when
+// - the file watch vouches for the path: it was watched without a break
+//   and no event touched it since the entry was made (watch_gen equal to
+//   FileWatch::generation, never 0) — no system call at all; or
+// - else, a stat(2) of the path equals the entry's and the entry is not
+//   racy (file_stat.hpp).
+// Anything else is hashed again. Only the event loop touches it.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <unordered_map>
+
+#include "daemon/hashing/file_stat.hpp"
+
+namespace hs::daemon {
+
+class StatCache {
+ public:
+  struct Entry {
+    FileStat st;
+    std::string digest;
+    uint64_t watch_gen = 0;  // FileWatch::generation when the probe started; 0: none
+    bool racy = true;        // the stat alone cannot vouch for it
+  };
+
+  /// Past this many paths the cache starts over: it holds tracked files
+  /// only, so this is far above any real state, and bounds a hostile one.
+  static constexpr size_t kMaxEntries = size_t{1} << 18;
+
+  const Entry* find(const std::string& path) const {
+    auto it = map_.find(path);
+    return it == map_.end() ? nullptr : &it->second;
+  }
+  void put(const std::string& path, Entry e) {
+    if (map_.size() >= kMaxEntries && map_.find(path) == map_.end()) map_.clear();
+    map_[path] = std::move(e);
+  }
+  /// The entry is known to be current as of generation `gen` (its stat was
+  /// checked after that generation began).
+  void vouch(const std::string& path, uint64_t gen) {
+    auto it = map_.find(path);
+    if (it != map_.end()) it->second.watch_gen = gen;
+  }
+  void erase(const std::string& path) { map_.erase(path); }
+  size_t size() const { return map_.size(); }
+
+ private:
+  std::unordered_map<std::string, Entry> map_;
+};
+
+}  // namespace hs::daemon

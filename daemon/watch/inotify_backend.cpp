@@ -1,0 +1,188 @@
+// The Linux backend: one inotify descriptor, read on the loop through an
+// asio stream_descriptor. Its queue is ordered, which is what makes
+// request_cookie a "sync to now": the cookie is an IN_ATTRIB on a private
+// memfd watched by the same descriptor, so when it is read every event
+// queued before it has been read too. A memfd, not a file in some
+// directory: nothing to clean up after a crash, and no other process can
+// touch it and complete a sync early.
+#include "daemon/watch/watch_backend.hpp"
+
+#ifdef __linux__
+
+#include <fcntl.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <cerrno>
+#include <cstring>
+
+#include "common/error.hpp"
+#include "common/log.hpp"
+#include "common/unique_fd.hpp"
+
+namespace hs::daemon::watch {
+namespace {
+
+// Every way an entry changes: written (in place, or still open), its
+// attributes (chmod, touch -d, a link count), created, deleted, renamed in
+// or out; and the directory itself going away. IN_EXCL_UNLINK: a deleted
+// file some process still writes is no longer ours to report.
+constexpr uint32_t kDirMask = IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM |
+                              IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW |
+                              IN_EXCL_UNLINK;
+
+// File systems whose changes made elsewhere (another host, a FUSE server,
+// the kernel itself) produce no inotify events here.
+bool unreliable_fs(long type) {
+  switch (static_cast<unsigned long>(type)) {
+    case 0x6969UL:      // NFS
+    case 0x517BUL:      // SMB
+    case 0xFF534D42UL:  // CIFS
+    case 0xFE534D42UL:  // SMB2
+    case 0x65735546UL:  // FUSE
+    case 0x00C36400UL:  // Ceph
+    case 0x01021997UL:  // 9P (WSL's and VMs' shared folders)
+    case 0x5346414FUL:  // AFS
+    case 0x6B414653UL:  // kAFS
+    case 0x47504653UL:  // GPFS
+    case 0x0BD00BD0UL:  // Lustre
+    case 0x9FA0UL:      // proc
+    case 0x62656572UL:  // sysfs
+      return true;
+    default:
+      return false;
+  }
+}
+
+class InotifyBackend final : public Backend {
+ public:
+  InotifyBackend(boost::asio::io_context& io, OnEvents on_events) : sd_(io), on_events_(std::move(on_events)) {}
+
+  Status init() {
+    int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0) return os_error("inotify_init1", "", errno);
+    sd_.assign(fd);
+    int m = ::memfd_create("harnesssyncd-sync", MFD_CLOEXEC);
+    if (m < 0) return os_error("memfd_create", "", errno);
+    cookie_fd_ = UniqueFd(m);
+    const std::string self = "/proc/self/fd/" + std::to_string(m);
+    cookie_wd_ = ::inotify_add_watch(fd, self.c_str(), IN_ATTRIB);
+    if (cookie_wd_ < 0) return os_error("inotify_add_watch", self, errno);
+    buf_.resize(256 * (sizeof(struct inotify_event) + NAME_MAX + 1));
+    read();
+    return {};
+  }
+
+  ~InotifyBackend() override { stop(); }
+
+  Result<int> add_dir(const std::string& dir) override {
+    if (!sd_.is_open()) return os_error("inotify_add_watch", dir, EBADF);
+    int wd = ::inotify_add_watch(sd_.native_handle(), dir.c_str(), kDirMask);
+    if (wd < 0) return os_error("inotify_add_watch", dir, errno);
+    return wd;
+  }
+
+  void remove(int handle) override {
+    // EINVAL when the kernel dropped it meanwhile (its IN_IGNORED is queued).
+    if (sd_.is_open()) ::inotify_rm_watch(sd_.native_handle(), handle);
+  }
+
+  Status request_cookie() override {
+    if (!sd_.is_open()) return os_error("futimens", "sync cookie", EBADF);
+    if (::futimens(cookie_fd_.get(), nullptr) != 0) return os_error("futimens", "sync cookie", errno);
+    return {};
+  }
+
+  void stop() override {
+    *alive_ = false;
+    boost::system::error_code ignored;
+    if (sd_.is_open()) sd_.close(ignored);
+  }
+
+  bool events_unreliable(const std::string& dir) const override {
+    struct statfs fs {};
+    if (::statfs(dir.c_str(), &fs) != 0) return false;  // add_dir says why, if anything
+    return unreliable_fs(static_cast<long>(fs.f_type));
+  }
+
+ private:
+  void read() {
+    sd_.async_read_some(boost::asio::buffer(buf_), [this, alive = alive_](boost::system::error_code ec, size_t n) {
+      if (!*alive) return;  // stopped, and `this` may be gone
+      if (ec) {
+        if (ec != boost::asio::error::operation_aborted) {
+          log::warn("file watch: reading inotify failed (" + ec.message() + "); treating it as an overflow");
+          std::vector<Event> lost{Event{-1, kOverflow, {}}};
+          on_events_(lost);
+        }
+        return;
+      }
+      handle(n);
+      if (*alive) read();
+    });
+  }
+
+  void handle(size_t n) {
+    std::vector<Event> out;
+    for (size_t at = 0; at + sizeof(struct inotify_event) <= n;) {
+      struct inotify_event ev;
+      std::memcpy(&ev, buf_.data() + at, sizeof ev);  // the buffer need not be aligned for it
+      std::string_view name(buf_.data() + at + sizeof ev, ev.len);
+      name = name.substr(0, name.find('\0'));
+      at += sizeof ev + ev.len;
+      Event e;
+      e.handle = ev.wd;
+      if ((ev.mask & IN_Q_OVERFLOW) != 0) e.what |= kOverflow;
+      if (ev.wd == cookie_wd_ && ev.wd >= 0) {
+        if ((ev.mask & IN_ATTRIB) != 0) e.what |= kCookie;
+      } else {
+        if (!name.empty()) {
+          e.what |= kEntry;
+          e.name = name;
+        } else if ((ev.mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT)) != 0) {
+          e.what |= kSelf;
+        }
+        if ((ev.mask & IN_IGNORED) != 0) e.what |= kGone | kSelf;
+      }
+      if (e.what != 0) out.push_back(e);
+    }
+    if (!out.empty()) on_events_(out);
+  }
+
+  boost::asio::posix::stream_descriptor sd_;
+  OnEvents on_events_;
+  UniqueFd cookie_fd_;
+  int cookie_wd_ = -1;
+  std::vector<char> buf_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Backend>> make_backend(boost::asio::io_context& io, Backend::OnEvents on_events) {
+  auto b = std::make_unique<InotifyBackend>(io, std::move(on_events));
+  HS_TRY(b->init());
+  return std::unique_ptr<Backend>(std::move(b));
+}
+
+}  // namespace hs::daemon::watch
+
+#else
+
+namespace hs::daemon::watch {
+
+Result<std::unique_ptr<Backend>> make_backend(boost::asio::io_context&, Backend::OnEvents) {
+  Error e;
+  e.code = Errc::os;
+  e.sys_errno = ENOSYS;
+  e.detail = "no file watch backend on this platform (kqueue/FSEvents would go here)";
+  return e;
+}
+
+}  // namespace hs::daemon::watch
+
+#endif

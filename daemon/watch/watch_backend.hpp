@@ -1,0 +1,62 @@
+// The platform half of FileWatch: directory watches and their events, in
+// the order the OS queued them. inotify on Linux (inotify_backend.cpp); a
+// kqueue or FSEvents backend would implement the same interface, and
+// make_backend would pick it.
+//
+// FileWatch asks only for directory watches: a directory's watch reports
+// every change to its entries (written, attributes, created, deleted,
+// renamed in or out), which covers every way a tracked file changes, and a
+// file replaced by rename keeps being watched because its directory is.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace hs::daemon::watch {
+
+class Backend {
+ public:
+  enum What : unsigned {
+    kEntry = 1u << 0,     // an entry `name` of the directory changed
+    kSelf = 1u << 1,      // the directory itself was deleted, moved or unmounted
+    kGone = 1u << 2,      // the OS dropped the watch (`handle` is free again)
+    kOverflow = 1u << 3,  // the OS lost events: anything may have changed
+    kCookie = 1u << 4,    // the answer to request_cookie
+  };
+  struct Event {
+    int handle = -1;
+    unsigned what = 0;
+    std::string_view name;  // for kEntry
+  };
+  /// Called on the loop with the events of one read, in the OS's order.
+  using OnEvents = std::function<void(const std::vector<Event>&)>;
+
+  virtual ~Backend() = default;
+
+  /// Watches directory `dir`; the handle its events carry. Fails with the
+  /// OS's errno (ENOSPC: out of watches; ENOENT, EACCES, ENOTDIR, ...).
+  /// Two paths of one directory may share a handle.
+  virtual Result<int> add_dir(const std::string& dir) = 0;
+  /// Releases a handle add_dir returned (and the OS did not drop).
+  virtual void remove(int handle) = 0;
+  /// Queues an event of kind kCookie behind every event queued so far
+  /// ("sync to now"); when it arrives, every earlier event has been read.
+  virtual Status request_cookie() = 0;
+  /// Stops reading; no callback runs afterwards.
+  virtual void stop() = 0;
+  /// Whether changes made through `dir` by other machines or the kernel
+  /// go unreported there (network and FUSE file systems): poll instead.
+  virtual bool events_unreliable(const std::string& dir) const = 0;
+};
+
+/// The backend of this platform, reading on `io`; an error when the OS
+/// refuses one (no inotify instances left) or there is none here.
+Result<std::unique_ptr<Backend>> make_backend(boost::asio::io_context& io, Backend::OnEvents on_events);
+
+}  // namespace hs::daemon::watch

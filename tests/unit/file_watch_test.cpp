@@ -1,0 +1,270 @@
+// The file watch with real files and a real inotify: every way a file
+// changes marks its interest, symlinks are followed, re-created directories
+// are watched again, sync() reads every earlier event, and what cannot be
+// watched is polled. Timeouts are generous (a loaded 2-core machine); no
+// test asserts a latency.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "daemon/watch/file_watch.hpp"
+#include "tests/catch.hpp"
+#include "tests/support/test_support.hpp"
+
+using hs::daemon::FileWatch;
+using hs::test::TempDir;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Fixture {
+  boost::asio::io_context io;
+  FileWatch fw;
+  std::vector<std::string> dirty;  // every key reported, in order
+
+  explicit Fixture(FileWatch::Config cfg = {}) : fw(io, cfg) {
+    fw.set_on_dirty([this](const std::vector<std::string>& keys) {
+      dirty.insert(dirty.end(), keys.begin(), keys.end());
+    });
+  }
+  ~Fixture() { fw.stop(); }
+
+  // Runs the loop until `pred` holds or `limit` passes.
+  bool run_until(const std::function<bool()>& pred, std::chrono::milliseconds limit = 10s) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (!pred()) {
+      if (std::chrono::steady_clock::now() >= end) return false;
+      io.restart();
+      io.run_for(10ms);
+    }
+    return true;
+  }
+  // Waits for `key` to be reported; clears what was reported.
+  bool reported(const std::string& key, std::chrono::milliseconds limit = 10s) {
+    bool ok = run_until([&] { return std::find(dirty.begin(), dirty.end(), key) != dirty.end(); }, limit);
+    dirty.clear();
+    return ok;
+  }
+  // Lets pending events arrive and be debounced, then forgets them.
+  void settle() {
+    io.restart();
+    io.run_for(400ms);
+    dirty.clear();
+  }
+  void sync() {
+    bool done = false;
+    fw.sync([&] { done = true; });
+    REQUIRE(run_until([&] { return done; }));
+  }
+};
+
+void must(int rc) { REQUIRE(rc == 0); }
+
+}  // namespace
+
+TEST_CASE("file watch: every way a file changes marks its interest", "[file_watch]") {
+  TempDir t;
+  const std::string d = t / "skills";
+  must(::mkdir(d.c_str(), 0755));
+  const std::string f = d + "/AGENTS.md";
+  hs::test::spit(f, "one\n");
+  Fixture fx;
+  fx.fw.set_interest("codex", {f});
+  CHECK(fx.fw.info().at("paths").to_number<int64_t>() == 1);
+  CHECK(fx.fw.info().at("polled").to_number<int64_t>() == 0);
+
+  SECTION("written in place") {
+    hs::test::spit(f, "two\n");
+    CHECK(fx.reported("codex"));
+  }
+  SECTION("saved by rename") {
+    hs::test::spit(d + "/.AGENTS.md.swp", "two\n");
+    must(std::rename((d + "/.AGENTS.md.swp").c_str(), f.c_str()));
+    CHECK(fx.reported("codex"));
+    // Still watched after the rename replaced the inode.
+    hs::test::spit(f, "three\n");
+    CHECK(fx.reported("codex"));
+  }
+  SECTION("deleted, then re-created") {
+    must(::unlink(f.c_str()));
+    CHECK(fx.reported("codex"));
+    hs::test::spit(f, "back\n");
+    CHECK(fx.reported("codex"));
+  }
+  SECTION("moved away") {
+    must(std::rename(f.c_str(), (t / "elsewhere").c_str()));
+    CHECK(fx.reported("codex"));
+    // Changes to it where it went are not ours.
+    hs::test::spit(t / "elsewhere", "x\n");
+    fx.settle();
+    hs::test::spit(f, "new\n");
+    CHECK(fx.reported("codex"));
+  }
+  SECTION("its directory removed and re-created") {
+    must(::unlink(f.c_str()));
+    must(::rmdir(d.c_str()));
+    CHECK(fx.reported("codex"));
+    must(::mkdir(d.c_str(), 0755));
+    CHECK(fx.reported("codex"));
+    hs::test::spit(f, "again\n");
+    CHECK(fx.reported("codex"));
+    fx.settle();
+    // The new directory is watched: a write in place is seen.
+    hs::test::spit(f, "and again\n");
+    CHECK(fx.reported("codex"));
+  }
+  SECTION("its directory renamed away and another put in its place") {
+    must(std::rename(d.c_str(), (t / "old").c_str()));
+    CHECK(fx.reported("codex"));
+    must(::mkdir(d.c_str(), 0755));
+    hs::test::spit(f, "fresh\n");
+    CHECK(fx.reported("codex"));
+    fx.settle();
+    hs::test::spit(t / "old/AGENTS.md", "not ours\n");
+    hs::test::spit(f, "ours\n");
+    CHECK(fx.reported("codex"));
+  }
+  SECTION("chmod and touch -d") {
+    must(::chmod(f.c_str(), 0600));
+    CHECK(fx.reported("codex"));
+    CHECK(hs::test::run("touch -d '2001-01-01 00:00:00' '" + f + "' && echo ok") == "ok\n");
+    CHECK(fx.reported("codex"));
+  }
+}
+
+TEST_CASE("file watch: another file of a watched directory is not a change", "[file_watch]") {
+  TempDir t;
+  hs::test::spit(t / "tracked", "a");
+  Fixture fx;
+  fx.fw.set_interest("k", {t / "tracked"});
+  const uint64_t g = fx.fw.generation(t / "tracked");
+  CHECK(g != 0);
+  hs::test::spit(t / "other", "b");
+  fx.settle();
+  fx.sync();
+  CHECK(fx.dirty.empty());
+  CHECK(fx.fw.generation(t / "tracked") == g);
+}
+
+TEST_CASE("file watch: a symlink is followed, and a retarget is a change", "[file_watch]") {
+  TempDir t;
+  must(::mkdir((t / "claude").c_str(), 0755));
+  must(::mkdir((t / "codex").c_str(), 0755));
+  must(::mkdir((t / "claude/skill-a").c_str(), 0755));
+  must(::mkdir((t / "claude/skill-b").c_str(), 0755));
+  hs::test::spit(t / "claude/skill-a/SKILL.md", "a\n");
+  hs::test::spit(t / "claude/skill-b/SKILL.md", "b\n");
+  // As HarnessSync syncs skills: the skill directory is a link.
+  must(::symlink((t / "claude/skill-a").c_str(), (t / "codex/skill").c_str()));
+  const std::string tracked = t / "codex/skill/SKILL.md";
+  Fixture fx;
+  fx.fw.set_interest("codex", {tracked});
+
+  // The link's target changes.
+  hs::test::spit(t / "claude/skill-a/SKILL.md", "a2\n");
+  CHECK(fx.reported("codex"));
+  // The link is retargeted.
+  must(::unlink((t / "codex/skill").c_str()));
+  must(::symlink((t / "claude/skill-b").c_str(), (t / "codex/skill").c_str()));
+  CHECK(fx.reported("codex"));
+  fx.settle();
+  // The new target is watched now ...
+  hs::test::spit(t / "claude/skill-b/SKILL.md", "b2\n");
+  CHECK(fx.reported("codex"));
+  fx.settle();
+  // ... and the old one no longer concerns it.
+  const uint64_t g = fx.fw.generation(tracked);
+  hs::test::spit(t / "claude/skill-a/SKILL.md", "a3\n");
+  fx.settle();
+  fx.sync();
+  CHECK(fx.fw.generation(tracked) == g);
+}
+
+TEST_CASE("file watch: sync() returns after every earlier event was read", "[file_watch]") {
+  TempDir t;
+  hs::test::spit(t / "f", "1");
+  Fixture fx;
+  fx.fw.set_interest("k", {t / "f"});
+  for (int i = 0; i < 50; ++i) {
+    const uint64_t before = fx.fw.generation(t / "f");
+    REQUIRE(before != 0);
+    hs::test::spit(t / "f", std::to_string(i));
+    // No debounce, no flush: the sync alone must have taken the event in.
+    fx.sync();
+    CHECK(fx.fw.generation(t / "f") != before);
+    fx.settle();
+  }
+}
+
+TEST_CASE("file watch: releasing interests releases the watches", "[file_watch]") {
+  TempDir t;
+  must(::mkdir((t / "a").c_str(), 0755));
+  hs::test::spit(t / "a/1", "1");
+  hs::test::spit(t / "a/2", "2");
+  Fixture fx;
+  fx.fw.set_interest("x", {t / "a/1", t / "a/2"});
+  fx.fw.set_interest("y", {t / "a/2"});
+  CHECK(fx.fw.info().at("paths").to_number<int64_t>() == 2);
+  CHECK(fx.fw.info().at("watches").to_number<int64_t>() > 0);
+  fx.fw.set_interest("x", {t / "a/1"});
+  CHECK(fx.fw.info().at("paths").to_number<int64_t>() == 2);
+  fx.fw.drop_interest("y");
+  CHECK(fx.fw.info().at("paths").to_number<int64_t>() == 1);
+  CHECK(fx.fw.generation(t / "a/2") == 0);
+  fx.fw.drop_interest("x");
+  CHECK(fx.fw.info().at("paths").to_number<int64_t>() == 0);
+  CHECK(fx.fw.info().at("watches").to_number<int64_t>() == 0);
+  CHECK(fx.fw.generation(t / "a/1") == 0);
+}
+
+TEST_CASE("file watch: past --max-watches, paths are polled and changes still seen", "[file_watch]") {
+  TempDir t;
+  hs::test::spit(t / "f", "1");
+  FileWatch::Config cfg;
+  cfg.max_watches = 1;  // "/" only: everything below is polled
+  cfg.poll_every = 200ms;
+  Fixture fx(cfg);
+  fx.fw.set_interest("k", {t / "f"});
+  CHECK(fx.fw.info().at("polled").to_number<int64_t>() == 1);
+  CHECK(fx.fw.info().at("paths").to_number<int64_t>() == 0);
+  CHECK(fx.fw.generation(t / "f") == 0);  // never trusted without a stat
+  hs::test::spit(t / "f", "22");
+  CHECK(fx.reported("k"));
+  must(::unlink((t / "f").c_str()));
+  CHECK(fx.reported("k"));
+  hs::test::spit(t / "f", "3");
+  CHECK(fx.reported("k"));
+}
+
+TEST_CASE("file watch: a path whose watches come free again is watched again", "[file_watch]") {
+  TempDir t;
+  must(::mkdir((t / "a").c_str(), 0755));
+  must(::mkdir((t / "b").c_str(), 0755));
+  hs::test::spit(t / "a/f", "1");
+  hs::test::spit(t / "b/f", "1");
+  FileWatch::Config cfg;
+  cfg.poll_every = 200ms;
+  {
+    // How many directories one of them needs.
+    Fixture probe;
+    probe.fw.set_interest("a", {t / "a/f"});
+    cfg.max_watches = static_cast<size_t>(probe.fw.info().at("watches").to_number<int64_t>());
+  }
+  Fixture fx(cfg);
+  fx.fw.set_interest("a", {t / "a/f"});
+  fx.fw.set_interest("b", {t / "b/f"});
+  CHECK(fx.fw.info().at("polled").to_number<int64_t>() == 1);
+  fx.fw.drop_interest("a");
+  CHECK(fx.run_until([&] { return fx.fw.info().at("polled").to_number<int64_t>() == 0; }));
+  fx.settle();
+  hs::test::spit(t / "b/f", "2");
+  CHECK(fx.reported("b"));
+}
