@@ -80,5 +80,13 @@ test('cancelling a sync that waits for the lock leaves the queue', { skip: noLoc
   assert.deepEqual([r.outcome, r.message], ['failed', 'cancelled']);
   fs.rmSync(gate);
   assert.equal(await holderDone, 0);
+  // Had the cancelled sync stayed queued, it would take the lock now and run.
+  const conn = await DaemonConnection.open(d.socket);
+  for (let t0 = Date.now(); ; await new Promise((r) => setTimeout(r, 50))) {
+    const locks = await conn.request<Array<{ name: string }>>('lock.list');
+    if (!locks.some((l) => l.name === 'sync')) break;
+    assert.ok(Date.now() - t0 < 15000, `the lock stays held: ${JSON.stringify(locks)}`);
+  }
+  conn.dispose();
   assert.equal(fs.existsSync(ran), false);
 });
