@@ -6,6 +6,7 @@
 #include <boost/json/object.hpp>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "daemon/cancel.hpp"
@@ -16,6 +17,9 @@
 #include "daemon/sequencer.hpp"
 
 namespace hs::daemon {
+
+class Session;
+class Subscriptions;
 
 struct Context {
   boost::asio::io_context& io;
@@ -36,14 +40,21 @@ struct Context {
   /// Called on the loop when pending_jobs drops to 0 (the server sets it
   /// while it waits to shut down).
   std::function<void()> on_jobs_done;
+  /// state.subscribe's registry (daemon/live/subscriptions.hpp); set by the
+  /// server, null where nothing serves subscriptions (unit rigs).
+  Subscriptions* subs = nullptr;
 };
 
-/// One method call: its params, the cancellation of its connection, and
-/// where the answer goes (a no-op for notifications).
+/// One method call: its params, the cancellation of its connection, where
+/// the answer goes (a no-op for notifications), and the connection itself,
+/// for methods that attach something to it (Session::resources(): a
+/// subscription, a lock). Weak: a handler that finishes later must not keep
+/// a closed connection alive.
 struct Call {
   boost::json::object params;
   CancelToken cancel;
   Reply reply;
+  std::weak_ptr<Session> session = {};
 };
 
 }  // namespace hs::daemon

@@ -65,7 +65,7 @@ bool handle_one(Context& ctx, const std::shared_ptr<Session>& session, const jso
     reply = [id = *req.id, respond](Outcome out) { respond(outcome_text(id, out)); };
   }
   try {
-    call_method(*spec, ctx, Call{std::move(req.params), session->cancel_token(), std::move(reply)});
+    call_method(*spec, ctx, Call{std::move(req.params), session->cancel_token(), std::move(reply), session});
   } catch (const std::exception& e) {
     // A handler bug must cost one request, not the daemon.
     log::error(std::string("method ") + req.method + " threw: " + e.what());

@@ -26,6 +26,7 @@ struct Sequencer::Slot {
   bool ready = false;
   Apply apply;  // a change ...
   Done done;
+  ChangeNote note;
   Read read;    // ... or a read
   bool check = false;  // ... or check_disk()
 };
@@ -35,7 +36,9 @@ Sequencer::Sequencer(asio::io_context& io, store::StateStore& store)
 
 Sequencer::~Sequencer() { writer_.join(); }
 
-void Sequencer::mutate(Apply apply, Done done) { fill(reserve(), std::move(apply), std::move(done)); }
+void Sequencer::mutate(Apply apply, Done done, ChangeNote note) {
+  fill(reserve(), std::move(apply), std::move(done), std::move(note));
+}
 
 std::shared_ptr<Sequencer::Slot> Sequencer::reserve() {
   auto s = std::make_shared<Slot>();
@@ -43,9 +46,10 @@ std::shared_ptr<Sequencer::Slot> Sequencer::reserve() {
   return s;
 }
 
-void Sequencer::fill(const std::shared_ptr<Slot>& slot, Apply apply, Done done) {
+void Sequencer::fill(const std::shared_ptr<Slot>& slot, Apply apply, Done done, ChangeNote note) {
   slot->apply = std::move(apply);
   slot->done = std::move(done);
+  slot->note = std::move(note);
   slot->ready = true;
   pump();
 }
@@ -104,8 +108,9 @@ Status Sequencer::reload_store() {
                "; keeping the last state, and no change is written until the file can be read");
     return r;
   }
-  // Hook: the state.changed notification with kind "reloaded" (docs/STATE.md,
-  // "Other writers") is to be sent from here once notifications exist.
+  // docs/STATE.md, "Other writers": subscribers hear of it (kind "reloaded").
+  // The reloaded file is durable: another process put it there.
+  if (on_durable_) on_durable_(ChangeNote{"reloaded", std::nullopt, std::nullopt, {}}, store_);
   return r;
 }
 
@@ -143,13 +148,14 @@ void Sequencer::pump() {
     }
     Apply apply = std::move(op.apply);
     Done done = std::move(op.done);
+    ChangeNote note = std::move(op.note);
     queue_.pop_front();
     Result<boost::json::value> out = apply(store_);
     if (store_.pending()) {
       // Every answer given while a batch is pending, errors and no-ops
       // included, was computed against that batch: it waits for the write
       // so that it never describes a state that is not on disk.
-      batch_.push_back(Batched{std::move(apply), std::move(done), std::move(out)});
+      batch_.push_back(Batched{std::move(apply), std::move(done), std::move(out), std::move(note)});
     } else {
       done(std::move(out));  // nothing pending: the state it saw is durable
     }
@@ -284,7 +290,12 @@ void Sequencer::finish_write(Status outcome, const store::WriteInfo& info) {
   if (!outcome) log::error("state write failed: " + outcome.error().message());
   for (auto& b : batch) {
     if (outcome) {
+      // Decided before the answer takes the value: a noted change that
+      // succeeded (and changed something) is announced once it is durable.
+      const bool announce = on_durable_ && !b.note.kind.empty() && b.out &&
+                            (!b.note.only_if || b.note.only_if(*b.out));
       b.done(std::move(b.out));
+      if (announce) on_durable_(b.note, store_);
     } else {
       b.done(write_failed_error(outcome.error()));  // true for errors too: nothing of theirs applied
     }

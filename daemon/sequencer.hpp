@@ -27,11 +27,25 @@
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "daemon/outcome.hpp"
 #include "daemon/store/state_store.hpp"
 
 namespace hs::daemon {
+
+/// What a change was, for the state.changed notification (docs/PROTOCOL.md):
+/// its kind ("recorded", "cleared", ...) and the target it touched, if any.
+/// An empty kind says nothing. `only_if` (optional) looks at the change's
+/// value and tells whether it changed anything (a clear of a target that
+/// had no entry did not).
+struct ChangeNote {
+  std::string kind;
+  std::optional<std::string> target;
+  std::optional<std::string> account;
+  std::function<bool(const boost::json::value&)> only_if;
+};
 
 class Sequencer {
  public:
@@ -48,14 +62,21 @@ class Sequencer {
   /// Queues a change. `done` gets apply's value once it is durable, apply's
   /// own error at once (or after the pending write, when there is one), or
   /// Errc::write_failed if the write fails.
-  void mutate(Apply apply, Done done);
+  void mutate(Apply apply, Done done, ChangeNote note = {});
 
   /// A change whose arguments are still being computed elsewhere (accept
   /// hashes files first). It keeps its place in the queue; nothing after it
   /// runs until fill() is called for it.
   struct Slot;
   std::shared_ptr<Slot> reserve();
-  void fill(const std::shared_ptr<Slot>& slot, Apply apply, Done done);
+  void fill(const std::shared_ptr<Slot>& slot, Apply apply, Done done, ChangeNote note = {});
+
+  /// Called on the loop once per noted change that a write made durable
+  /// (after its answer, in the order the changes were applied), and with
+  /// kind "reloaded" after another process's state.json was reloaded; with
+  /// the store as durable now. Never for a failed write or a no-op.
+  using OnDurable = std::function<void(const ChangeNote&, const store::StateStore&)>;
+  void set_on_durable(OnDurable cb) { on_durable_ = std::move(cb); }
 
   /// Queues a read, run once every earlier change is durable (or failed).
   void read(Read run);
@@ -105,7 +126,9 @@ class Sequencer {
     Apply apply;  // kept: applied again if another writer's change must be reloaded first
     Done done;
     Result<boost::json::value> out;
+    ChangeNote note;
   };
+  OnDurable on_durable_;
   std::vector<Batched> batch_;  // answered once the pending write ends
   bool check_queued_ = false;   // a check_disk() slot is waiting in the queue
   int conflict_rounds_ = 0;     // reloads in a row for the same batch

@@ -37,6 +37,8 @@ Server::Server(asio::io_context& io, const Options& opts, store::StateStore& sto
 Server::~Server() { remove_if_ours(listening_); }
 
 void Server::start() {
+  ctx_.subs = &subs_;
+  subs_.start();
   watch_.start();
   signals_.async_wait([this](boost::system::error_code ec, int sig) {
     if (!ec) request_shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -112,6 +114,7 @@ void Server::request_shutdown(std::string_view why) {
   signals_.cancel(ignored);
   watchdog_timer_.cancel();
   watch_.stop();
+  subs_.stop();
   files_.stop();
   // A hash in progress (a terabyte, say) must not hold the stop: its
   // request is answered -32000 instead.

@@ -16,6 +16,7 @@
 
 #include "daemon/context.hpp"
 #include "daemon/listener.hpp"
+#include "daemon/live/subscriptions.hpp"
 #include "daemon/sequencer.hpp"
 #include "daemon/state_watch.hpp"
 
@@ -52,6 +53,7 @@ class Server {
   Sequencer seq_;
   StateWatch watch_;
   Context ctx_;
+  Subscriptions subs_{ctx_};
   ListeningSocket listening_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
   boost::asio::signal_set signals_;

@@ -128,6 +128,7 @@ asio::awaitable<void> Session::read_loop() {
 }
 
 void Session::handle_frame(proto::Frame frame) {
+  last_framing_ = frame.framing;
   if (!frame.ok()) {
     ResponseText r;
     proto::append_error(r.head, nullptr, proto::RpcError{proto::code::parse_error, std::move(frame.parse_error), {}});
@@ -392,6 +393,7 @@ void Session::after_write(boost::system::error_code ec) {
   inflight_ = 0;
   maybe_resume();
   flush();
+  if (on_written_ && !closed_) on_written_();
 }
 
 void Session::maybe_finish_drain() {
@@ -423,6 +425,7 @@ void Session::close() {
   boost::system::error_code ignored;
   socket_.close(ignored);
   resources_.release_all();
+  on_written_ = nullptr;
   // Whatever is queued or held dies with the connection; chunks a write
   // still points at stay until its (aborted) completion.
   out_.erase(out_.begin() + static_cast<std::ptrdiff_t>(inflight_), out_.end());

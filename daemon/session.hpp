@@ -80,6 +80,14 @@ class Session : public std::enable_shared_from_this<Session> {
   /// Output queued and not yet written, counting each shared text once.
   size_t unsent_bytes() const { return owned_unsent_ + shared_unsent_; }
 
+  /// The framing of the connection's most recent message (bare JSON before
+  /// any): what notifications the daemon sends on its own use.
+  proto::Framing framing() const { return last_framing_; }
+  /// Called on the loop after each completed write while the connection is
+  /// open: the notification layer (daemon/live) moves more of its mailbox
+  /// into the output then, only while unsent_bytes() is small.
+  void set_on_written(std::function<void()> cb) { on_written_ = std::move(cb); }
+
  private:
   struct Ticket;
   struct Chunk {
@@ -150,6 +158,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::atomic<bool> closed_{false};
   CancelSource cancel_;
   ConnResources resources_;
+  proto::Framing last_framing_ = proto::Framing::ndjson;
+  std::function<void()> on_written_;
   bool draining_ = false;  // input ended (or shutdown): answer, flush, close
   boost::asio::steady_timer partial_timer_;
   bool partial_armed_ = false;

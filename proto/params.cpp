@@ -40,6 +40,8 @@ std::string_view param_schema(ParamType type) {
       return R"({"type": "number"})";
     case ParamType::history_n:
       return R"({"type": "integer", "minimum": 1, "maximum": 90})";
+    case ParamType::names:
+      return R"({"type": "array", "items": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"}})";
   }
   return R"({})";
 }
@@ -81,6 +83,13 @@ std::optional<RpcError> check_param(ParamType type, std::string_view field, cons
       // Only integers, as for counts.
       if (v.is_int64() && v.get_int64() >= 1 && v.get_int64() <= 90) return std::nullopt;
       return bad(field, v.is_number() ? "must be an integer from 1 to 90" : "must be an integer");
+    case ParamType::names:
+      if (!v.is_array()) return bad(field, "must be an array of names");
+      for (const auto& e : v.get_array()) {
+        if (!e.is_string()) return bad(field, "every element must be a string");
+        if (auto err = check(check_name(field, e.get_string()))) return err;
+      }
+      return std::nullopt;
     case ParamType::paths:
       if (!v.is_array()) return bad(field, "must be an array of paths");
       for (const auto& e : v.get_array()) {

@@ -26,6 +26,7 @@ enum class ParamType {
   boolean,   // true or false
   number,    // a JSON number, integer or not (true and false are not numbers)
   history_n, // an integer from 1 to 90 (health.history)
+  names,     // [name, ...] (state.subscribe's targets)
 };
 
 /// The JSON Schema of a param of `type`, as JSON text.

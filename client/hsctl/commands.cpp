@@ -7,6 +7,7 @@ namespace {
 constexpr CommandSpec kCommands[] = {
     {"status", "Every target's status, last sync and drift (exit 1 when any drifted)", setup_status},
     {"drift", "Files of TARGET that changed since its last sync (exit 1 when any)", setup_drift},
+    {"watch", "Print drift as it happens, until Ctrl-C (--json: one notification per line)", setup_watch},
     {"record", "Record a sync of TARGET", setup_record},
     {"accept", "Take the files on disk as TARGET's new baseline", setup_accept},
     {"clear", "Forget TARGET's sync record", setup_clear},

@@ -39,5 +39,13 @@ Action setup_ping(CLI::App&, Context&);
 Action setup_shutdown(CLI::App&, Context&);
 Action setup_call(CLI::App&, Context&);
 Action setup_socket_path(CLI::App&, Context&);
+Action setup_watch(CLI::App&, Context&);
+
+/// Delivers `c`'s notifications (to its handler) until SIGINT or SIGTERM
+/// (exit_code::ok) or until the daemon goes away (one line on stderr,
+/// exit_code::unreachable); calls `after_batch` (may be null) after each
+/// batch delivered, outside the handler, where it may call `c`; a code
+/// other than exit_code::ok from it ends the watch with that code.
+int watch_until_stopped(Context& ctx, harnesssync::Client& c, const std::function<int()>& after_batch);
 
 }  // namespace hsctl

@@ -122,6 +122,7 @@ struct Client::Impl {
   std::chrono::milliseconds timeout;
   int64_t next_id = 1;
   std::function<void(std::string_view, const json::object&)> on_notification;
+  bool in_handler = false;  // the handler runs: calls from it are refused
 
   // A message that is not the answer we wait for: hand notifications on.
   void deliver(const json::value& msg) {
@@ -132,6 +133,11 @@ struct Client::Impl {
     const json::value* p = o.if_contains("params");
     if (m == nullptr || !m->is_string()) return;
     static const json::object kEmpty;
+    in_handler = true;
+    struct Reset {
+      bool& flag;
+      ~Reset() { flag = false; }
+    } reset{in_handler};
     on_notification(m->get_string(), p != nullptr && p->is_object() ? p->get_object() : kEmpty);
   }
 };
@@ -163,7 +169,7 @@ Result<Client> Client::connect(const ClientOptions& opts) {
     conn = detail::connect_spawning(plan, &started);
   }
   if (!conn) return conn.error();
-  auto impl = std::make_unique<Impl>(Impl{std::move(*conn), *path, started, opts.timeout, 1, {}});
+  auto impl = std::make_unique<Impl>(Impl{std::move(*conn), *path, started, opts.timeout, 1, {}, false});
   Client client(std::move(impl));
   if (opts.check_state_dir.value_or(named_state_dir(opts))) {
     auto info = client.info();
@@ -179,6 +185,12 @@ void Client::on_notification(std::function<void(std::string_view, const json::ob
 }
 
 Result<boost::json::value> Client::call(std::string_view method, json::object params) {
+  if (impl_->in_handler) {
+    // Reading our answer from inside the handler would deliver the next
+    // notifications from inside it too, and interleave with the read the
+    // handler was called from.
+    return usage_error(std::string(method) + ": called from the notification handler; call after it returns");
+  }
   const int64_t id = impl_->next_id++;
   json::object req;
   req["jsonrpc"] = "2.0";
@@ -218,10 +230,13 @@ Result<boost::json::value> Client::call(std::string_view method, json::object pa
 }
 
 Result<int> Client::poll_notifications(std::chrono::milliseconds wait) {
+  if (impl_->in_handler) return usage_error("poll_notifications: called from the notification handler");
   int n = 0;
   auto deadline = detail::deadline_after(wait);
   for (;;) {
-    auto frame = impl_->conn.try_read_frame(deadline);
+    // Once something was delivered, only what is already here: the caller
+    // acts on a batch without waiting out the whole window.
+    auto frame = impl_->conn.try_read_frame(n > 0 ? std::chrono::steady_clock::now() : deadline);
     if (!frame) return frame.error();
     if (!*frame) return n;
     if (!(*frame)->ok()) return protocol_error("harnesssyncd sent a notification that is not JSON");
@@ -333,9 +348,10 @@ Result<std::map<std::string, std::optional<std::string>>> Client::hash_files(con
   return m;
 }
 
-Result<int64_t> Client::subscribe(const std::vector<std::string>& targets) {
+Result<int64_t> Client::subscribe(const std::vector<std::string>& targets, const std::optional<std::string>& account) {
   json::object p;
   if (!targets.empty()) p["targets"] = to_array(targets);
+  if (account) p["account"] = *account;
   auto o = object_result(call("state.subscribe", std::move(p)), "state.subscribe");
   if (!o) return o.error();
   const auto* sub = member(*o, "subscription", json::kind::int64);

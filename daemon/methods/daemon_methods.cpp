@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "common/version.hpp"
+#include "daemon/live/subscriptions.hpp"
 #include "daemon/methods/method_table.hpp"
 
 namespace hs::daemon {
@@ -24,6 +25,8 @@ void daemon_info(Context& ctx, Call&& c) {
       {"schema", ctx.seq.layout()},
       {"methods", std::move(methods)},
       {"watch", ctx.files.info()},
+      // Live drift: subscriptions, connections holding them, watched targets.
+      {"subscriptions", ctx.subs != nullptr ? ctx.subs->info() : json::object{}},
       // Group commit at work: durable writes so far, and the changes they held.
       {"writes", json::object{{"count", ctx.seq.writes()}, {"changes", ctx.seq.changes_written()}}},
   });

@@ -18,13 +18,14 @@ void health_record(Context& ctx, Call&& c) {
   a.label = p.opt_str("label").value_or("");
   // A JSON number, int or float, kept as it is (clamped by the store).
   a.score = p.raw("score");
+  ChangeNote note{"health", a.target, std::nullopt, {}};
   ctx.seq.mutate(
       [a = std::move(a)](StateStore& s) -> Result<json::value> {
         auto r = s.apply_health(a);
         if (!r) return std::move(r).error();
         return json::value(std::move(*r));
       },
-      answer(std::move(c.reply)));
+      answer(std::move(c.reply)), std::move(note));
 }
 
 void health_history(Context& ctx, Call&& c) {

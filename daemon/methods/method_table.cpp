@@ -71,6 +71,14 @@ constexpr ParamDoc kHealthHistory[] = {
     {"target", true, ParamType::name, "target name"},
     {"n", false, ParamType::history_n, "how many of the newest entries (default 30)"},
 };
+constexpr ParamDoc kSubscribe[] = {
+    {"targets", false, ParamType::names,
+     "target names (not empty); absent: every target of the scope, present now or recorded later"},
+    {"account", false, ParamType::name, "account (schema v2); absent: the top-level targets"},
+};
+constexpr ParamDoc kUnsubscribe[] = {
+    {"subscription", true, ParamType::count, "an id state.subscribe gave this connection"},
+};
 constexpr std::string_view kHealthEntry =
     R"({"type": "object", "required": ["timestamp", "score", "label"], "properties": {"timestamp": {"type": "string"}, "score": {"type": "number", "minimum": 0, "maximum": 100}, "label": {"type": "string"}}})";
 
@@ -122,6 +130,14 @@ constexpr MethodSpec kMethods[] = {
      kHealthEntry, health_record},
     {"health.history", "The last n health scores of a target, oldest first.", kHealthHistory,
      R"({"type": "array", "items": {"type": "object"}})", health_history},
+    {"state.subscribe",
+     "Subscribes this connection to state.changed and state.drifted notifications; the first state.drifted of "
+     "each subscribed tracked target follows the answer at once. Ends with the connection.",
+     kSubscribe,
+     R"({"type": "object", "required": ["subscription"], "properties": {"subscription": {"type": "integer", "minimum": 1}}})",
+     state_subscribe},
+    {"state.unsubscribe", "Ends one of this connection's subscriptions.", kUnsubscribe, R"({"const": true})",
+     state_unsubscribe},
 };
 
 }  // namespace

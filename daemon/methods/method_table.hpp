@@ -9,7 +9,8 @@
 //
 // Each family's handlers live in their own file (daemon_methods.cpp,
 // state_methods.cpp, hash_methods.cpp, account_methods.cpp,
-// plugins_methods.cpp, settings_methods.cpp, health_methods.cpp).
+// plugins_methods.cpp, settings_methods.cpp, health_methods.cpp,
+// subscribe_methods.cpp).
 //
 // Adding a method family: one new file (say lock_methods.cpp) with its
 // handlers, their declarations below, and one row per method in kMethods
@@ -77,5 +78,7 @@ void plugins_drift(Context&, Call&&);
 void settings_dry_run(Context&, Call&&);
 void health_record(Context&, Call&&);
 void health_history(Context&, Call&&);
+void state_subscribe(Context&, Call&&);
+void state_unsubscribe(Context&, Call&&);
 
 }  // namespace hs::daemon

@@ -12,13 +12,14 @@ void plugins_record(Context& ctx, Call&& c) {
   proto::Args p(c.params);
   auto account = p.opt_str("account");
   json::object plugins = p.raw("plugins").get_object();
+  ChangeNote note{"plugins", std::nullopt, account, {}};
   ctx.seq.mutate(
       [plugins = std::move(plugins), account = std::move(account)](StateStore& s) -> Result<json::value> {
         auto r = s.apply_plugins(plugins, account);
         if (!r) return std::move(r).error();
         return json::value(json::object{{"plugins", *r}});
       },
-      answer(std::move(c.reply)));
+      answer(std::move(c.reply)), std::move(note));
 }
 
 void plugins_status(Context& ctx, Call&& c) {

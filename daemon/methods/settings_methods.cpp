@@ -20,7 +20,7 @@ void settings_dry_run(Context& ctx, Call&& c) {
         if (!r) return std::move(r).error();
         return json::value(json::object{{"global_dry_run", *r}});
       },
-      answer(std::move(c.reply)));
+      answer(std::move(c.reply)), ChangeNote{"dry_run", std::nullopt, std::nullopt, {}});
 }
 
 }  // namespace hs::daemon

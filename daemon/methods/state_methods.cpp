@@ -28,13 +28,14 @@ void state_record(Context& ctx, Call&& c) {
   a.synced = p.count("synced");
   a.skipped = p.count("skipped");
   a.failed = p.count("failed");
+  ChangeNote note{"recorded", a.ref.target, a.ref.account, {}};
   ctx.seq.mutate(
       [a = std::move(a)](StateStore& s) -> Result<json::value> {
         auto r = s.apply_record(a);
         if (!r) return std::move(r).error();
         return json::value(std::move(*r));
       },
-      answer(std::move(c.reply)));
+      answer(std::move(c.reply)), std::move(note));
 }
 
 void state_drift(Context& ctx, Call&& c) {
@@ -75,13 +76,16 @@ void state_all(Context& ctx, Call&& c) {
 
 void state_clear(Context& ctx, Call&& c) {
   TargetRef ref = read_ref(Args(c.params));
+  // Only a clear that removed an entry changed anything.
+  ChangeNote note{"cleared", ref.target, ref.account,
+                  [](const json::value& v) { return v.at("cleared").as_bool(); }};
   ctx.seq.mutate(
       [ref = std::move(ref)](StateStore& s) -> Result<json::value> {
         auto r = s.apply_clear(ref);
         if (!r) return std::move(r).error();
         return json::value(json::object{{"cleared", *r}});
       },
-      answer(std::move(c.reply)));
+      answer(std::move(c.reply)), std::move(note));
 }
 
 void state_accept(Context& ctx, Call&& c) {
@@ -116,6 +120,7 @@ void state_accept(Context& ctx, Call&& c) {
                 }
                 observed.push_back(std::move(o));
               }
+              ChangeNote note{"accepted", ref.target, ref.account, {}};
               ctx.seq.fill(
                   slot,
                   [ref = std::move(ref), observed = std::move(observed)](StateStore& s) -> Result<json::value> {
@@ -123,7 +128,7 @@ void state_accept(Context& ctx, Call&& c) {
                     if (!r) return std::move(r).error();
                     return json::value(r->to_json());
                   },
-                  answer(std::move(reply)));
+                  answer(std::move(reply)), std::move(note));
             });
 }
 
@@ -135,7 +140,8 @@ void state_migrate_cc2all(Context& ctx, Call&& c) {
         if (!r) return std::move(r).error();
         return json::value(r->to_json());
       },
-      answer(std::move(c.reply)));
+      answer(std::move(c.reply)),
+      ChangeNote{"migrated", std::nullopt, std::nullopt, [](const json::value& v) { return v.at("migrated").as_bool(); }});
 }
 
 }  // namespace hs::daemon

@@ -25,7 +25,7 @@ void exercise_params(const json::object& params) {
   constexpr ParamType kTypes[] = {ParamType::name,       ParamType::string,  ParamType::path,
                                   ParamType::path_map,   ParamType::paths,   ParamType::count,
                                   ParamType::object_map, ParamType::boolean, ParamType::number,
-                                  ParamType::history_n};
+                                  ParamType::history_n,  ParamType::names};
   for (const auto& kv : params) {
     for (ParamType t : kTypes) {
       if (auto e = check_param(t, kv.key(), kv.value())) (void)make_error(nullptr, *e);

@@ -18,7 +18,7 @@ namespace {
 const ParamType kAllTypes[] = {ParamType::name,       ParamType::string,  ParamType::path,
                                ParamType::path_map,   ParamType::paths,   ParamType::count,
                                ParamType::object_map, ParamType::boolean, ParamType::number,
-                               ParamType::history_n};
+                               ParamType::history_n,  ParamType::names};
 
 json::value valid_value(ParamType t) {
   switch (t) {
@@ -32,6 +32,7 @@ json::value valid_value(ParamType t) {
     case ParamType::boolean: return true;
     case ParamType::number: return 42.5;
     case ParamType::history_n: return 30;
+    case ParamType::names: return json::array{"codex", "gemini"};
   }
   return nullptr;
 }

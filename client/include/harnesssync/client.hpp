@@ -5,6 +5,17 @@
 //
 // Thread safety: a Client is not thread-safe; use one per thread (or guard
 // it). Distinct Clients are independent. Nothing here starts threads.
+//
+// Notifications (after subscribe()): the handler given to on_notification()
+// is called on the thread that is inside call() (any typed wrapper) or
+// poll_notifications() on this Client, synchronously, in the order the
+// daemon sent them; never from anywhere else, so nothing arrives while the
+// Client is idle: call poll_notifications() to wait for them. The handler
+// must not call this Client (a call from inside it fails with
+// Error::Kind::usage): note what arrived, and act once the call or the poll
+// has returned. A subscriber that does not poll is bounded by the daemon
+// (docs/PROTOCOL.md, "A subscriber that does not keep up"): it is resynced
+// when it reads again.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -162,9 +173,12 @@ class Client {
 
   /// Called with (method, params) for each notification from the daemon
   /// (state.changed, state.drifted after state.subscribe), during call() or
-  /// poll_notifications().
+  /// poll_notifications(), on that caller's thread (see the top of this
+  /// file). Without a handler, notifications are dropped.
   void on_notification(std::function<void(std::string_view, const boost::json::object&)> handler);
-  /// Waits up to `wait` for notifications and delivers them; returns how many.
+  /// Waits up to `wait` for notifications and delivers them; returns how
+  /// many. Returns early once at least one was delivered and no more are
+  /// waiting. Kind::protocol when the daemon closed the connection.
   Result<int> poll_notifications(std::chrono::milliseconds wait);
 
   // Typed wrappers, one per method of docs/PROTOCOL.md. Each fails as call().
@@ -188,8 +202,14 @@ class Client {
   Result<MigrateResult> migrate_cc2all(const std::optional<std::string>& old_state_dir = std::nullopt);
   /// hash.files: {path: sha256 hex, or nullopt when missing or unreadable}.
   Result<std::map<std::string, std::optional<std::string>>> hash_files(const std::vector<std::string>& paths);
-  /// state.subscribe: the subscription id. `targets` empty: all targets.
-  Result<int64_t> subscribe(const std::vector<std::string>& targets = {});
+  /// state.subscribe: the subscription id. `targets` empty: every target of
+  /// the scope (the top-level targets, or `account`'s), present now or
+  /// recorded later. The first state.drifted of each subscribed tracked
+  /// target follows at once, then state.changed / state.drifted as things
+  /// change (docs/PROTOCOL.md, "state.subscribe").
+  Result<int64_t> subscribe(const std::vector<std::string>& targets = {},
+                            const std::optional<std::string>& account = std::nullopt);
+  /// state.unsubscribe: Kind::rpc -32602 for an id this connection does not hold.
   Result<Done> unsubscribe(int64_t subscription);
   Result<LockResult> lock_acquire(const std::string& name, int64_t wait_ms = 0);
   Result<Done> lock_release(const std::string& name);

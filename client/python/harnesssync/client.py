@@ -6,7 +6,9 @@ id, so calls from several threads do not wait for each other's round trips.
 Reading is leader/follower: one waiting caller reads the socket and hands
 every answer it finds to its caller; a lone caller reads its own answer with
 no thread switch. With an on_notification callback, a background reader
-thread reads instead, so notifications arrive between calls too. A Client
+thread reads instead, so notifications arrive between calls too; subscribe()
+starts that thread too when there is no callback, and queues notifications
+for notifications() to yield. A Client
 must not be used in a child after fork(): it raises ClientClosed there
 (StateManager reconnects by itself).
 """
@@ -16,12 +18,13 @@ import itertools
 import json
 import logging
 import os
+import queue
 import select
 import socket
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import paths, spawn
 from .errors import (CallTimeout, ClientClosed, ConnectionClosed, HarnessSyncError, ProtocolError, RpcError,
@@ -101,6 +104,7 @@ class Client:
         self._sock, self.started_daemon = spawn.connect_spawning(
             self.socket_path, absolute, daemon, list(daemon_args), autostart, spawn_timeout)
         self._reader: Optional[threading.Thread] = None
+        self._queue: Optional["queue.Queue[Optional[Tuple[str, Dict[str, Any]]]]"] = None
         if on_notification is not None:
             self._reading = True  # the background thread is the reader, for good
             self._reader = threading.Thread(target=self._read_loop, name="harnesssync-reader", daemon=True)
@@ -160,6 +164,43 @@ class Client:
     def info(self) -> Dict[str, Any]:
         return self.call("daemon.info")
 
+    def subscribe(self, targets: Optional[Iterable[str]] = None, account: Optional[str] = None) -> int:
+        """state.subscribe: returns the subscription id. targets None: every
+        target of the scope (top level, or `account`'s), now and later.
+        Notifications (state.drifted at once for each tracked target, then
+        state.changed / state.drifted) go to on_notification when the Client
+        has one, else they are queued for notifications()."""
+        if self.on_notification is None:
+            self._collect()
+        params: Dict[str, Any] = {}
+        if targets is not None:
+            params["targets"] = list(targets)
+        if account is not None:
+            params["account"] = account
+        return self.call("state.subscribe", params or None)["subscription"]
+
+    def unsubscribe(self, subscription: int) -> None:
+        """state.unsubscribe; RpcError (-32602) for an id this connection does not hold."""
+        self.call("state.unsubscribe", {"subscription": subscription})
+
+    def notifications(self, timeout: Optional[float] = None) -> Iterator[Tuple[str, Dict[str, Any]]]:
+        """Yields (method, params) of each notification, in order, as they
+        arrive (after subscribe() on a Client without on_notification).
+        Stops when `timeout` s pass without one (None: waits for ever) or
+        when the connection ends. The queue is unbounded: read it, or
+        unsubscribe (the daemon itself keeps a slow reader bounded)."""
+        if self._queue is None:
+            raise ValueError("notifications() needs subscribe() on a Client without on_notification")
+        while True:
+            try:
+                item = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                return
+            if item is None:
+                self._queue.put(None)  # the end stays visible to the next call
+                return
+            yield item
+
     def ping(self) -> None:
         self.call("daemon.ping")
 
@@ -202,6 +243,23 @@ class Client:
         self.close()
 
     # -- internals --------------------------------------------------------
+
+    def _collect(self) -> None:
+        """Queues notifications for notifications(): a background reader
+        takes over reading for good, once the caller reading now (if any)
+        has handed over."""
+        with self._cv:
+            if self._queue is not None:
+                return
+            self._usable()
+            q: "queue.Queue[Optional[Tuple[str, Dict[str, Any]]]]" = queue.Queue()
+            self._queue = q
+            self.on_notification = lambda method, params: q.put((method, params))
+            while self._reading:
+                self._cv.wait()
+            self._reading = True
+        self._reader = threading.Thread(target=self._read_loop, name="harnesssync-reader", daemon=True)
+        self._reader.start()
 
     def _usable(self) -> None:
         if os.getpid() != self._pid:
@@ -255,6 +313,8 @@ class Client:
                 self._closed = error
             pending = list(self._pending.values())
             self._pending.clear()
+            if self._queue is not None:
+                self._queue.put(None)  # notifications() ends
         for p in pending:
             if p.answer is not None or p.error is not None:
                 continue  # answered just before the end: the answer stands

@@ -334,9 +334,49 @@ def test_real_notifications_from_a_subscription(daemon, tmp):
     c.call("state.accept", {"target": "codex", "paths": [f]})
     sub = c.call("state.subscribe", {"targets": ["codex"]})["subscription"]
     wait_for(lambda m, p: m == "state.drifted" and p.get("changed") == [])
-    with open(f, "w") as fh:
-        fh.write("two")
+    if c.info()["watch"]["paths"] > 0:
+        # With a file watcher backend: an edit on disk is seen by itself.
+        with open(f, "w") as fh:
+            fh.write("two")
+    else:
+        # Without one: a record that says the file should hold other bytes.
+        c.call("state.record", {"target": "codex", "scope": "all", "file_hashes": {f: "0" * 64}, "synced": 1,
+                                "skipped": 0, "failed": 0})
     wait_for(lambda m, p: m == "state.drifted" and p.get("changed") == [f] and p["subscription"] == sub)
     c.call("state.clear", {"target": "codex"})
     wait_for(lambda m, p: m == "state.changed" and p.get("kind") == "cleared")
     c.close()
+
+
+@pytest.mark.daemon_method("state.subscribe")
+def test_subscribe_and_notifications_iterator(daemon, tmp):
+    """Client.subscribe() without a callback queues notifications for
+    Client.notifications(); calls keep working meanwhile."""
+    f = os.path.join(tmp, "tracked.md")
+    with open(f, "w") as fh:
+        fh.write("one")
+    c = Client(daemon.socket, autostart=False)
+    with pytest.raises(ValueError):
+        next(c.notifications(0))
+    c.call("state.record", {"target": "codex", "scope": "all", "file_hashes": {f: "0" * 64}, "synced": 1,
+                            "skipped": 0, "failed": 0})
+    sub = c.subscribe(["codex"])
+    method, params = next(c.notifications(20))
+    assert method == "state.drifted" and params == {"subscription": sub, "target": "codex", "changed": [f],
+                                                    "removed": [], "errors": []}
+    c.call("state.accept", {"target": "codex", "paths": [f]})  # calls still answered, from the reader thread
+    got = []
+    for method, params in c.notifications(20):
+        got.append((method, params.get("kind"), params.get("changed")))
+        if method == "state.drifted":
+            break
+    assert got == [("state.changed", "accepted", None), ("state.drifted", None, [])]
+    assert list(c.notifications(0.3)) == []
+    c.unsubscribe(sub)
+    with pytest.raises(RpcError) as e:
+        c.unsubscribe(sub)
+    assert e.value.code == -32602
+    everything = c.subscribe()
+    assert next(c.notifications(20))[1]["subscription"] == everything
+    c.close()
+    assert list(c.notifications(5)) == []  # the end of the connection ends the iterator

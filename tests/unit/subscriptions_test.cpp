@@ -1,0 +1,174 @@
+// The notification mailbox (daemon/live/mailbox.hpp) and the notification
+// texts (daemon/live/notices.hpp): bounds, replacement and order.
+#include <boost/json.hpp>
+#include <string>
+
+#include "daemon/live/mailbox.hpp"
+#include "daemon/live/notices.hpp"
+#include "tests/catch.hpp"
+
+using namespace hs::daemon;
+namespace json = boost::json;
+
+namespace {
+
+ResponseText text(std::string s) {
+  ResponseText r;
+  r.head = std::move(s);
+  return r;
+}
+
+std::string whole(const ResponseText& r) { return r.head + (r.shared ? *r.shared : "") + r.tail; }
+
+std::string next(Mailbox& box) {
+  auto m = box.pop();
+  REQUIRE(m);
+  return whole(*m);
+}
+
+}  // namespace
+
+TEST_CASE("mailbox: a newer drift replaces the unsent older one and goes last", "[subscriptions]") {
+  Mailbox box;
+  box.put_drifted(1, "codex", text("d1"));
+  box.put_changed(1, text("c1"));
+  box.put_drifted(2, "codex", text("other"));  // another subscription: kept apart
+  box.put_drifted(1, "codex", text("d2"));
+  box.put_drifted(1, "gemini", text("g"));
+  CHECK(box.size() == 4);
+  CHECK(next(box) == "c1");
+  CHECK(next(box) == "other");
+  CHECK(next(box) == "d2");
+  CHECK(next(box) == "g");
+  CHECK_FALSE(box.pop());
+  // Popped: the next one for the same key is queued anew.
+  box.put_drifted(1, "codex", text("d3"));
+  CHECK(next(box) == "d3");
+  CHECK_FALSE(box.resync_owed());
+}
+
+TEST_CASE("mailbox: past its bound it drops everything and owes a resync", "[subscriptions]") {
+  Mailbox box;
+  box.put_drifted(1, "codex", text("d"));
+  for (size_t i = 0; i < Mailbox::kMaxChanged; ++i) box.put_changed(1, text("c" + std::to_string(i)));
+  CHECK_FALSE(box.resync_owed());
+  CHECK(box.size() == Mailbox::kMaxChanged + 1);
+  box.put_changed(1, text("one too many"));
+  CHECK(box.resync_owed());
+  CHECK(box.empty());
+  CHECK(box.overflows() == 1);
+  // While a resync is owed nothing is queued: the resync covers it.
+  box.put_changed(1, text("later"));
+  box.put_drifted(1, "codex", text("later"));
+  CHECK(box.empty());
+  box.take_resync();
+  box.put_changed(1, text("after"));
+  CHECK(next(box) == "after");
+}
+
+TEST_CASE("mailbox: drifts are bounded too, and an ended subscription's are forgotten", "[subscriptions]") {
+  Mailbox box;
+  for (size_t i = 0; i < Mailbox::kMaxDrifted; ++i) box.put_drifted(1, "t" + std::to_string(i), text("d"));
+  CHECK_FALSE(box.resync_owed());
+  box.put_drifted(1, "t0", text("replaces, within the bound"));
+  CHECK_FALSE(box.resync_owed());
+  box.put_drifted(1, "another", text("d"));
+  CHECK(box.resync_owed());
+  box.take_resync();
+
+  box.put_changed(1, text("c1"));
+  box.put_drifted(1, "codex", text("d1"));
+  box.put_changed(2, text("c2"));
+  box.put_drifted(2, "codex", text("d2"));
+  box.drop_subscription(1);
+  CHECK(next(box) == "c2");
+  CHECK(next(box) == "d2");
+  CHECK(box.empty());
+  // Counts stay right after dropping: the full bound is available again.
+  for (size_t i = 0; i < Mailbox::kMaxChanged; ++i) box.put_changed(3, text("c"));
+  CHECK_FALSE(box.resync_owed());
+}
+
+TEST_CASE("notices: state.drifted and state.changed are valid JSON-RPC notifications", "[subscriptions]") {
+  hs::store::DriftReport r;
+  r.tracked = true;
+  r.changed = {"/a \"quoted\""};
+  r.removed = {"/b"};
+  r.errors = {{"/c", "Permission denied"}};
+  JsonText body = drift_body(r);
+  auto d = json::parse(whole(drifted_message(7, "codex", std::string("work"), body)));
+  CHECK(d == json::parse(R"({"jsonrpc": "2.0", "method": "state.drifted", "params": {"subscription": 7,
+      "target": "codex", "account": "work", "changed": ["/a \"quoted\""], "removed": ["/b"],
+      "errors": [{"path": "/c", "reason": "Permission denied"}]}})"));
+  // The member order is the documented one.
+  CHECK(whole(drifted_message(7, "codex", std::nullopt, body))
+            .rfind(R"({"jsonrpc":"2.0","method":"state.drifted","params":{"subscription":7,"target":"codex","changed":)", 0) == 0);
+  auto empty = json::parse(whole(drifted_message(1, "t", std::nullopt, drift_body(hs::store::DriftReport{}))));
+  CHECK(empty.at("params") == json::parse(R"({"subscription": 1, "target": "t", "changed": [], "removed": [], "errors": []})"));
+
+  ChangeNote note{"recorded", std::string("codex"), std::nullopt, {}};
+  CHECK(whole(changed_message(3, note, json::value("2026-11-24T10:00:00.123456"))) ==
+        R"({"jsonrpc":"2.0","method":"state.changed","params":{"subscription":3,"target":"codex","kind":"recorded","last_sync":"2026-11-24T10:00:00.123456"}})");
+  ChangeNote whole_state{"dry_run", std::nullopt, std::string("work"), {}};
+  CHECK(whole(changed_message(3, whole_state, nullptr)) ==
+        R"({"jsonrpc":"2.0","method":"state.changed","params":{"subscription":3,"target":null,"account":"work","kind":"dry_run","last_sync":null}})");
+}
+
+// ---- the Sequencer's change notes (what state.changed is made from) ----
+
+#include <boost/asio/io_context.hpp>
+#include <vector>
+
+#include "tests/support/fsize_limit.hpp"
+#include "tests/support/store_fixture.hpp"
+
+namespace {
+
+Sequencer::Apply record_apply(std::string target) {
+  return [target = std::move(target)](hs::store::StateStore& s) -> hs::Result<json::value> {
+    auto r = s.apply_record(hs::test::record_args(target, {}));
+    if (!r) return std::move(r).error();
+    return json::value(std::move(*r));
+  };
+}
+
+}  // namespace
+
+TEST_CASE("sequencer: noted changes are announced once durable, in order, after their answers", "[subscriptions]") {
+  hs::test::StoreFixture f;
+  auto store = f.open();
+  boost::asio::io_context io;
+  Sequencer seq(io, *store);
+  std::vector<std::string> events;
+  seq.set_on_durable([&](const ChangeNote& n, const hs::store::StateStore& s) {
+    // Durable: nothing pending, and the file holds it.
+    CHECK_FALSE(s.pending());
+    events.push_back(n.kind + ":" + n.target.value_or("-"));
+  });
+  auto done = [&](std::string what) { return [&events, what](hs::Result<json::value>) { events.push_back(what); }; };
+  // Queued together: they share one write, and are announced in order.
+  seq.mutate(record_apply("a"), done("answer a"), ChangeNote{"recorded", std::string("a"), std::nullopt, {}});
+  seq.mutate(record_apply("b"), done("answer b"));  // no note: not announced
+  seq.mutate(
+      [](hs::store::StateStore& s) -> hs::Result<json::value> {
+        auto r = s.apply_clear({"nothing", std::nullopt});
+        return json::value(json::object{{"cleared", *r}});
+      },
+      done("answer clear"),
+      ChangeNote{"cleared", std::string("nothing"), std::nullopt,
+                 [](const json::value& v) { return v.at("cleared").as_bool(); }});
+  seq.mutate(record_apply("c"), done("answer c"), ChangeNote{"recorded", std::string("c"), std::nullopt, {}});
+  io.run();
+  CHECK(events == std::vector<std::string>{"answer a", "recorded:a", "answer b", "answer clear", "answer c",
+                                           "recorded:c"});
+
+  // A failed write announces nothing.
+  events.clear();
+  {
+    hs::test::FsizeLimit limit(16);
+    seq.mutate(record_apply("d"), done("answer d"), ChangeNote{"recorded", std::string("d"), std::nullopt, {}});
+    io.restart();
+    io.run();
+  }
+  CHECK(events == std::vector<std::string>{"answer d"});
+}
