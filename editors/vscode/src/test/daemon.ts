@@ -30,10 +30,13 @@ export function sleep(ms: number): Promise<void> {
 }
 
 // Polls cond until it holds; generous timeouts, as the machine may be loaded.
-export async function waitFor(what: string, cond: () => boolean, timeoutMs = 15000): Promise<number> {
+// `now` describes what there is instead, for the failure message.
+export async function waitFor(what: string, cond: () => boolean, timeoutMs = 15000, now?: () => unknown): Promise<number> {
   const t0 = Date.now();
   while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() - t0 > timeoutMs) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${now ? `; now: ${JSON.stringify(now())}` : ''}`);
+    }
     await sleep(10);
   }
   return Date.now() - t0;

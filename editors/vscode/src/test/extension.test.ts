@@ -43,7 +43,8 @@ test('the extension renders the model and its commands act on the daemon', async
   assert.ok(recorded.trees.has('harnesssync.drift'));
   assert.equal(manifest.contributes.views.explorer[0].id, 'harnesssync.drift');
 
-  await waitFor('the status bar to read HS ✓', () => recorded.statusBar.text === 'HS ✓');
+  await waitFor('the status bar to read HS ✓', () => recorded.statusBar.text === 'HS ✓', 15000,
+    () => [recorded.statusBar.text, recorded.messages, recorded.output]);
 
   m.start();
   await waitFor('the helper to connect', () => m.state === 'connected');
@@ -52,7 +53,8 @@ test('the extension renders the model and its commands act on the daemon', async
   const h = await m.request<Record<string, string>>('hash.files', { paths: [file] });
   await m.request('state.record', { target: 'codex', scope: 'all', file_hashes: h, synced: 1, skipped: 0, failed: 0 });
   fs.writeFileSync(file, 'edited\n');
-  await waitFor('the status bar to show the drift', () => recorded.statusBar.text === 'HS: 1 drifted (codex)');
+  await waitFor('the status bar to show the drift', () => recorded.statusBar.text === 'HS: 1 drifted (codex)', 15000,
+    () => [recorded.statusBar.text, recorded.messages, recorded.output]);
 
   const tree = recorded.trees.get('harnesssync.drift');
   const [row] = tree.getChildren();
@@ -72,7 +74,8 @@ test('the extension renders the model and its commands act on the daemon', async
   assert.ok(recorded.output.some((l) => /^codex +success .* 1 file$/m.test(l)), recorded.output.join('\n'));
 
   await recorded.commands.get('harnesssync.accept')!(fileRow);
-  await waitFor('accept to clear the status bar', () => recorded.statusBar.text === 'HS ✓');
+  await waitFor('accept to clear the status bar', () => recorded.statusBar.text === 'HS ✓', 15000,
+    () => [recorded.statusBar.text, recorded.messages, recorded.output]);
   assert.equal(recorded.decorations[0].provideFileDecoration(stub.Uri.file(file)), undefined);
   assert.ok(!recorded.messages.some((m) => m.level === 'error'), JSON.stringify(recorded.messages));
 });
@@ -81,8 +84,8 @@ test('Sync runs the configured command under the lock', { skip: noLock }, async 
   const out = path.join(recordedDir(), 'synced');
   recorded.settings.syncCommand = `echo synced > '${out}'`;
   await recorded.commands.get('harnesssync.sync')!();
-  assert.equal(fs.readFileSync(out, 'utf8'), 'synced\n');
   assert.deepEqual(recorded.messages.slice(-1), [{ level: 'info', text: 'HarnessSync: sync done.' }]);
+  assert.equal(fs.readFileSync(out, 'utf8'), 'synced\n');
 });
 
 test('Sync without a command says which setting to set', async () => {

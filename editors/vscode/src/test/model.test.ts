@@ -62,10 +62,11 @@ test('a tracked file edited shows as drift, and accept returns to HS ✓', async
   await waitFor('codex to appear clean', () => m.drifts().some((x) => x.target === 'codex'));
   assert.equal(m.statusText(), 'HS ✓');
 
+  assert.ok(m.isLive, 'the daemon pushes drift (state.subscribe)');
   const t0 = Date.now();
   fs.writeFileSync(file, 'edited by hand\n');
-  await waitFor('drift to show', () => m.statusText() === 'HS: 1 drifted (codex)');
-  t.diagnostic(`edit to status text: ${Date.now() - t0} ms (${m.isLive ? 'pushed by state.drifted' : 'polled'})`);
+  await waitFor('drift to show', () => m.statusText() === 'HS: 1 drifted (codex)', 15000, () => m.drifts());
+  t.diagnostic(`edit to status text: ${Date.now() - t0} ms`);
   assert.deepEqual(m.driftFor(file).map((x) => x.target), ['codex']);
   const rows = m.treeRows();
   assert.equal(rows.length, 1);
@@ -200,4 +201,30 @@ test('a daemon of another protocol version gets a plain-words warning', async ()
   await connected(m);
   assert.equal(warnings.length, 1);
   assert.match(warnings[0], /speaks protocol 2, and this extension speaks protocol 1/);
+});
+
+test("live: only the daemon's notifications move the model (saved by rename, cleared target)", async (t) => {
+  const d = await daemon();
+  // No polling to fall back on: everything below must be pushed.
+  const m = model({ socket: d.socket, autostart: false, pollMs: 600000 });
+  await connected(m);
+  assert.ok(m.isLive);
+  const a = await track(m, d, 'a.md', 'codex');
+  await track(m, d, 'g.md', 'gemini');
+  await waitFor('both targets tracked', () => m.drifts().length === 2);
+  const changes: string[] = [];
+  m.on('change', () => changes.push(m.statusText()));
+
+  // Editors save by writing a temp file and renaming it over the original.
+  const t0 = Date.now();
+  fs.writeFileSync(`${a}.tmp`, 'saved by an editor\n');
+  fs.renameSync(`${a}.tmp`, a);
+  await waitFor('the rename to show as drift', () => m.statusText() === 'HS: 1 drifted (codex)');
+  t.diagnostic(`rename to status text: ${Date.now() - t0} ms`);
+
+  await m.request('state.clear', { target: 'codex' });
+  await waitFor('codex to leave the model', () => !m.drifts().some((x) => x.target === 'codex'));
+  assert.equal(m.statusText(), 'HS ✓');
+  assert.deepEqual(m.treeRows().map((r) => r.label), ['gemini']);
+  assert.ok(changes.length > 0);
 });
