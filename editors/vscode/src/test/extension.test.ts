@@ -52,11 +52,14 @@ test('the extension renders the model and its commands act on the daemon', async
   fs.writeFileSync(file, 'synced\n');
   const h = await m.request<Record<string, string>>('hash.files', { paths: [file] });
   await m.request('state.record', { target: 'codex', scope: 'all', file_hashes: h, synced: 1, skipped: 0, failed: 0 });
+  // The record's own state.drifted first: an edit before it can go unnoticed
+  // (a daemon defect, reproduced by the todo test in model.test.ts).
+  const tree = recorded.trees.get('harnesssync.drift');
+  await waitFor('codex in the tree', () => tree.getChildren().length === 1);
   fs.writeFileSync(file, 'edited\n');
   await waitFor('the status bar to show the drift', () => recorded.statusBar.text === 'HS: 1 drifted (codex)', 15000,
     () => [recorded.statusBar.text, recorded.messages, recorded.output]);
 
-  const tree = recorded.trees.get('harnesssync.drift');
   const [row] = tree.getChildren();
   assert.equal(tree.getTreeItem(row).label, 'codex');
   const [fileRow] = tree.getChildren(row);

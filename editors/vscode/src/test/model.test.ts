@@ -228,3 +228,23 @@ test("live: only the daemon's notifications move the model (saved by rename, cle
   assert.deepEqual(m.treeRows().map((r) => r.label), ['gemini']);
   assert.ok(changes.length > 0);
 });
+
+// A daemon defect, kept here until it is fixed: a tracked file edited after
+// state.record is answered but before that record's first state.drifted has
+// been sent is never reported to the subscriber (its view stays clean, while
+// state.drift reports the change). Seen in about 1 of 3 fresh daemons.
+test('live: an edit right after the record is answered is reported', {
+  todo: 'daemon defect: an edit between the record answer and its first state.drifted is missed',
+}, async () => {
+  for (let i = 0; i < 8; i++) {
+    const d = await daemon();
+    const m = model({ socket: d.socket, autostart: false, pollMs: 600000 });
+    await connected(m);
+    const file = await track(m, d);
+    fs.writeFileSync(file, 'edited at once\n');
+    await waitFor(`drift on fresh daemon #${i}`, () => m.statusText() === 'HS: 1 drifted (codex)', 3000,
+      () => m.drifts());
+    m.stop();
+    await d.stop();
+  }
+});
