@@ -229,10 +229,13 @@ test("live: only the daemon's notifications move the model (saved by rename, cle
   assert.ok(changes.length > 0);
 });
 
-// A daemon defect, kept here until it is fixed: a tracked file edited after
-// state.record is answered but before that record's first state.drifted has
-// been sent is never reported to the subscriber (its view stays clean, while
-// state.drift reports the change). Seen in about 1 of 3 fresh daemons.
+// A daemon defect, kept here until it is fixed: a tracked file rewritten in
+// place with the same size right after state.record is answered (before that
+// record's first state.drifted) is never reported to the subscriber: its view
+// stays clean, while state.drift reports the change. Seen in about 1 of 3
+// fresh daemons; never when the size changes, so it looks like the stat cache
+// taking a same-size write in the same timestamp tick as the record's hashing
+// for "unchanged".
 test('live: an edit right after the record is answered is reported', {
   todo: 'daemon defect: an edit between the record answer and its first state.drifted is missed',
 }, async () => {
