@@ -11,6 +11,7 @@
 
 #include "daemon/cancel.hpp"
 #include "daemon/hashing/hasher.hpp"
+#include "daemon/locks/lock_table.hpp"
 #include "daemon/options.hpp"
 #include "daemon/watch/file_watch.hpp"
 #include "daemon/outcome.hpp"
@@ -26,6 +27,7 @@ struct Context {
   Sequencer& seq;
   Hasher& hasher;                      // hashing files (daemon/hashing/hasher.hpp)
   FileWatch& files;                    // watching tracked files (daemon/watch/file_watch.hpp)
+  LockTable& locks;                    // lock.* (daemon/locks/lock_table.hpp)
   const Options& opts;
   std::string state_file;
   std::string socket_path;

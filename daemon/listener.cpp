@@ -169,4 +169,21 @@ long peer_uid(int fd) {
 #endif
 }
 
+long peer_pid(int fd) {
+#if defined(SO_PEERCRED)
+  ucred cred {};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.pid <= 0) return -1;
+  return static_cast<long>(cred.pid);
+#elif defined(LOCAL_PEERPID)
+  pid_t pid = 0;
+  socklen_t len = sizeof pid;
+  if (::getsockopt(fd, SOL_LOCAL, LOCAL_PEERPID, &pid, &len) != 0 || pid <= 0) return -1;
+  return static_cast<long>(pid);
+#else
+  (void)fd;
+  return -1;
+#endif
+}
+
 }  // namespace hs::daemon

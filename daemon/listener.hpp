@@ -43,5 +43,9 @@ void remove_if_ours(const ListeningSocket& s);
 
 /// The peer's uid (SO_PEERCRED / getpeereid), or -1 when it cannot be read.
 long peer_uid(int fd);
+/// The peer's pid as the kernel recorded it when it connected (SO_PEERCRED,
+/// LOCAL_PEERPID), or -1 when it cannot be read (or is 0: a peer in another
+/// pid namespace).
+long peer_pid(int fd);
 
 }  // namespace hs::daemon

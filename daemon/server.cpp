@@ -23,9 +23,10 @@ Server::Server(asio::io_context& io, const Options& opts, store::StateStore& sto
       opts_(opts),
       hasher_(opts.hash_workers != 0 ? opts.hash_workers : Hasher::default_workers()),
       files_(io, FileWatch::Config{opts.max_watches}),
+      locks_(io),
       seq_(io, store),
       watch_(io, store.dir(), store::kStateFileName, [this] { seq_.check_disk(); }),
-      ctx_{io, seq_, hasher_, files_, opts, store.state_path(), socket.path, iso_local(Clock::now()),
+      ctx_{io, seq_, hasher_, files_, locks_, opts, store.state_path(), socket.path, iso_local(Clock::now()),
            std::chrono::steady_clock::now(), [this] { request_shutdown("daemon.shutdown was called"); },
            /*stopping=*/false, /*pending_jobs=*/0, /*on_jobs_done=*/{}},
       listening_(std::move(socket)),
@@ -119,6 +120,9 @@ void Server::request_shutdown(std::string_view why) {
   // A hash in progress (a terabyte, say) must not hold the stop: its
   // request is answered -32000 instead.
   hasher_.cancel_all();
+  // Waiters get -32000 now; holders keep their locks until their
+  // connections close below.
+  locks_.shutdown();
   // Wait for every change received so far to be written, and every job on
   // the blocking pool to be answered; then flush and close the sessions.
   // Posted, so that the request being dispatched now (a batch holding

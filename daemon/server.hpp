@@ -50,6 +50,7 @@ class Server {
   const Options& opts_;
   Hasher hasher_;
   FileWatch files_;
+  LockTable locks_;
   Sequencer seq_;
   StateWatch watch_;
   Context ctx_;

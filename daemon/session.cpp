@@ -12,6 +12,7 @@
 #include "common/log.hpp"
 #include "daemon/context.hpp"
 #include "daemon/dispatcher.hpp"
+#include "daemon/listener.hpp"
 #include "daemon/spawn.hpp"
 #include "proto/jsonrpc.hpp"
 
@@ -24,6 +25,7 @@ Session::Session(Context& ctx, asio::local::stream_protocol::socket socket, uint
     : ctx_(ctx),
       socket_(std::move(socket)),
       id_(id),
+      peer_pid_(daemon::peer_pid(socket_.native_handle())),
       limits_(limits),
       on_close_(std::move(on_close)),
       parser_(limits.max_message_bytes),

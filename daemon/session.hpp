@@ -76,6 +76,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void cancel_work() { cancel_.cancel(); }
   /// What the connection holds (subscriptions, locks): released on close.
   ConnResources& resources() { return resources_; }
+  /// The client's pid when it connected (SO_PEERCRED), -1 when unknown.
+  long peer_pid() const { return peer_pid_; }
   bool closed() const { return closed_.load(std::memory_order_relaxed); }
   /// Output queued and not yet written, counting each shared text once.
   size_t unsent_bytes() const { return owned_unsent_ + shared_unsent_; }
@@ -135,6 +137,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Context& ctx_;
   boost::asio::local::stream_protocol::socket socket_;
   uint64_t id_;
+  long peer_pid_;
   const Limits& limits_;
   OnClose on_close_;
   proto::FrameParser parser_;

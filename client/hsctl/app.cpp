@@ -14,17 +14,23 @@ constexpr const char* kFooter = HS_SOCKET_RULE_HELP R"(When no daemon answers, h
 on $PATH), logging to <state dir>/harnesssyncd.log; --no-spawn or
 HARNESSSYNC_NO_SPAWN=1 turn that off.
 
+hsctl lock runs its COMMAND only once the daemon answered and granted the lock
+(exit 3 without running it when the daemon cannot be reached), then exits with
+COMMAND's own status.
+
 Exit status:
   0  ok; no drift
   1  drift found (drift, status)
   2  usage error
   3  daemon unreachable or failed to start
   4  the daemon answered with an error
-  5  the daemon's answer lacks something hsctl needs (a daemon of another
-     version: 'hsctl shutdown' stops it)
+  5  lock: the lock is busy and was not acquired within --wait (the message
+     names the holder's pid)
   6  the daemon on the socket serves another state dir than the one named
      (--state-dir or $HARNESSSYNC_HOME): --socket or $HARNESSSYNC_SOCKET
      point elsewhere
+  7  the daemon's answer lacks something hsctl needs (a daemon of another
+     version: 'hsctl shutdown' stops it)
 
 'hsctl COMMAND --help' describes each command.)";
 

@@ -38,6 +38,8 @@ Action setup_info(CLI::App&, Context&);
 Action setup_ping(CLI::App&, Context&);
 Action setup_shutdown(CLI::App&, Context&);
 Action setup_call(CLI::App&, Context&);
+Action setup_lock(CLI::App&, Context&);
+Action setup_locks(CLI::App&, Context&);
 Action setup_socket_path(CLI::App&, Context&);
 Action setup_watch(CLI::App&, Context&);
 

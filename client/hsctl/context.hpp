@@ -20,8 +20,9 @@ inline constexpr int drift = 1;        // drift found (drift, status)
 inline constexpr int usage = 2;        // bad command line or input file
 inline constexpr int unreachable = 3;  // daemon unreachable or failed to start
 inline constexpr int daemon_error = 4; // the daemon answered with an error
-inline constexpr int incompatible = 5; // the daemon's answer lacks what hsctl needs (another version)
+inline constexpr int lock_busy = 5;    // lock: busy, not acquired within the wait
 inline constexpr int wrong_daemon = 6; // the daemon on the socket serves another state dir than the one named
+inline constexpr int incompatible = 7; // the daemon's answer lacks what hsctl needs (another version)
 }  // namespace exit_code
 
 struct Globals {

@@ -7,7 +7,7 @@
 
 int main(int argc, char** argv) {
   // Commands read answers without trusting them; this is the last line of
-  // defence for one they still misread: one line and exit 5, never an abort.
+  // defence for one they still misread: one line and exit 7, never an abort.
   try {
     return hsctl::run(argc, argv);
   } catch (const std::exception& e) {

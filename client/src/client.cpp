@@ -124,6 +124,9 @@ struct Client::Impl {
   std::function<void(std::string_view, const json::object&)> on_notification;
   bool in_handler = false;  // the handler runs: calls from it are refused
 
+  /// One request and its answer, waited for until `deadline`.
+  Result<json::value> call(std::string_view method, json::object params, detail::Deadline deadline);
+
   // A message that is not the answer we wait for: hand notifications on.
   void deliver(const json::value& msg) {
     if (!msg.is_object()) return;
@@ -185,30 +188,33 @@ void Client::on_notification(std::function<void(std::string_view, const json::ob
 }
 
 Result<boost::json::value> Client::call(std::string_view method, json::object params) {
-  if (impl_->in_handler) {
+  return impl_->call(method, std::move(params), detail::deadline_after(impl_->timeout));
+}
+
+Result<boost::json::value> Client::Impl::call(std::string_view method, json::object params, detail::Deadline deadline) {
+  if (in_handler) {
     // Reading our answer from inside the handler would deliver the next
     // notifications from inside it too, and interleave with the read the
     // handler was called from.
     return usage_error(std::string(method) + ": called from the notification handler; call after it returns");
   }
-  const int64_t id = impl_->next_id++;
+  const int64_t id = next_id++;
   json::object req;
   req["jsonrpc"] = "2.0";
   req["id"] = id;
   req["method"] = method;
   if (!params.empty()) req["params"] = std::move(params);
-  auto deadline = detail::deadline_after(impl_->timeout);
-  auto sent = impl_->conn.send(proto::encode_frame(proto::Framing::ndjson, json::serialize(req)), deadline);
+  auto sent = conn.send(proto::encode_frame(proto::Framing::ndjson, json::serialize(req)), deadline);
   if (!sent) return sent.error();
   for (;;) {
-    auto frame = impl_->conn.read_frame(deadline);
+    auto frame = conn.read_frame(deadline);
     if (!frame) return frame.error();
     if (!frame->ok() || !frame->value.is_object()) return protocol_error("harnesssyncd sent an answer that is not a JSON object");
     const json::value& msg = frame->value;
     const json::object& o = msg.get_object();
     const json::value* rid = o.if_contains("id");
     if (rid == nullptr) {
-      impl_->deliver(msg);
+      deliver(msg);
       continue;
     }
     if (!(rid->is_int64() && rid->get_int64() == id)) {
@@ -363,17 +369,73 @@ Result<Done> Client::unsubscribe(int64_t subscription) {
   return done_result(call("state.unsubscribe", json::object{{"subscription", subscription}}));
 }
 
-Result<LockResult> Client::lock_acquire(const std::string& name, int64_t wait_ms) {
-  auto o = object_result(call("lock.acquire", json::object{{"name", name}, {"wait_ms", wait_ms}}), "lock.acquire");
+Result<LockResult> Client::lock_acquire(const std::string& name, int64_t wait_ms, bool coalesce) {
+  json::object p{{"name", name}, {"wait_ms", wait_ms}};
+  if (coalesce) p["coalesce"] = true;
+  // The answer comes when the wait ends: allow for it on top of the timeout.
+  // An unbounded wait has no deadline (adding it would overflow the clock).
+  auto deadline = wait_ms >= kWaitForever ? detail::Deadline::max()
+                                          : detail::deadline_after(impl_->timeout + std::chrono::milliseconds(wait_ms));
+  auto o = object_result(impl_->call("lock.acquire", std::move(p), deadline), "lock.acquire");
   if (!o) return o.error();
+  const auto* a = member(*o, "acquired", json::kind::bool_);
+  if (a == nullptr) return protocol_error("lock.acquire: no \"acquired\"");
   LockResult l;
-  if (const auto* a = member(*o, "acquired", json::kind::bool_)) l.acquired = a->get_bool();
+  l.acquired = a->get_bool();
+  if (const auto* c = member(*o, "coalesced", json::kind::bool_)) l.coalesced = c->get_bool();
   if (const auto* h = member(*o, "holder_pid", json::kind::int64)) l.holder_pid = h->get_int64();
   return l;
 }
 
 Result<Done> Client::lock_release(const std::string& name) {
   return done_result(call("lock.release", json::object{{"name", name}}));
+}
+
+Result<std::vector<LockInfo>> Client::lock_list() {
+  auto r = call("lock.list");
+  if (!r) return r.error();
+  if (!r->is_array()) return protocol_error("lock.list: the answer is not an array");
+  std::vector<LockInfo> out;
+  for (const auto& e : r->get_array()) {
+    const json::object* o = e.if_object();
+    const json::value* name = o != nullptr ? member(*o, "name", json::kind::string) : nullptr;
+    if (name == nullptr) return protocol_error("lock.list: an entry without a name");
+    LockInfo info;
+    info.name = name->get_string();
+    if (const auto* h = member(*o, "holder_pid", json::kind::int64)) info.holder_pid = h->get_int64();
+    if (const auto* h = member(*o, "held_ms", json::kind::int64)) info.held_ms = h->get_int64();
+    if (const auto* w = o->if_contains("waiting"); w != nullptr && w->is_number()) info.waiting = w->to_number<int64_t>();
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+Result<LockGuard> LockGuard::acquire(Client& client, std::string name, int64_t wait_ms, bool coalesce) {
+  auto r = client.lock_acquire(name, wait_ms, coalesce);
+  if (!r) return r.error();
+  return LockGuard(client, std::move(name), *r);
+}
+
+LockGuard::LockGuard(LockGuard&& o) noexcept
+    : client_(o.client_), name_(std::move(o.name_)), result_(o.result_), held_(std::exchange(o.held_, false)) {}
+
+LockGuard& LockGuard::operator=(LockGuard&& o) noexcept {
+  if (this != &o) {
+    (void)release();
+    client_ = o.client_;
+    name_ = std::move(o.name_);
+    result_ = o.result_;
+    held_ = std::exchange(o.held_, false);
+  }
+  return *this;
+}
+
+LockGuard::~LockGuard() { (void)release(); }
+
+Result<Done> LockGuard::release() {
+  if (!held_) return Done{};
+  held_ = false;
+  return client_->lock_release(name_);
 }
 
 // HarnessSync's other sections: accounts, plugins, dry run, health scores.

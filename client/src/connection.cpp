@@ -24,8 +24,12 @@ int wait_for(int fd, short events, Deadline deadline) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() < 0) return 0;
     pollfd p{fd, events, 0};
-    int rc = ::poll(&p, 1, static_cast<int>(left.count()) + 1);
+    // Polled in slices of at most an hour: a far deadline (a lock waited
+    // for without bound) must not overflow poll's int timeout.
+    const int slice = static_cast<int>(std::min<int64_t>(left.count(), 3600 * 1000));
+    int rc = ::poll(&p, 1, slice + 1);
     if (rc < 0 && errno == EINTR) continue;
+    if (rc == 0 && slice < left.count()) continue;
     return rc;
   }
 }

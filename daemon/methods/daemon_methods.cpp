@@ -29,6 +29,7 @@ void daemon_info(Context& ctx, Call&& c) {
       {"subscriptions", ctx.subs != nullptr ? ctx.subs->info() : json::object{}},
       // Group commit at work: durable writes so far, and the changes they held.
       {"writes", json::object{{"count", ctx.seq.writes()}, {"changes", ctx.seq.changes_written()}}},
+      {"locks", json::object{{"held", ctx.locks.held()}, {"waiting", ctx.locks.waiting()}}},
   });
 }
 

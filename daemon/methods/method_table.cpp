@@ -79,6 +79,16 @@ constexpr ParamDoc kSubscribe[] = {
 constexpr ParamDoc kUnsubscribe[] = {
     {"subscription", true, ParamType::count, "an id state.subscribe gave this connection"},
 };
+constexpr ParamDoc kLockAcquire[] = {
+    {"name", true, ParamType::name, "lock name (the rule of target names)"},
+    {"wait_ms", false, ParamType::count,
+     "how long to wait for a busy lock, in ms (default 0: try once; 2^40 or more: no bound)"},
+    {"coalesce", false, ParamType::boolean,
+     "when busy and another coalescing caller already waits, answer coalesced at once: its run covers this one"},
+};
+constexpr ParamDoc kLockName[] = {
+    {"name", true, ParamType::name, "lock name"},
+};
 constexpr std::string_view kHealthEntry =
     R"({"type": "object", "required": ["timestamp", "score", "label"], "properties": {"timestamp": {"type": "string"}, "score": {"type": "number", "minimum": 0, "maximum": 100}, "label": {"type": "string"}}})";
 
@@ -138,6 +148,16 @@ constexpr MethodSpec kMethods[] = {
      state_subscribe},
     {"state.unsubscribe", "Ends one of this connection's subscriptions.", kUnsubscribe, R"({"const": true})",
      state_unsubscribe},
+    {"lock.acquire",
+     "Takes a named lock for this connection (released when it closes), waiting up to wait_ms in FIFO order.",
+     kLockAcquire,
+     R"({"type": "object", "required": ["acquired", "coalesced", "holder_pid"], "properties": {"acquired": {"type": "boolean"}, "coalesced": {"type": "boolean"}, "holder_pid": {"type": ["integer", "null"]}}})",
+     lock_acquire},
+    {"lock.release", "Releases a lock this connection holds (error 2 when it holds none of that name).", kLockName,
+     R"({"const": true})", lock_release},
+    {"lock.list", "Every lock held or waited for: name, holder_pid, held_ms, waiting, waiters.", kNone,
+     R"({"type": "array", "items": {"type": "object", "required": ["name", "holder_pid", "held_ms", "waiting"]}})",
+     lock_list},
 };
 
 }  // namespace

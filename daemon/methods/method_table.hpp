@@ -10,7 +10,7 @@
 // Each family's handlers live in their own file (daemon_methods.cpp,
 // state_methods.cpp, hash_methods.cpp, account_methods.cpp,
 // plugins_methods.cpp, settings_methods.cpp, health_methods.cpp,
-// subscribe_methods.cpp).
+// subscribe_methods.cpp, lock_methods.cpp).
 //
 // Adding a method family: one new file (say lock_methods.cpp) with its
 // handlers, their declarations below, and one row per method in kMethods
@@ -80,5 +80,8 @@ void health_record(Context&, Call&&);
 void health_history(Context&, Call&&);
 void state_subscribe(Context&, Call&&);
 void state_unsubscribe(Context&, Call&&);
+void lock_acquire(Context&, Call&&);
+void lock_release(Context&, Call&&);
+void lock_list(Context&, Call&&);
 
 }  // namespace hs::daemon

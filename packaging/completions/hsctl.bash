@@ -2,12 +2,12 @@
 _hsctl() {
   local cur prev words cword
   _init_completion 2>/dev/null || { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; }
-  local commands="status drift record accept clear migrate hash accounts plugins dry-run health info ping shutdown call socket-path"
+  local commands="status drift record accept clear migrate hash accounts plugins dry-run health lock locks info ping shutdown call socket-path"
   local globals="--socket --state-dir --account --json --timeout --no-spawn --version --help"
   case $prev in
     --socket|--state-dir|--from|--hashes|--params|--file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --scope) COMPREPLY=($(compgen -W "all user project" -- "$cur")); return ;;
-    --account|--timeout|--synced|--skipped|--failed|--method|--label|-n) return ;;
+    --account|--timeout|--synced|--skipped|--failed|--method|--label|-n|--wait) return ;;
   esac
   local cmd="" i
   for ((i = 1; i < cword; i++)); do
@@ -43,7 +43,19 @@ _hsctl() {
         COMPREPLY=($(compgen -W "codex gemini opencode cursor aider windsurf" -- "$cur"))
       fi ;;
     migrate) COMPREPLY=($(compgen -W "--from --help" -- "$cur")) ;;
-    call) COMPREPLY=($(compgen -W "daemon.info daemon.ping daemon.shutdown rpc.discover state.record state.drift state.target state.all state.clear state.accept state.migrate_cc2all hash.files state.account state.accounts plugins.record plugins.status plugins.drift settings.dry_run health.record health.history" -- "$cur")) ;;
+    lock)
+      # After "--" comes the command to run: complete it as a command line.
+      local j
+      for ((j = i + 1; j < cword; j++)); do
+        if [[ ${words[j]} == -- ]]; then
+          COMPREPLY=($(compgen -c -- "$cur"))
+          return
+        fi
+      done
+      if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "--wait --coalesce -- --help" -- "$cur"))
+      fi ;;
+    call) COMPREPLY=($(compgen -W "daemon.info daemon.ping daemon.shutdown rpc.discover state.record state.drift state.target state.all state.clear state.accept state.migrate_cc2all hash.files state.account state.accounts plugins.record plugins.status plugins.drift settings.dry_run health.record health.history lock.acquire lock.release lock.list" -- "$cur")) ;;
   esac
 }
 complete -F _hsctl hsctl

@@ -16,7 +16,7 @@ from conftest import DAEMON, harnesssyncd_pids
 
 HSCTL = os.environ.get("HS_HSCTL", os.path.join(os.path.dirname(DAEMON), "hsctl"))
 COMMANDS = ["status", "drift", "record", "accept", "clear", "migrate", "hash", "accounts", "plugins", "dry-run",
-            "health", "info", "ping", "shutdown", "call", "socket-path"]
+            "health", "lock", "locks", "info", "ping", "shutdown", "call", "socket-path"]
 
 
 class Env:
@@ -258,13 +258,13 @@ def partial_info(env):
     return {"name": "harnesssyncd", "version": version, "writes": {}, "state_file": os.path.join(env.state, "state.json")}
 
 
-def test_an_older_daemons_partial_answer_is_one_line_exit_5(env):
+def test_an_older_daemons_partial_answer_is_one_line_exit_7(env):
     """hsctl read the answer with .at(): a daemon that lacked a field made it
     call std::terminate (SIGABRT) instead of saying what was wrong."""
     fake = FakeDaemon(env.sock, {"daemon.info": partial_info(env), "state.record": {"target": "codex", "scope": "all"}})
     try:
         r = env.hsctl("--no-spawn", "record", "codex", "--scope", "all")
-        assert r.returncode == 5, (r.returncode, r.stderr)
+        assert r.returncode == 7, (r.returncode, r.stderr)
         line = one_line_error(r)
         assert "state.record" in line and '"status"' in line and "hsctl shutdown" in line, line
         # --json prints the answer as it is.
@@ -274,10 +274,10 @@ def test_an_older_daemons_partial_answer_is_one_line_exit_5(env):
         assert "(protocol ?)" in r.stdout and "? durable writes holding ? changes" in r.stdout, r.stdout
         fake.answers["state.record"] = {"target": "codex", "status": "success", "items_synced": "1"}
         r = env.hsctl("--no-spawn", "record", "codex", "--scope", "all")
-        assert r.returncode == 5 and '"items_synced"' in one_line_error(r), r.stderr
+        assert r.returncode == 7 and '"items_synced"' in one_line_error(r), r.stderr
         fake.answers["state.record"] = ["not", "an", "entry"]
         r = env.hsctl("--no-spawn", "record", "codex", "--scope", "all")
-        assert r.returncode == 5 and "an entry object" in one_line_error(r), r.stderr
+        assert r.returncode == 7 and "an entry object" in one_line_error(r), r.stderr
         fake.answers["state.all"] = {"version": 2, "targets": {"codex": "not an entry"}}
         fake.answers["state.drift"] = {"target": "codex", "tracked": True, "drifted": []}
         r = env.hsctl("--no-spawn", "status", "codex")

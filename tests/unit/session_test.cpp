@@ -33,7 +33,8 @@ struct Rig {
   Sequencer seq{io, *store};
   Hasher hasher{1};
   FileWatch files{io};
-  Context ctx{io, seq, hasher, files, opts, "state", "sock", "now", std::chrono::steady_clock::now(), [] {}, false, 0, {}};
+  LockTable locks{io};
+  Context ctx{io, seq, hasher, files, locks, opts, "state", "sock", "now", std::chrono::steady_clock::now(), [] {}, false, 0, {}};
   bool closed = false;
   int peer = -1;
   std::shared_ptr<Session> session;

@@ -36,6 +36,13 @@ Action setup_info(CLI::App&, Context& ctx) {
       };
       std::printf("%-11s %s durable writes holding %s changes\n", "writes", n("count").c_str(), n("changes").c_str());
     }
+    if (const json::object* l = object_member(*r, "locks")) {
+      auto n = [&](const char* k) {
+        const auto* v = l->if_contains(k);
+        return v == nullptr ? std::string("?") : json::serialize(*v);
+      };
+      std::printf("%-11s %s held, %s waiting (hsctl locks)\n", "locks", n("held").c_str(), n("waiting").c_str());
+    }
     if (c->started_daemon()) std::printf("(hsctl started this daemon)\n");
     return exit_code::ok;
   };

@@ -143,10 +143,26 @@ struct HealthEntry {
   std::string label;
 };
 
+/// lock.acquire's answer. holder_pid: the holder now (this process when
+/// acquired); nullopt when the daemon could not read its pid.
 struct LockResult {
   bool acquired = false;
+  /// Not acquired because another coalescing caller already waits: its run
+  /// covers this one (docs/PROTOCOL.md, lock.acquire).
+  bool coalesced = false;
   std::optional<int64_t> holder_pid;
 };
+
+/// One row of lock.list.
+struct LockInfo {
+  std::string name;
+  std::optional<int64_t> holder_pid;
+  int64_t held_ms = 0;
+  int64_t waiting = 0;  // callers queued for it
+};
+
+/// lock.acquire's wait_ms that waits without bound (about 31 years or more).
+inline constexpr int64_t kWaitForever = int64_t{1} << 40;
 
 class Client {
  public:
@@ -211,8 +227,16 @@ class Client {
                             const std::optional<std::string>& account = std::nullopt);
   /// state.unsubscribe: Kind::rpc -32602 for an id this connection does not hold.
   Result<Done> unsubscribe(int64_t subscription);
-  Result<LockResult> lock_acquire(const std::string& name, int64_t wait_ms = 0);
+  /// lock.acquire: takes the named lock for this connection (it is released
+  /// by lock_release, or when this Client is destroyed), waiting up to
+  /// `wait_ms` (0: try once; kWaitForever: no bound) in FIFO order. The
+  /// answer is awaited for wait_ms plus the timeout. A lock this connection
+  /// already holds or waits for is an rpc error -32602. See LockGuard.
+  Result<LockResult> lock_acquire(const std::string& name, int64_t wait_ms = 0, bool coalesce = false);
+  /// lock.release: an rpc error with code 2 when this connection does not hold it.
   Result<Done> lock_release(const std::string& name);
+  /// lock.list: every lock held or waited for, by name.
+  Result<std::vector<LockInfo>> lock_list();
 
   // HarnessSync's other sections (docs/PROTOCOL.md, "HarnessSync's other sections").
   /// state.account: the account's object as stored, or nullopt when it has none.
@@ -243,6 +267,44 @@ class Client {
   struct Impl;
   explicit Client(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+};
+
+/// A named lock held for a scope: acquired by acquire(), released when the
+/// guard is destroyed (or by release()). The lock belongs to the Client's
+/// connection, so it is also released if the process dies. The Client must
+/// outlive the guard.
+///
+///   auto g = harnesssync::LockGuard::acquire(client, "sync", 30000);
+///   if (!g) return g.error();       // the daemon failed or was unreachable
+///   if (!g->acquired()) return busy(g->result().holder_pid);
+///   run_sync();                      // released at the end of the scope
+class LockGuard {
+ public:
+  /// Asks for the lock (Client::lock_acquire). A busy lock is not an error:
+  /// the guard then holds nothing (acquired() false).
+  static Result<LockGuard> acquire(Client& client, std::string name, int64_t wait_ms = 0, bool coalesce = false);
+
+  LockGuard(LockGuard&& o) noexcept;
+  LockGuard& operator=(LockGuard&& o) noexcept;
+  LockGuard(const LockGuard&) = delete;
+  LockGuard& operator=(const LockGuard&) = delete;
+  /// Releases the lock if held; a failure is ignored (the connection's end
+  /// releases it anyway).
+  ~LockGuard();
+
+  bool acquired() const { return held_; }
+  explicit operator bool() const { return held_; }
+  const LockResult& result() const { return result_; }
+  const std::string& name() const { return name_; }
+  /// Releases now (idempotent: Done when nothing is held).
+  Result<Done> release();
+
+ private:
+  LockGuard(Client& c, std::string name, LockResult r) : client_(&c), name_(std::move(name)), result_(r), held_(r.acquired) {}
+  Client* client_;
+  std::string name_;
+  LockResult result_;
+  bool held_ = false;
 };
 
 }  // namespace harnesssync

@@ -4,7 +4,7 @@
 - StateManager: a drop-in for HarnessSync's StateManager, served by the daemon.
 Standard library only; Python 3.9 or later.
 """
-from .client import Client
+from .client import Client, LockResult
 from .errors import (CallTimeout, ClientClosed, ConfigError, ConnectionClosed, DaemonUnavailable,
                      HarnessSyncError, InternalError, InvalidParams, InvalidRequest, LockNotHeld, MessageTooLarge,
                      MethodNotFound, ParseError, ProtocolError, RpcError, ShuttingDown, SpawnError, StateError,
@@ -15,7 +15,7 @@ from .state_manager import StateManager
 __version__ = "0.1.0"
 
 __all__ = [
-    "Client", "StateManager", "socket_path", "runtime_dir", "resolve_state_dir",
+    "Client", "LockResult", "StateManager", "socket_path", "runtime_dir", "resolve_state_dir",
     "HarnessSyncError", "ConfigError", "DaemonUnavailable", "SpawnError", "WrongDaemon", "ConnectionClosed",
     "CallTimeout", "ProtocolError", "ClientClosed", "StateError", "RpcError", "ParseError", "InvalidRequest",
     "MethodNotFound", "InvalidParams", "InternalError", "ShuttingDown", "MessageTooLarge", "StateWriteFailed",

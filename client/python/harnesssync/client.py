@@ -14,6 +14,7 @@ must not be used in a child after fork(): it raises ClientClosed there
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
@@ -46,6 +47,27 @@ def encode(message: Any) -> bytes:
     except ValueError as e:
         raise ValueError("params cannot be sent as JSON: %s" % e) from None
     return text.encode("utf-8") + b"\n"
+
+
+LOCK_WAIT_FOREVER_MS = 1 << 40  # lock.acquire's wait_ms without bound (about 31 years)
+
+
+class LockResult:
+    """lock.acquire's answer; true when acquired. holder_pid: the holder now
+    (this process when acquired), None when the daemon could not read it."""
+    __slots__ = ("acquired", "coalesced", "holder_pid")
+
+    def __init__(self, acquired: bool, coalesced: bool, holder_pid: Optional[int]):
+        self.acquired = acquired
+        self.coalesced = coalesced
+        self.holder_pid = holder_pid
+
+    def __bool__(self) -> bool:
+        return self.acquired
+
+    def __repr__(self) -> str:
+        return "LockResult(acquired=%r, coalesced=%r, holder_pid=%r)" % (self.acquired, self.coalesced,
+                                                                          self.holder_pid)
 
 
 class _Pending:
@@ -208,6 +230,68 @@ class Client:
         """Asks the daemon to stop (daemon.shutdown)."""
         self.call("daemon.shutdown")
 
+    # -- locks (docs/PROTOCOL.md, lock.*) ---------------------------------
+    # A lock belongs to this Client's connection: every thread using this
+    # Client shares it, and closing the Client (or the process dying)
+    # releases it.
+
+    def lock_acquire(self, name: str, wait: Optional[float] = 0, coalesce: bool = False) -> "LockResult":
+        """lock.acquire: wait up to `wait` seconds (0: try once; None: no
+        bound) for the lock, in FIFO order. The answer is awaited for the
+        wait plus this Client's timeout. A lock this connection already holds
+        or waits for raises InvalidParams. If no answer comes in time the
+        connection is closed (ClientClosed for later calls), so that a grant
+        arriving late cannot leave a lock held that nobody knows of."""
+        wait_ms = LOCK_WAIT_FOREVER_MS if wait is None else int(round(wait * 1000))
+        if wait_ms < 0:
+            raise ValueError("wait must be None or >= 0 seconds")
+        params: Dict[str, Any] = {"name": name, "wait_ms": min(wait_ms, LOCK_WAIT_FOREVER_MS)}
+        if coalesce:
+            params["coalesce"] = True
+        timeout = None if wait is None or self.timeout is None else self.timeout + wait
+        try:
+            r = self.call("lock.acquire", params, timeout=timeout) if timeout is not None else \
+                self._call_unbounded("lock.acquire", params)
+        except CallTimeout:
+            self.close()
+            raise
+        if not isinstance(r, dict) or not isinstance(r.get("acquired"), bool):
+            raise ProtocolError("lock.acquire: the answer has no \"acquired\"")
+        pid = r.get("holder_pid")
+        return LockResult(r["acquired"], bool(r.get("coalesced", False)), pid if isinstance(pid, int) else None)
+
+    def lock_release(self, name: str) -> None:
+        """lock.release; LockNotHeld (error 2) when this connection does not hold it."""
+        self.call("lock.release", {"name": name})
+
+    def lock_list(self) -> List[Dict[str, Any]]:
+        """lock.list: [{"name", "holder_pid", "held_ms", "waiting", "waiters"}], by name."""
+        return self.call("lock.list")
+
+    @contextlib.contextmanager
+    def lock(self, name: str, wait: Optional[float] = None, coalesce: bool = False) -> Iterator["LockResult"]:
+        """with client.lock("sync") as got: ... holds the lock for the block
+        when got (a LockResult) is true, and releases it on the way out.
+        wait: seconds (None, the default: no bound; 0: try once). When the
+        lock stays busy the block still runs, with got false: got.coalesced
+        says another waiting caller's run covers this one, got.holder_pid
+        who holds it."""
+        got = self.lock_acquire(name, wait=wait, coalesce=coalesce)
+        try:
+            yield got
+        finally:
+            if got.acquired and not self.closed:
+                try:
+                    self.lock_release(name)
+                except (ConnectionClosed, ClientClosed):
+                    pass  # the connection's end released it
+
+    def _call_unbounded(self, method: str, params: Dict[str, Any]) -> Any:
+        request_id = next(self._ids)
+        message: Dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
+        answer = self._exchange(encode(message), [(request_id, _Pending(method))], None, unbounded=True)[0]
+        return self._result(answer, method)
+
     def check_serves(self, state_dir: Union[str, os.PathLike]) -> None:
         """Raises WrongDaemon unless the daemon serves `state_dir`."""
         info = self.info()
@@ -279,14 +363,15 @@ class Client:
                 self._fail_all(error)  # the connection is dead for every caller
                 raise error from e
 
-    def _exchange(self, data: bytes, waits: List[Tuple[Any, _Pending]], timeout: Optional[float]) -> List[Dict]:
+    def _exchange(self, data: bytes, waits: List[Tuple[Any, _Pending]], timeout: Optional[float],
+                  unbounded: bool = False) -> List[Dict]:
         with self._lock:
             self._usable()
             for request_id, p in waits:
                 self._pending[request_id] = p
         try:
             self._send(data)
-            wait = self.timeout if timeout is None else timeout
+            wait = None if unbounded else self.timeout if timeout is None else timeout
             deadline = None if wait is None else time.monotonic() + wait
             for _, p in waits:
                 self._await(p, deadline, wait)
