@@ -2,7 +2,6 @@
 // with the real model and the real daemon: the wiring of the status bar, the
 // tree, the decorations, the active-editor warning and the commands.
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
@@ -12,9 +11,6 @@ import { installStub, recorded, stub } from './vscode-stub';
 
 installStub();
 
-// Until the sync lock is merged, hsctl has no lock command: skip, saying so.
-const noLock = spawnSync(HSCTL, ['lock', '--help'], { encoding: 'utf8' }).status !== 0
-  ? 'this hsctl has no "lock" command yet' : false;
 let dir = '';
 const recordedDir = () => dir;
 let d: TestDaemon | undefined;
@@ -83,7 +79,7 @@ test('the extension renders the model and its commands act on the daemon', async
   assert.ok(!recorded.messages.some((m) => m.level === 'error'), JSON.stringify(recorded.messages));
 });
 
-test('Sync runs the configured command under the lock', { skip: noLock }, async () => {
+test('Sync runs the configured command under the lock', async () => {
   const out = path.join(recordedDir(), 'synced');
   recorded.settings.syncCommand = `echo synced > '${out}'`;
   await recorded.commands.get('harnesssync.sync')!();
