@@ -21,18 +21,31 @@ std::vector<std::string> stored_paths(const json::object& entry) {
 }
 
 struct Pending {
-  json::object entry;
+  std::shared_ptr<json::object> entry;
   std::vector<std::string> paths;
   std::vector<std::optional<Result<std::string>>> digests;  // one per path; set when known
   std::vector<size_t> probed;                               // indexes sent to the hasher
   std::vector<uint64_t> gens;                               // their generation at probe time
-  std::vector<std::optional<StatCache::Entry>> known;       // the cache entry each was probed with
+  std::vector<StatCache::EntryPtr> known;                   // the cache entry each was probed with, or null
   std::function<void(std::optional<store::DriftReport>)> done;
+  std::string memo_key;          // state.drift: where to keep the answer
+  uint64_t store_generation = 0;
 
   store::DriftReport report() {
-    std::unordered_map<std::string_view, const Result<std::string>*> by_path;
-    for (size_t i = 0; i < paths.size(); ++i) by_path.emplace(paths[i], &*digests[i]);
-    return store::drift_on_disk(&entry, [&](const std::string& path) { return *by_path.at(path); });
+    // drift_on_disk asks in stored order, which is `paths`' order: no map
+    // needed (one is built only if that ever changes).
+    size_t next = 0;
+    std::unordered_map<std::string_view, size_t> by_path;
+    return store::drift_on_disk(entry.get(), [&](const std::string& path) -> Result<std::string> {
+      size_t i = next++;
+      if (i >= paths.size() || paths[i] != path) {
+        if (by_path.empty()) {
+          for (size_t j = 0; j < paths.size(); ++j) by_path.emplace(paths[j], j);
+        }
+        i = by_path.at(path);
+      }
+      return std::move(*digests[i]);
+    });
   }
 };
 
@@ -47,37 +60,48 @@ struct Pending {
 // 3. every other path goes to the hasher with the cached stat: a worker
 //    stats it and re-hashes only when the stat differs or the entry is
 //    racy; the new digests and stats go back into the cache.
-void check_drift(Context& ctx, std::optional<json::object> entry, const void* owner, CancelToken cancel,
-                 std::function<void(std::optional<store::DriftReport>)> done) {
-  if (!entry) return done(store::drift_on_disk(nullptr));
-  auto p = std::make_shared<Pending>();
-  p->paths = stored_paths(*entry);
-  p->entry = std::move(*entry);
-  p->done = std::move(done);
+namespace {
+
+// Bounds the memos: one per target asked about, far fewer in practice.
+constexpr size_t kMaxMemos = 256;
+
+void check(Context& ctx, std::shared_ptr<Pending> p, const void* owner, CancelToken cancel) {
+  p->paths = stored_paths(*p->entry);
   ctx.files.sync([&ctx, p, owner, cancel = std::move(cancel)]() mutable {
+    const uint64_t epoch = ctx.files.epoch();
     StatCache& cache = ctx.files.cache();
     p->digests.resize(p->paths.size());
     std::vector<Hasher::Probe> probes;
     for (size_t i = 0; i < p->paths.size(); ++i) {
       const std::string& path = p->paths[i];
       const uint64_t gen = ctx.files.generation(path);
-      const StatCache::Entry* e = cache.find(path);
-      if (e != nullptr && gen != 0 && e->watch_gen == gen) {
-        p->digests[i] = e->digest;
+      const StatCache::EntryPtr* e = cache.find(path);
+      if (e != nullptr && gen != 0 && (*e)->watch_gen == gen) {
+        p->digests[i] = (*e)->digest;
         continue;
       }
       p->probed.push_back(i);
       p->gens.push_back(gen);
       std::optional<FileStat> known;
-      if (e != nullptr && !e->racy) {
-        known = e->st;
-        p->known.emplace_back(*e);
+      if (e != nullptr && !(*e)->racy) {
+        known = (*e)->st;
+        p->known.push_back(*e);
       } else {
         p->known.emplace_back();
       }
       probes.push_back(Hasher::Probe{path, known});
     }
-    if (probes.empty()) return p->done(p->report());
+    if (probes.empty()) {
+      // Every file was vouched for by the watch: so is the whole answer,
+      // until the store or any watched file changes.
+      auto report = std::make_shared<store::DriftReport>(p->report());
+      if (!p->memo_key.empty()) {
+        auto& memos = ctx.files.memos();
+        if (memos.size() >= kMaxMemos && memos.find(p->memo_key) == memos.end()) memos.clear();
+        memos[p->memo_key] = FileWatch::Memo{p->store_generation, epoch, p->entry, report};
+      }
+      return p->done(*report);
+    }
     hash_checked_then(ctx, owner, std::move(cancel), std::move(probes),
                       [&ctx, p](std::optional<Hasher::Outcomes> outcomes) {
                         if (!outcomes) return p->done(std::nullopt);
@@ -90,11 +114,10 @@ void check_drift(Context& ctx, std::optional<json::object> entry, const void* ow
                             // The entry it was probed with, not the cache's now: another
                             // check may have replaced it meanwhile. Its stat was checked
                             // after the probe's generation began, so it holds for that
-                            // generation.
-                            StatCache::Entry e = std::move(*p->known[k]);
-                            e.watch_gen = p->gens[k];
-                            p->digests[i] = e.digest;
-                            store.put(path, std::move(e));
+                            // generation (nothing to note when the path is not watched).
+                            const StatCache::EntryPtr& e = p->known[k];
+                            p->digests[i] = e->digest;
+                            if (p->gens[k] != 0) store.vouch(path, e, p->gens[k]);
                             continue;
                           }
                           if (o.digest && o.stat) {
@@ -106,6 +129,43 @@ void check_drift(Context& ctx, std::optional<json::object> entry, const void* ow
                         }
                         p->done(p->report());
                       });
+  });
+}
+
+}  // namespace
+
+void check_drift(Context& ctx, std::optional<json::object> entry, const void* owner, CancelToken cancel,
+                 std::function<void(std::optional<store::DriftReport>)> done) {
+  if (!entry) return done(store::drift_on_disk(nullptr));
+  auto p = std::make_shared<Pending>();
+  p->entry = std::make_shared<json::object>(std::move(*entry));
+  p->done = std::move(done);
+  check(ctx, std::move(p), owner, std::move(cancel));
+}
+
+void check_drift_in_store(Context& ctx, const std::string& key, const json::object* entry,
+                          uint64_t store_generation, const void* owner, CancelToken cancel,
+                          std::function<void(std::optional<store::DriftReport>)> done) {
+  if (entry == nullptr) return done(store::drift_on_disk(nullptr));
+  auto p = std::make_shared<Pending>();
+  p->done = std::move(done);
+  p->memo_key = key;
+  p->store_generation = store_generation;
+  auto& memos = ctx.files.memos();
+  auto it = memos.find(key);
+  if (it == memos.end() || it->second.store_generation != store_generation) {
+    // Copied as durable now: the disk is checked off the store's order.
+    p->entry = std::make_shared<json::object>(*entry);
+    return check(ctx, std::move(p), owner, std::move(cancel));
+  }
+  // The entry is the one the memo was made from (same store generation).
+  FileWatch::Memo memo = it->second;
+  p->entry = std::const_pointer_cast<json::object>(memo.entry);
+  ctx.files.sync([&ctx, p, memo, owner, cancel = std::move(cancel)]() mutable {
+    if (ctx.files.epoch() == memo.epoch) {
+      return p->done(*std::static_pointer_cast<const store::DriftReport>(memo.report));
+    }
+    check(ctx, std::move(p), owner, std::move(cancel));
   });
 }
 

@@ -19,4 +19,15 @@ namespace hs::daemon {
 void check_drift(Context& ctx, std::optional<boost::json::object> entry, const void* owner, CancelToken cancel,
                  std::function<void(std::optional<store::DriftReport>)> done);
 
+/// The same for state.drift, called in a Sequencer read: `entry` is the
+/// target's entry in the store now (null: untracked), `store_generation`
+/// the store's generation, `key` names the target (account and name).
+/// When the last answer for `key` was made from watched files only, at
+/// this store generation, and no file event came since (after a sync to
+/// now), that answer is given again without copying the entry or touching
+/// a file: an unchanged watched target costs no work per file.
+void check_drift_in_store(Context& ctx, const std::string& key, const boost::json::object* entry,
+                          uint64_t store_generation, const void* owner, CancelToken cancel,
+                          std::function<void(std::optional<store::DriftReport>)> done);
+
 }  // namespace hs::daemon

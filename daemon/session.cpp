@@ -427,7 +427,8 @@ void Session::close() {
   boost::system::error_code ignored;
   socket_.close(ignored);
   resources_.release_all();
-  on_written_ = nullptr;
+  // on_written_ stays: close() may run from inside it (a send over the
+  // output cap), and after_write never calls it once closed.
   // Whatever is queued or held dies with the connection; chunks a write
   // still points at stay until its (aborted) completion.
   out_.erase(out_.begin() + static_cast<std::ptrdiff_t>(inflight_), out_.end());

@@ -12,9 +12,11 @@
 namespace hs::daemon {
 namespace {
 
-// A slice also ends after this many files opened (or stat'ed), so a
-// request of many small (or missing) files takes turns too.
+// A slice also ends after this many files opened, or this many stat
+// probes that matched, so a request of many small (or missing, or
+// unchanged) files takes turns too.
 constexpr size_t kMaxOpensPerSlice = 64;
+constexpr size_t kMaxStatsPerSlice = 1024;
 // Reads go through a buffer of at most this size; a slice is one or more.
 constexpr size_t kMaxBuffer = size_t{1} << 20;
 
@@ -177,16 +179,17 @@ void Hasher::work() {
 
       size_t budget = chunk_;
       size_t opens = 0;
+      size_t stats = 0;
       size_t finished = 0;
       for (;;) {
         if (!cur) {
           // A new probe: `index` is ours.
-          ++opens;
           const Probe& p = job.probes[index];
           Outcome& out = job.out[index];
           bool started = false;
           if (p.known) {
             auto now = FileStat::of_path(p.path);
+            ++stats;
             if (now && *now == *p.known) {
               out.matched = true;
               ++finished;
@@ -197,6 +200,7 @@ void Hasher::work() {
             started = true;
           }
           if (started) {
+            ++opens;
             const int64_t t0 = realtime_ns();
             auto opened = FileSha256::open(p.path);
             struct stat st {};
@@ -229,7 +233,7 @@ void Hasher::work() {
             }
           }
         }
-        if (cur || budget == 0 || opens >= kMaxOpensPerSlice) break;
+        if (cur || budget == 0 || opens >= kMaxOpensPerSlice || stats >= kMaxStatsPerSlice) break;
         lk.lock();
         const bool more = !job.cancelled && job.next < job.probes.size();
         if (more) index = job.next++;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <unordered_map>
 
@@ -25,29 +26,38 @@ class StatCache {
     bool racy = true;        // the stat alone cannot vouch for it
   };
 
+  /// Shared, so that a check in flight keeps the entry it probed with
+  /// (another check may replace it meanwhile) without copying it.
+  using EntryPtr = std::shared_ptr<Entry>;
+
   /// Past this many paths the cache starts over: it holds tracked files
   /// only, so this is far above any real state, and bounds a hostile one.
   static constexpr size_t kMaxEntries = size_t{1} << 18;
 
-  const Entry* find(const std::string& path) const {
+  /// The entry of `path`, or null.
+  const EntryPtr* find(const std::string& path) const {
     auto it = map_.find(path);
     return it == map_.end() ? nullptr : &it->second;
   }
   void put(const std::string& path, Entry e) {
     if (map_.size() >= kMaxEntries && map_.find(path) == map_.end()) map_.clear();
-    map_[path] = std::move(e);
+    map_[path] = std::make_shared<Entry>(std::move(e));
   }
-  /// The entry is known to be current as of generation `gen` (its stat was
-  /// checked after that generation began).
-  void vouch(const std::string& path, uint64_t gen) {
+  /// `probed` (an entry of `path` a check held) was found current after
+  /// generation `gen` began (its stat was checked since): record that.
+  void vouch(const std::string& path, const EntryPtr& probed, uint64_t gen) {
     auto it = map_.find(path);
-    if (it != map_.end()) it->second.watch_gen = gen;
+    if (it != map_.end() && it->second == probed) {
+      it->second->watch_gen = gen;
+    } else {
+      put(path, Entry{probed->st, probed->digest, gen, probed->racy});
+    }
   }
   void erase(const std::string& path) { map_.erase(path); }
   size_t size() const { return map_.size(); }
 
  private:
-  std::unordered_map<std::string, Entry> map_;
+  std::unordered_map<std::string, EntryPtr> map_;
 };
 
 }  // namespace hs::daemon

@@ -78,7 +78,9 @@ Subscriptions::Conn& Subscriptions::conn_for(const std::shared_ptr<Session>& ses
   session->resources().hold("subscriptions", [this, alive = std::weak_ptr<char>(alive_), id] {
     if (alive.lock()) drop_conn(id);
   });
-  session->set_on_written([this, id] { pump(id); });
+  session->set_on_written([this, alive = std::weak_ptr<char>(alive_), id] {
+    if (alive.lock()) pump(id);
+  });
   return it->second;
 }
 
@@ -252,15 +254,22 @@ void Subscriptions::start_check(const std::string& key, const Ref& ref, std::opt
   if (stopped_ || ctx_.stopping) return;
   ks.in_flight = true;
   auto paths = stored_paths(*entry);
+  // Watched before anything is hashed: an edit after a file was hashed but
+  // before this check ends must reach the watch (which asks for a check
+  // again), or neither would see it.
+  if (!ks.watching || ks.paths != paths) {
+    ctx_.files.set_interest(key, paths);
+    ks.watching = true;
+    ks.paths = paths;
+  }
   auto token = cancel_.token();
   check_drift(ctx_, std::move(entry), token.owner(), token,
-              [this, alive = std::weak_ptr<char>(alive_), key, paths](std::optional<store::DriftReport> report) {
-                if (alive.lock()) checked(key, paths, std::move(report));
+              [this, alive = std::weak_ptr<char>(alive_), key](std::optional<store::DriftReport> report) {
+                if (alive.lock()) checked(key, std::move(report));
               });
 }
 
-void Subscriptions::checked(const std::string& key, const std::vector<std::string>& paths,
-                            std::optional<store::DriftReport> report) {
+void Subscriptions::checked(const std::string& key, std::optional<store::DriftReport> report) {
   auto it = keys_.find(key);
   if (it == keys_.end()) return;
   KeyState& ks = it->second;
@@ -275,11 +284,6 @@ void Subscriptions::checked(const std::string& key, const std::vector<std::strin
     ks.again = false;
     refresh({ks.ref});
     return;
-  }
-  if (!ks.watching || ks.paths != paths) {
-    ctx_.files.set_interest(key, paths);
-    ks.watching = true;
-    ks.paths = paths;
   }
   const Ref ref = ks.ref;
   JsonText body = drift_body(*report);

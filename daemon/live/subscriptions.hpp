@@ -114,8 +114,7 @@ class Subscriptions {
   void refresh(std::vector<Ref> refs, Which whole = {},
                std::function<void(const store::StateStore&)> first = {});
   void start_check(const std::string& key, const Ref& ref, std::optional<boost::json::object> entry);
-  void checked(const std::string& key, const std::vector<std::string>& paths,
-               std::optional<store::DriftReport> report);
+  void checked(const std::string& key, std::optional<store::DriftReport> report);
   void settle_untracked(const std::string& key);
   void release_unwatched();
   Conn& conn_for(const std::shared_ptr<Session>& session);

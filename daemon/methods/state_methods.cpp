@@ -51,14 +51,12 @@ void state_drift(Context& ctx, Call&& c) {
       if (!d) return reply(to_rpc_error(d.error()));
       return reply(json::value(d->to_json(ref.target)));
     }
-    // Copied as durable now: the disk is checked off the store's order.
-    std::optional<json::object> copy;
-    if (entry != nullptr) copy = *entry;
-    check_drift(ctx, std::move(copy), cancel.owner(), cancel,
-                [target = ref.target, cancel, reply = std::move(reply)](std::optional<store::DriftReport> report) {
-                  if (!report) return answer_cancelled(cancel, reply);
-                  reply(json::value(report->to_json(target)));
-                });
+    check_drift_in_store(ctx, (ref.account ? *ref.account + "/" : std::string()) + ref.target, entry, s.generation(),
+                         cancel.owner(), cancel,
+                         [target = ref.target, cancel, reply = std::move(reply)](std::optional<store::DriftReport> report) {
+                           if (!report) return answer_cancelled(cancel, reply);
+                           reply(json::value(report->to_json(target)));
+                         });
   });
 }
 

@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstring>
 #include <deque>
+#include <iterator>
 
 #include "common/log.hpp"
 
@@ -75,6 +76,8 @@ FileWatch::~FileWatch() { stop(); }
 void FileWatch::stop() {
   if (stopped_) return;
   stopped_ = true;
+  ++counter_;
+  memos_.clear();
   if (backend_) backend_->stop();
   debounce_.cancel();
   poll_timer_.cancel();
@@ -109,8 +112,9 @@ void FileWatch::set_interest(const std::string& key, std::vector<std::string> pa
   }
   std::set<std::string>& have = interests_[key];
   // Added first, so that a directory both sets need keeps its watch.
+  std::unordered_map<std::string, Node> memo;  // shared ancestors are lstat'ed once
   for (const auto& p : want) {
-    if (!have.count(p)) add_path(p, key);
+    if (!have.count(p)) add_path(p, key, memo);
   }
   for (const auto& p : have) {
     if (!want.count(p)) remove_path(p, key);
@@ -130,13 +134,14 @@ void FileWatch::drop_interest(const std::string& key) {
   interests_.erase(it);
 }
 
-void FileWatch::add_path(const std::string& path, const std::string& key) {
+void FileWatch::add_path(const std::string& path, const std::string& key,
+                         std::unordered_map<std::string, Node>& memo) {
   auto [it, fresh] = paths_.try_emplace(path);
   it->second.keys.insert(key);
   if (!fresh) return;
+  it->second.self = &it->first;
   ensure_backend();
-  std::unordered_map<std::string, Node> memo;
-  resolve(path, it->second, memo);
+  resolve(it->second, memo);
 }
 
 void FileWatch::remove_path(const std::string& path, const std::string& key) {
@@ -144,14 +149,16 @@ void FileWatch::remove_path(const std::string& path, const std::string& key) {
   if (it == paths_.end()) return;
   it->second.keys.erase(key);
   if (!it->second.keys.empty()) return;
-  detach(path, it->second.deps);
+  ++counter_;  // no longer watched: nothing made while it was holds now
+  detach(it->second.self, it->second.deps);
   pending_paths_.erase(path);
   paths_.erase(it);
 }
 
 // ---- resolving a path to the entries it hangs on ----
 
-void FileWatch::resolve(const std::string& path, PathState& ps, std::unordered_map<std::string, Node>& memo) {
+void FileWatch::resolve(PathState& ps, std::unordered_map<std::string, Node>& memo) {
+  const std::string& path = *ps.self;
   auto lstat_of = [&memo](const std::string& p) -> const Node& {
     auto [it, fresh] = memo.try_emplace(p);
     if (!fresh) return it->second;
@@ -209,42 +216,42 @@ void FileWatch::resolve(const std::string& path, PathState& ps, std::unordered_m
   deps.erase(std::unique(deps.begin(), deps.end()), deps.end());
 
   // New watches first, then the old released: a directory in both is never
-  // unwatched in between.
-  attach(path, deps);
-  detach(path, ps.deps);
+  // unwatched in between. (Both lists are sorted.)
+  std::vector<std::pair<std::string, std::string>> added, dropped;
+  std::set_difference(deps.begin(), deps.end(), ps.deps.begin(), ps.deps.end(), std::back_inserter(added));
+  std::set_difference(ps.deps.begin(), ps.deps.end(), deps.begin(), deps.end(), std::back_inserter(dropped));
+  attach(ps.self, added);
+  detach(ps.self, dropped);
   ps.deps = std::move(deps);
   ps.stale = false;
   ps.polled = ps.deps.empty();
   for (const auto& [dir, entry] : ps.deps) {
-    if (dirs_.at(dir).handle < 0) {
-      ps.polled = true;
-      break;
-    }
+    DirState& ds = dirs_.at(dir);
+    // The OS dropped its watch (deleted, perhaps re-created under the same
+    // name): watch what is there now. Failures wait for the poll to retry.
+    if (ds.handle < 0 && ds.err == 0) arm(dir, ds);
+    if (ds.handle < 0) ps.polled = true;
   }
   ps.gen = ++counter_;
   if (ps.polled) ps.snap = snapshot(path);
 }
 
-void FileWatch::attach(const std::string& path, const std::vector<std::pair<std::string, std::string>>& deps) {
+void FileWatch::attach(const std::string* path, const std::vector<std::pair<std::string, std::string>>& deps) {
   for (const auto& [dir, entry] : deps) {
     auto [it, fresh] = dirs_.try_emplace(dir);
-    // A new directory, or one the OS stopped watching (deleted, re-created).
-    // Ones that failed wait for the poll to try again.
-    if (fresh || (it->second.handle < 0 && it->second.err == 0)) arm(dir, it->second);
-    it->second.entries[entry].push_back(path);
+    if (fresh) arm(dir, it->second);
+    it->second.entries[entry].insert(path);
   }
 }
 
-void FileWatch::detach(const std::string& path, const std::vector<std::pair<std::string, std::string>>& deps) {
+void FileWatch::detach(const std::string* path, const std::vector<std::pair<std::string, std::string>>& deps) {
   for (const auto& [dir, entry] : deps) {
     auto it = dirs_.find(dir);
     if (it == dirs_.end()) continue;
     auto e = it->second.entries.find(entry);
     if (e != it->second.entries.end()) {
-      auto& v = e->second;
-      auto at = std::find(v.begin(), v.end(), path);
-      if (at != v.end()) v.erase(at);
-      if (v.empty()) it->second.entries.erase(e);
+      e->second.erase(path);
+      if (e->second.empty()) it->second.entries.erase(e);
     }
     if (it->second.entries.empty()) {
       disarm(it->second, dir);
@@ -346,14 +353,16 @@ void FileWatch::on_events(const std::vector<Event>& events) {
       auto d = dirs_.find(dir);
       if (d == dirs_.end()) continue;
       DirState& ds = d->second;
-      std::vector<std::string> hit;
       if ((e.what & Backend::kSelf) != 0) {
-        for (const auto& [entry, ps] : ds.entries) hit.insert(hit.end(), ps.begin(), ps.end());
+        for (const auto& [entry, ps] : ds.entries) {
+          for (const std::string* p : ps) touch(*p);
+        }
       } else if ((e.what & Backend::kEntry) != 0) {
         auto en = ds.entries.find(std::string(e.name));
-        if (en != ds.entries.end()) hit = en->second;
+        if (en != ds.entries.end()) {
+          for (const std::string* p : en->second) touch(*p);
+        }
       }
-      for (const auto& p : hit) touch(p);
       if ((e.what & Backend::kGone) != 0) {
         ds.handle = -1;  // re-armed when its paths are resolved again
         ds.err = 0;
@@ -392,7 +401,7 @@ void FileWatch::flush() {
   std::unordered_map<std::string, Node> memo;
   for (const auto& path : pending_paths_) {
     auto it = paths_.find(path);
-    if (it != paths_.end()) resolve(path, it->second, memo);
+    if (it != paths_.end()) resolve(it->second, memo);
   }
   pending_paths_.clear();
   std::vector<std::string> keys(pending_keys_.begin(), pending_keys_.end());
@@ -431,7 +440,7 @@ void FileWatch::poll() {
     arm(dir, ds);
     if (ds.handle >= 0) {
       for (const auto& [entry, ps] : ds.entries) {
-        for (const auto& p : ps) touch(p);
+        for (const std::string* p : ps) touch(*p);
       }
     }
   }

@@ -96,9 +96,23 @@ class FileWatch {
   /// so far only: call sync() first for "now".
   uint64_t generation(const std::string& path) const;
 
+  /// Moves on whenever any path's generation changes or a path stops being
+  /// watched: equal epochs mean every generation() is as it was.
+  uint64_t epoch() const { return counter_; }
+
   /// The stat cache drift uses (stat_cache.hpp): trust in an entry is a
   /// question for the watch, so it lives here.
   StatCache& cache() { return cache_; }
+
+  /// A whole drift report that holds as long as the store's generation and
+  /// this watch's epoch stay the same (drift_check.cpp keeps them here).
+  struct Memo {
+    uint64_t store_generation = 0;
+    uint64_t epoch = 0;
+    std::shared_ptr<const boost::json::object> entry;
+    std::shared_ptr<const void> report;  // a store::DriftReport
+  };
+  std::unordered_map<std::string, Memo>& memos() { return memos_; }
 
   /// Releases the OS watch and ends every timer; pending syncs complete.
   /// Nothing is watched afterwards.
@@ -106,6 +120,7 @@ class FileWatch {
 
  private:
   struct PathState {
+    const std::string* self = nullptr;                       // its key in paths_ (stable)
     std::set<std::string> keys;                              // the interests that need it
     std::vector<std::pair<std::string, std::string>> deps;  // (directory, entry) it hangs on
     uint64_t gen = 0;
@@ -116,16 +131,18 @@ class FileWatch {
   struct DirState {
     int handle = -1;   // -1: not watched
     int err = 0;       // why not (ENOSPC: out of watches)
-    std::unordered_map<std::string, std::vector<std::string>> entries;  // entry -> paths
+    // entry -> the paths that hang on it (keys of paths_; an ancestor's
+    // entry may hold every path, so removal must not be linear).
+    std::unordered_map<std::string, std::unordered_set<const std::string*>> entries;
   };
   struct Node;  // an lstat, memoized while resolving
 
   void ensure_backend();
-  void add_path(const std::string& path, const std::string& key);
+  void add_path(const std::string& path, const std::string& key, std::unordered_map<std::string, Node>& memo);
   void remove_path(const std::string& path, const std::string& key);
-  void resolve(const std::string& path, PathState& ps, std::unordered_map<std::string, Node>& memo);
-  void attach(const std::string& path, const std::vector<std::pair<std::string, std::string>>& deps);
-  void detach(const std::string& path, const std::vector<std::pair<std::string, std::string>>& deps);
+  void resolve(PathState& ps, std::unordered_map<std::string, Node>& memo);
+  void attach(const std::string* path, const std::vector<std::pair<std::string, std::string>>& deps);
+  void detach(const std::string* path, const std::vector<std::pair<std::string, std::string>>& deps);
   void arm(const std::string& dir, DirState& ds);
   void disarm(DirState& ds, const std::string& dir);
   void touch(const std::string& path);
@@ -151,6 +168,7 @@ class FileWatch {
   std::unordered_map<int, std::vector<std::string>> handle_dirs_;  // one inode may be several paths
   uint64_t counter_ = 0;  // generations come from here: never reused
   StatCache cache_;
+  std::unordered_map<std::string, Memo> memos_;
 
   // Debounce.
   std::unordered_set<std::string> pending_paths_;

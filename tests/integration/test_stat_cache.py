@@ -7,7 +7,10 @@ import hashlib
 import os
 import time
 
+import pytest
+
 from conftest import record_params
+from test_live_watch import Sub
 
 # Entries made within this long of a file's change are "racy" and never
 # trusted by their stat alone (daemon/hashing/file_stat.hpp); a warm cache
@@ -59,13 +62,32 @@ def make_files(tmp, n, size=1024):
     return paths
 
 
-def record(client, target, paths):
+@pytest.fixture(params=["stat", "watched"])
+def mode(request, daemon):
+    """"stat": nobody subscribes, every file is stat'ed; "watched": a
+    subscriber holds the target, so its files are watched and trusted without
+    a system call while no event touches them."""
+    subs = []
+    yield (request.param, daemon, subs)
+    for s in subs:
+        s.close()
+
+
+def record(client, target, paths, mode=None):
     hashes = {p: sha(p) for p in paths}
     client.call("state.record", record_params(target, hashes))
+    if mode is not None and mode[0] == "watched":
+        s = Sub(mode[1])
+        s.call("state.subscribe", {"targets": [target]})
+        s.drifted(target)
+        mode[2].append(s)
+        info = client.call("daemon.info")["watch"]
+        assert info["paths"] >= len(paths) and info["polled"] == 0, info
     return hashes
 
 
-def test_every_kind_of_change_is_seen_through_a_warm_cache(daemon, tmp):
+def test_every_kind_of_change_is_seen_through_a_warm_cache(mode, tmp):
+    daemon = mode[1]
     c = daemon.client()
     paths = make_files(tmp, 10)
     link_targets = [os.path.join(tmp, "files", "ta"), os.path.join(tmp, "files", "tb")]
@@ -73,7 +95,7 @@ def test_every_kind_of_change_is_seen_through_a_warm_cache(daemon, tmp):
     write(link_targets[1], b"Y" * 100)
     link = os.path.join(tmp, "files", "link.md")
     os.symlink(link_targets[0], link)
-    stored = record(c, "codex", paths + [link])
+    stored = record(c, "codex", paths + [link], mode)
     time.sleep(RACY_MARGIN_S + 0.3)
     # Warm: every entry is hashed once and, being old enough, trusted next time.
     assert daemon_drift(c, "codex") == ([], [], [])
@@ -114,10 +136,11 @@ def test_every_kind_of_change_is_seen_through_a_warm_cache(daemon, tmp):
     os.chmod(perm, 0o644)
 
 
-def test_same_size_edits_and_reverts_within_one_second(daemon, tmp):
+def test_same_size_edits_and_reverts_within_one_second(mode, tmp):
+    daemon = mode[1]
     c = daemon.client()
     paths = make_files(tmp, 3, size=64)
-    stored = record(c, "t", paths)
+    stored = record(c, "t", paths, mode)
     time.sleep(RACY_MARGIN_S + 0.3)
     assert daemon_drift(c, "t") == ([], [], [])
     f = paths[1]
@@ -130,10 +153,11 @@ def test_same_size_edits_and_reverts_within_one_second(daemon, tmp):
     assert daemon_drift(c, "t") == ([], [], [])  # the last one was a revert
 
 
-def test_a_file_changed_just_before_the_request_is_included(daemon, tmp):
+def test_a_file_changed_just_before_the_request_is_included(mode, tmp):
+    daemon = mode[1]
     c = daemon.client()
     paths = make_files(tmp, 50, size=128)
-    stored = record(c, "t", paths)
+    stored = record(c, "t", paths, mode)
     time.sleep(RACY_MARGIN_S + 0.3)
     assert daemon_drift(c, "t") == ([], [], [])
     for i, p in enumerate(paths):
@@ -150,10 +174,11 @@ def rchar(pid):
     raise AssertionError("no rchar")
 
 
-def test_unchanged_files_are_not_read_again(daemon, tmp):
+def test_unchanged_files_are_not_read_again(mode, tmp):
+    daemon = mode[1]
     c = daemon.client()
     paths = make_files(tmp, 20, size=1 << 20)
-    record(c, "big", paths)
+    record(c, "big", paths, mode)
     time.sleep(RACY_MARGIN_S + 0.3)
     assert daemon_drift(c, "big") == ([], [], [])  # hashes each once
     before = rchar(daemon.proc.pid)

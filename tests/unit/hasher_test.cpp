@@ -266,9 +266,15 @@ TEST_CASE("stat cache: a file older than the racy margin is trusted by its stat"
   hs::daemon::StatCache cache;
   cache.put(f, {*st, "d", 7, false});
   REQUIRE(cache.find(f));
-  CHECK(cache.find(f)->watch_gen == 7);
-  cache.vouch(f, 9);
-  CHECK(cache.find(f)->watch_gen == 9);
+  const auto held = *cache.find(f);
+  CHECK(held->watch_gen == 7);
+  cache.vouch(f, held, 9);
+  CHECK((*cache.find(f))->watch_gen == 9);
+  // Replaced meanwhile: the entry vouched for goes back in, as of its generation.
+  cache.put(f, {*st, "other", 8, true});
+  cache.vouch(f, held, 10);
+  CHECK((*cache.find(f))->digest == "d");
+  CHECK((*cache.find(f))->watch_gen == 10);
   cache.erase(f);
   CHECK(cache.find(f) == nullptr);
 }

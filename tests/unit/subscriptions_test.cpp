@@ -172,3 +172,109 @@ TEST_CASE("sequencer: noted changes are announced once durable, in order, after 
   }
   CHECK(events == std::vector<std::string>{"answer d"});
 }
+
+// ---- the registry, over a real Session on a socketpair ----
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/sha256.hpp"
+#include "daemon/context.hpp"
+#include "daemon/hashing/hasher.hpp"
+#include "daemon/live/subscriptions.hpp"
+
+namespace {
+
+struct SubRig {
+  hs::test::StoreFixture fx;
+  std::unique_ptr<hs::store::StateStore> store = fx.open();
+  boost::asio::io_context io{1};
+  Options opts;
+  Sequencer seq{io, *store};
+  Hasher hasher{1};
+  FileWatch files{io};
+  LockTable locks{io};
+  Context ctx{io, seq, hasher, files, locks, opts, "state", "sock", "now", std::chrono::steady_clock::now(), [] {}, false, 0, {}};
+  Subscriptions subs{ctx};
+  bool closed = false;
+  int peer = -1;
+  std::shared_ptr<Session> session;
+  std::string got;
+
+  SubRig() {
+    ctx.subs = &subs;
+    subs.start();
+    int sv[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    peer = sv[1];
+    ::fcntl(peer, F_SETFL, O_NONBLOCK);
+    boost::asio::local::stream_protocol::socket sock(io, boost::asio::local::stream_protocol(), sv[0]);
+    session = std::make_shared<Session>(ctx, std::move(sock), 1, opts.limits, [this](uint64_t) { closed = true; });
+    session->start();
+  }
+  ~SubRig() {
+    if (peer >= 0) ::close(peer);
+  }
+  // The next message the peer receives within a few seconds, or null.
+  json::value next() {
+    for (int i = 0; i < 1000; ++i) {
+      if (auto nl = got.find('\n'); nl != std::string::npos) {
+        auto v = json::parse(got.substr(0, nl));
+        got.erase(0, nl + 1);
+        return v;
+      }
+      io.run_for(std::chrono::milliseconds(5));
+      char buf[65536];
+      ssize_t n = ::read(peer, buf, sizeof buf);
+      if (n > 0) got.append(buf, static_cast<size_t>(n));
+    }
+    return nullptr;
+  }
+  void settle() {
+    for (int i = 0; i < 40; ++i) io.run_for(std::chrono::milliseconds(5));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("subscriptions: dirty keys from the file watch re-check drift, and only news is sent", "[subscriptions]") {
+  SubRig rig;
+  const std::string f = rig.fx.dir / "AGENTS.md";
+  hs::test::spit(f, "one");
+  REQUIRE(rig.store->record(hs::test::record_args("codex", json::object{{f, hs::sha256_hex("one")}})));
+  auto id = rig.subs.add(rig.session, std::nullopt, std::nullopt);
+  REQUIRE(id);
+  rig.subs.start_initial(*id);
+  auto first = rig.next();
+  REQUIRE(first.is_object());
+  CHECK(first.at("method") == "state.drifted");
+  CHECK(first.at("params").at("changed") == json::array{});
+  CHECK(rig.subs.info().at("targets") == 1);
+
+  // The file changes on disk; the watch reports the key dirty.
+  hs::test::spit(f, "two");
+  rig.subs.on_dirty({"codex"});
+  auto second = rig.next();
+  REQUIRE(second.is_object());
+  CHECK(second.at("params").at("changed") == json::array{json::value(f)});
+  // Dirty again with nothing new: nothing is sent.
+  rig.subs.on_dirty({"codex"});
+  rig.settle();
+  CHECK(rig.got.empty());
+  // Back as recorded: clean again. Keys nobody subscribes to are ignored.
+  hs::test::spit(f, "one");
+  rig.subs.on_dirty({"codex", "gemini", "work/codex"});
+  auto third = rig.next();
+  REQUIRE(third.is_object());
+  CHECK(third.at("params").at("changed") == json::array{});
+  rig.settle();
+  CHECK(rig.got.empty());
+
+  // The connection ends: so do its subscriptions and its target's watch.
+  ::close(rig.peer);
+  rig.peer = -1;
+  for (int i = 0; i < 400 && !rig.closed; ++i) rig.io.run_for(std::chrono::milliseconds(5));
+  REQUIRE(rig.closed);
+  CHECK(rig.subs.info() == json::object{{"count", 0}, {"connections", 0}, {"targets", 0}, {"resyncs", 0}});
+}
