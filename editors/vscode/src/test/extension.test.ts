@@ -48,8 +48,8 @@ test('the extension renders the model and its commands act on the daemon', async
   fs.writeFileSync(file, 'synced\n');
   const h = await m.request<Record<string, string>>('hash.files', { paths: [file] });
   await m.request('state.record', { target: 'codex', scope: 'all', file_hashes: h, synced: 1, skipped: 0, failed: 0 });
-  // The record's own state.drifted first: an edit before it can go unnoticed
-  // (a daemon defect, reproduced by the todo test in model.test.ts).
+  // The record's own state.drifted first, so the tree has codex to show
+  // (an edit right away is model.test.ts's business).
   const tree = recorded.trees.get('harnesssync.drift');
   await waitFor('codex in the tree', () => tree.getChildren().length === 1);
   fs.writeFileSync(file, 'edited\n');

@@ -229,23 +229,18 @@ test("live: only the daemon's notifications move the model (saved by rename, cle
   assert.ok(changes.length > 0);
 });
 
-// A daemon defect, kept here until it is fixed: a tracked file rewritten in
-// place with the same size right after state.record is answered (before that
-// record's first state.drifted) is never reported to the subscriber: its view
-// stays clean, while state.drift reports the change. Seen in about 1 of 3
-// fresh daemons; never when the size changes, so it looks like the stat cache
-// taking a same-size write in the same timestamp tick as the record's hashing
-// for "unchanged".
-test('live: an edit right after the record is answered is reported', {
-  todo: 'daemon defect: an edit between the record answer and its first state.drifted is missed',
-}, async () => {
+// A tracked file rewritten in place with the same size right after
+// state.record is answered, before that record's first state.drifted. The
+// daemon used to miss it (in about 1 of 3 fresh daemons) until it watched a
+// target's files before checking their drift; it fails against that daemon.
+test('live: an edit right after the record is answered is reported', async () => {
   for (let i = 0; i < 8; i++) {
     const d = await daemon();
     const m = model({ socket: d.socket, autostart: false, pollMs: 600000 });
     await connected(m);
     const file = await track(m, d);
     fs.writeFileSync(file, 'edited at once\n');
-    await waitFor(`drift on fresh daemon #${i}`, () => m.statusText() === 'HS: 1 drifted (codex)', 3000,
+    await waitFor(`drift on fresh daemon #${i}`, () => m.statusText() === 'HS: 1 drifted (codex)', 15000,
       () => m.drifts());
     m.stop();
     await d.stop();
