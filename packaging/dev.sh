@@ -8,7 +8,8 @@
 #                           run the whole test suite under both, check the
 #                           .deb, and fuzz the wire parsers for a minute
 #   packaging/dev.sh deb    install deps, build, make the .deb (build/harnesssync_*.deb)
-#   packaging/dev.sh deps   only install the Debian packages
+#   packaging/dev.sh deps   only install the Debian packages (and the VS Code
+#                           extension's npm packages)
 #
 # Environment: BUILD_DIR (default build), JOBS (default nproc), FUZZ_SECONDS (default 60).
 set -euo pipefail
@@ -72,6 +73,47 @@ check_deb_editors() {
   log ".deb: nvim and emacs load the installed plugins"
 }
 
+# The VS Code extension's npm packages, from editors/vscode/package-lock.json.
+# npm ci starts from scratch each time, so it is skipped while node_modules
+# matches the lock file. Without npm the extension's test skips (CI: fails).
+npm_deps() {
+  local dir=editors/vscode
+  if ! command -v npm >/dev/null 2>&1; then
+    log "npm is not installed: the VS Code extension is not built or tested"
+    return
+  fi
+  if cmp -s "$dir/package-lock.json" "$dir/node_modules/.hs-lock"; then
+    log "the VS Code extension's npm packages are installed"
+    return
+  fi
+  log "npm ci in $dir"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$dir/package-lock.json" "$dir/node_modules/.hs-lock"
+}
+
+# The VS Code extension as a .vsix (vsce needs no network for this).
+package_vsix() {
+  local dir=editors/vscode
+  if [ ! -d "$dir/node_modules" ]; then
+    [ "${CI:-}" != true ] || { echo "dev.sh: no npm, so no .vsix" >&2; return 1; }
+    log "no npm packages: skipping the .vsix"
+    return
+  fi
+  local out
+  out="$(cd "$BUILD_DIR" && pwd)/harnesssync-vscode.vsix"
+  (cd "$dir" && npm run --silent build \
+     && npx --no-install vsce package --allow-missing-repository --skip-license --out "$out" >/dev/null)
+  python3 - "$out" <<'PY'
+import sys, zipfile
+names = set(zipfile.ZipFile(sys.argv[1]).namelist())
+need = {"extension/package.json", "extension/out/extension.js", "extension/out/model.js",
+        "extension/node_modules/vscode-jsonrpc/node.js"}
+missing = need - names
+sys.exit("dev.sh: the .vsix lacks " + ", ".join(sorted(missing)) if missing else 0)
+PY
+  log "built $out"
+}
+
 # The .deb from the g++ build: install it, run both binaries, check the
 # installed units, remove it, and check that a user's state dir survives.
 # Needs root (CI runs as root); skipped otherwise.
@@ -131,6 +173,7 @@ cmd=${1:-}
 case "$cmd" in
   deps)
     install_deps
+    npm_deps
     ;;
   run)
     install_deps
@@ -141,12 +184,15 @@ case "$cmd" in
     ;;
   test)
     install_deps
+    npm_deps
     log "g++ build, warnings as errors"
     configure_and_build "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHS_WERROR=ON \
       -DCMAKE_CXX_COMPILER=g++ -DCMAKE_INSTALL_PREFIX=/usr
     run_tests "$BUILD_DIR"
     log "the .deb"
     check_deb "$BUILD_DIR"
+    log "the VS Code extension's .vsix"
+    package_vsix
     log "clang-14 build with ASan+UBSan, warnings as errors"
     configure_and_build "$BUILD_DIR-asan" -DCMAKE_BUILD_TYPE=Debug -DHS_WERROR=ON -DHS_SANITIZE=ON \
       -DCMAKE_CXX_COMPILER=clang++-14
