@@ -12,6 +12,7 @@
 #include <vector>
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -121,9 +122,16 @@ HS_SHA_NI void compress_ni(uint32_t (&h)[8], const unsigned char* data, size_t b
 #undef HS_SHA_NI
 
 bool cpu_has_sha_ni() {
-  // SHA-NI instructions plus the SSSE3/SSE4.1 shuffles used around them.
-  static const bool has = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1") &&
-                          __builtin_cpu_supports("ssse3");
+  // CPUID, not __builtin_cpu_supports: clang 14 does not know its "sha".
+  // SHA-NI (leaf 7 EBX bit 29) plus the SSSE3 (leaf 1 ECX bit 9) and SSE4.1
+  // (leaf 1 ECX bit 19) shuffles used around it.
+  static const bool has = [] {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (__get_cpuid(1, &a, &b, &c, &d) == 0) return false;
+    const bool sse = ((c >> 9) & 1) != 0 && ((c >> 19) & 1) != 0;
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d) == 0) return false;
+    return sse && ((b >> 29) & 1) != 0;
+  }();
   return has;
 }
 
