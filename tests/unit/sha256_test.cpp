@@ -111,3 +111,96 @@ TEST_CASE("sha256 in pieces refuses what is not a regular file without blocking"
   REQUIRE_FALSE(directory);
   CHECK(directory.error().sys_errno == EISDIR);
 }
+
+namespace {
+
+std::string sodium_hex(const std::string& data) {
+  unsigned char d[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(d, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : d) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 0xf];
+  }
+  return out;
+}
+
+// Runs `check` once on the fast path (when this CPU has it) and once forced
+// onto libsodium.
+template <typename F>
+void on_both_paths(F check) {
+  for (bool portable : {false, true}) {
+    INFO("portable " << portable);
+    hs::sha256_detail::force_portable(portable);
+    check();
+  }
+  hs::sha256_detail::force_portable(false);
+}
+
+}  // namespace
+
+TEST_CASE("sha256 matches the NIST vectors on both paths", "[sha256]") {
+  on_both_paths([] {
+    CHECK(hs::sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    CHECK(hs::sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(hs::sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
+          "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    CHECK(hs::sha256_hex("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrs"
+                         "mnopqrstnopqrstu") == "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
+    CHECK(hs::sha256_hex(std::string(1000000, 'a')) ==
+          "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  });
+}
+
+TEST_CASE("sha256 of every short length and of random sizes equals libsodium's", "[sha256]") {
+  const std::string data = pattern(5 * 1000 * 1000 + 3);
+  on_both_paths([&] {
+    for (size_t n = 0; n <= 300; ++n) {
+      INFO("length " << n);
+      // An offset of 1 also feeds the fast path unaligned input.
+      CHECK(hs::sha256_hex(std::string_view(data).substr(1, n)) == sodium_hex(data.substr(1, n)));
+    }
+    uint32_t x = 12345;
+    for (int i = 0; i < 12; ++i) {
+      x = x * 1103515245u + 12345u;
+      const size_t n = x % data.size();
+      INFO("length " << n);
+      CHECK(hs::sha256_hex(std::string_view(data).substr(0, n)) == sodium_hex(data.substr(0, n)));
+    }
+  });
+}
+
+TEST_CASE("sha256 of a file fed in chunks across every block boundary equals libsodium's", "[sha256]") {
+  TempDir dir;
+  on_both_paths([&] {
+    for (size_t size : {size_t{0}, size_t{55}, size_t{56}, size_t{64}, size_t{119}, size_t{4097},
+                        size_t{1} << 20, (size_t{3} << 20) + 17}) {
+      const std::string data = pattern(size);
+      hs::test::spit(dir / "f", data);
+      const std::string want = sodium_hex(data);
+      for (size_t chunk : {size_t{1}, size_t{63}, size_t{64}, size_t{65}, size_t{4095}, size_t{1} << 20}) {
+        if (chunk < 64 && size > (size_t{1} << 20)) continue;  // minutes of 1-byte reads, no new boundary
+        INFO("size " << size << " chunk " << chunk);
+        std::vector<unsigned char> buf(chunk);
+        auto f = hs::FileSha256::open(dir / "f");
+        REQUIRE(f);
+        while (!f->done()) REQUIRE(f->step(buf, chunk));
+        CHECK(f->hex() == want);
+      }
+    }
+  });
+}
+
+TEST_CASE("sha256 tells whether it can use SHA-NI, and can be forced portable", "[sha256]") {
+#if defined(__x86_64__)
+  const bool cpu = hs::test::run("grep -c -w sha_ni /proc/cpuinfo || true").substr(0, 1) != "0";
+  CHECK(hs::sha256_detail::fast_path_available() == cpu);
+#else
+  CHECK_FALSE(hs::sha256_detail::fast_path_available());
+#endif
+  hs::sha256_detail::force_portable(true);
+  CHECK_FALSE(hs::sha256_detail::fast_path_available());
+  CHECK_FALSE(hs::sha256_detail::Hasher().fast());
+  hs::sha256_detail::force_portable(false);
+}
