@@ -1,7 +1,6 @@
 #include "daemon/drift_check.hpp"
 
 #include <memory>
-#include <unordered_map>
 
 #include "daemon/methods/hashing.hpp"
 
@@ -22,31 +21,19 @@ std::vector<std::string> stored_paths(const json::object& entry) {
 
 struct Pending {
   std::shared_ptr<json::object> entry;
-  std::vector<std::string> paths;
-  std::vector<std::optional<Result<std::string>>> digests;  // one per path; set when known
-  std::vector<size_t> probed;                               // indexes sent to the hasher
-  std::vector<uint64_t> gens;                               // their generation at probe time
-  std::vector<StatCache::EntryPtr> known;                   // the cache entry each was probed with, or null
+  std::vector<std::string> paths;       // never resized once probes point into it
+  std::vector<store::DiskHash> now;     // one per path; points into held, known or outcomes
+  std::vector<StatCache::EntryPtr> held;  // the cache entries vouched for by the watch
+  std::vector<size_t> probed;           // indexes sent to the hasher
+  std::vector<uint64_t> gens;           // their generation at probe time
+  std::vector<StatCache::EntryPtr> known;  // the cache entry each was probed with, or null
+  Hasher::Outcomes outcomes;            // the hasher's answer, kept for `now`
   std::function<void(std::optional<store::DriftReport>)> done;
   std::string memo_key;          // state.drift: where to keep the answer
   uint64_t store_generation = 0;
 
-  store::DriftReport report() {
-    // drift_on_disk asks in stored order, which is `paths`' order: no map
-    // needed (one is built only if that ever changes).
-    size_t next = 0;
-    std::unordered_map<std::string_view, size_t> by_path;
-    return store::drift_on_disk(entry.get(), [&](const std::string& path) -> Result<std::string> {
-      size_t i = next++;
-      if (i >= paths.size() || paths[i] != path) {
-        if (by_path.empty()) {
-          for (size_t j = 0; j < paths.size(); ++j) by_path.emplace(paths[j], j);
-        }
-        i = by_path.at(path);
-      }
-      return std::move(*digests[i]);
-    });
-  }
+  // `now` is in stored order, which is `paths`' order.
+  store::DriftReport report() const { return store::drift_on_disk(entry.get(), now); }
 };
 
 }  // namespace
@@ -70,14 +57,14 @@ void check(Context& ctx, std::shared_ptr<Pending> p, const void* owner, CancelTo
   ctx.files.sync([&ctx, p, owner, cancel = std::move(cancel)]() mutable {
     const uint64_t epoch = ctx.files.epoch();
     StatCache& cache = ctx.files.cache();
-    p->digests.resize(p->paths.size());
+    p->now.resize(p->paths.size());
     std::vector<Hasher::Probe> probes;
     for (size_t i = 0; i < p->paths.size(); ++i) {
       const std::string& path = p->paths[i];
       const uint64_t gen = ctx.files.generation(path);
       const StatCache::EntryPtr* e = cache.find(path);
       if (e != nullptr && gen != 0 && (*e)->watch_gen == gen) {
-        p->digests[i] = (*e)->digest;
+        p->held.push_back(*e);
         continue;
       }
       p->probed.push_back(i);
@@ -89,7 +76,16 @@ void check(Context& ctx, std::shared_ptr<Pending> p, const void* owner, CancelTo
       } else {
         p->known.emplace_back();
       }
-      probes.push_back(Hasher::Probe{path, known});
+      // Points into p->paths, which the job's callback keeps alive.
+      probes.push_back(Hasher::Probe{std::string(), known, &path});
+    }
+    // `held` no longer grows: its digests can be pointed at now.
+    for (size_t i = 0, h = 0, k = 0; i < p->paths.size(); ++i) {
+      if (k < p->probed.size() && p->probed[k] == i) {
+        ++k;
+      } else {
+        p->now[i].hex = &p->held[h++]->digest;
+      }
     }
     if (probes.empty()) {
       // Every file was vouched for by the watch: so is the whole answer,
@@ -106,17 +102,18 @@ void check(Context& ctx, std::shared_ptr<Pending> p, const void* owner, CancelTo
                       [&ctx, p](std::optional<Hasher::Outcomes> outcomes) {
                         if (!outcomes) return p->done(std::nullopt);
                         StatCache& store = ctx.files.cache();
+                        p->outcomes = std::move(*outcomes);
                         for (size_t k = 0; k < p->probed.size(); ++k) {
                           const size_t i = p->probed[k];
                           const std::string& path = p->paths[i];
-                          Hasher::Outcome& o = (*outcomes)[k];
+                          const Hasher::Outcome& o = p->outcomes[k];
                           if (o.matched) {
                             // The entry it was probed with, not the cache's now: another
                             // check may have replaced it meanwhile. Its stat was checked
                             // after the probe's generation began, so it holds for that
                             // generation (nothing to note when the path is not watched).
                             const StatCache::EntryPtr& e = p->known[k];
-                            p->digests[i] = e->digest;
+                            p->now[i].hex = &e->digest;
                             if (p->gens[k] != 0) store.vouch(path, e, p->gens[k]);
                             continue;
                           }
@@ -125,7 +122,11 @@ void check(Context& ctx, std::shared_ptr<Pending> p, const void* owner, CancelTo
                           } else {
                             store.erase(path);
                           }
-                          p->digests[i] = std::move(o.digest);
+                          if (o.digest) {
+                            p->now[i].hex = &*o.digest;
+                          } else {
+                            p->now[i].error = &o.digest.error();
+                          }
                         }
                         p->done(p->report());
                       });

@@ -1,6 +1,8 @@
 #include "daemon/hashing/hasher.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <ctime>
@@ -19,6 +21,46 @@ constexpr size_t kMaxOpensPerSlice = 64;
 constexpr size_t kMaxStatsPerSlice = 1024;
 // Reads go through a buffer of at most this size; a slice is one or more.
 constexpr size_t kMaxBuffer = size_t{1} << 20;
+
+// Stat probes of one slice, relative to an open directory: a drift's paths
+// come grouped by directory, and fstatat(2) of a name in it skips the walk
+// of every component of an absolute path (git's lstat is relative to its
+// work tree for the same reason). The directory is opened after the request
+// began, so a stat through it sees the file that was at the path at some
+// moment since: as good as stat(2) of the whole path, for a check that
+// answers for the disk at some moment after its request. Closed at the end
+// of the slice.
+class DirStats {
+ public:
+  DirStats() = default;
+  DirStats(const DirStats&) = delete;
+  DirStats& operator=(const DirStats&) = delete;
+  ~DirStats() { close(); }
+
+  /// stat(2) of `path`, following symlinks; nullopt on any error.
+  std::optional<FileStat> of(const std::string& path) {
+    const size_t slash = path.rfind('/');
+    if (slash == std::string::npos || slash + 1 == path.size()) return FileStat::of_path(path);
+    const std::string_view dir(path.data(), slash == 0 ? 1 : slash);
+    if (fd_ < 0 || dir != dir_) {
+      close();
+      dir_.assign(dir);
+      fd_ = ::open(dir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (fd_ < 0) return FileStat::of_path(path);  // its error, as stat(2) reports it
+    }
+    struct stat st {};
+    if (::fstatat(fd_, path.c_str() + slash + 1, &st, 0) != 0) return std::nullopt;
+    return FileStat::of(st);
+  }
+
+ private:
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  int fd_ = -1;
+  std::string dir_;
+};
 
 int64_t realtime_ns() {
   struct timespec ts {};
@@ -181,6 +223,7 @@ void Hasher::work() {
       size_t opens = 0;
       size_t stats = 0;
       size_t finished = 0;
+      DirStats dirs;
       for (;;) {
         if (!cur) {
           // A new probe: `index` is ours.
@@ -188,7 +231,7 @@ void Hasher::work() {
           Outcome& out = job.out[index];
           bool started = false;
           if (p.known) {
-            auto now = FileStat::of_path(p.path);
+            auto now = dirs.of(p.name());
             ++stats;
             if (now && *now == *p.known) {
               out.matched = true;
@@ -202,13 +245,13 @@ void Hasher::work() {
           if (started) {
             ++opens;
             const int64_t t0 = realtime_ns();
-            auto opened = FileSha256::open(p.path);
+            auto opened = FileSha256::open(p.name());
             struct stat st {};
             if (!opened) {
               out.digest = std::move(opened).error();
               ++finished;
             } else if (::fstat(opened->fd(), &st) != 0) {
-              out.digest = os_error("stat", p.path, errno);
+              out.digest = os_error("stat", p.name(), errno);
               ++finished;
             } else {
               cur.emplace(Parked{index, std::move(*opened), FileStat::of(st), t0});

@@ -47,9 +47,13 @@ class Hasher {
   using Done = std::function<void(std::optional<Digests>)>;
 
   /// A path to hash, unless its stat equals `known`.
+  /// `at`, when set, names the path instead of `path` without a copy: the
+  /// caller keeps that string alive and unchanged until the job's Done ran.
   struct Probe {
     std::string path;
     std::optional<FileStat> known;
+    const std::string* at = nullptr;
+    const std::string& name() const { return at != nullptr ? *at : path; }
   };
   struct Outcome {
     bool matched = false;                       // stat == known: the cached digest holds

@@ -94,4 +94,28 @@ DriftReport drift_on_disk(const json::object* entry, const HashOf& hash_of) {
   return r;
 }
 
+DriftReport drift_on_disk(const json::object* entry, const std::vector<DiskHash>& now) {
+  DriftReport r;
+  r.tracked = entry != nullptr;
+  if (entry == nullptr) return r;
+  size_t i = 0;
+  for (const auto& [path, stored] : stored_hashes(*entry)) {
+    const DiskHash& d = now.at(i++);
+    std::string_view old = stored.is_string() ? std::string_view(stored.get_string()) : "";
+    if (d.hex == nullptr) {
+      int err = d.error != nullptr ? d.error->sys_errno : 0;
+      if (err == ENOENT || err == ENOTDIR) {
+        if (!old.empty()) r.removed.emplace_back(path);
+      } else {
+        r.errors.emplace_back(path, d.error != nullptr ? d.error->reason() : std::string("no digest"));
+      }
+      continue;
+    }
+    if (old.empty() || !hashes_equal(old, *d.hex)) r.changed.emplace_back(path);
+  }
+  r.drifted = r.changed;
+  finish(r);
+  return r;
+}
+
 }  // namespace hs::store

@@ -39,4 +39,14 @@ Result<DriftReport> drift_from_hashes(const boost::json::object* entry,
 using HashOf = std::function<Result<std::string>(const std::string& path)>;
 DriftReport drift_on_disk(const boost::json::object* entry, const HashOf& hash_of = {});
 
+/// The same with the digests already known, one per stored path in the
+/// entry's order (`now.size()` must be the number of stored paths): either
+/// `hex` (a digest) or `error` (the error of sha256_file) is set. Nothing
+/// is copied but the paths that go into the report.
+struct DiskHash {
+  const std::string* hex = nullptr;
+  const Error* error = nullptr;
+};
+DriftReport drift_on_disk(const boost::json::object* entry, const std::vector<DiskHash>& now);
+
 }  // namespace hs::store
