@@ -7,9 +7,6 @@
 namespace hs::daemon {
 namespace json = boost::json;
 
-namespace {
-
-// The paths an entry records, in stored order.
 std::vector<std::string> stored_paths(const json::object& entry) {
   std::vector<std::string> out;
   const json::value* h = entry.if_contains("file_hashes");
@@ -18,6 +15,8 @@ std::vector<std::string> stored_paths(const json::object& entry) {
   for (const auto& kv : h->get_object()) out.emplace_back(kv.key());
   return out;
 }
+
+namespace {
 
 struct Pending {
   std::shared_ptr<json::object> entry;

@@ -6,11 +6,17 @@
 #include <boost/json/object.hpp>
 #include <functional>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "daemon/context.hpp"
 #include "daemon/store/drift.hpp"
 
 namespace hs::daemon {
+
+/// The paths an entry's file_hashes records, in stored order (what a
+/// check hashes, and what a subscription watches).
+std::vector<std::string> stored_paths(const boost::json::object& entry);
 
 /// Compares `entry` (a copy of the target's entry as durable now; null for
 /// an untracked target) with the files on disk, for `owner` (a connection:

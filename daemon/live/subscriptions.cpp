@@ -13,14 +13,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::vector<std::string> stored_paths(const json::object& entry) {
-  std::vector<std::string> out;
-  const json::value* h = entry.if_contains("file_hashes");
-  if (h == nullptr || !h->is_object()) return out;
-  for (const auto& kv : h->get_object()) out.emplace_back(kv.key());
-  return out;
-}
-
 // The targets object of a scope (top level, or an account's), or null.
 const json::object* scope_targets(const store::StateStore& s, const std::optional<std::string>& account) {
   const json::object* holder = &s.document();
