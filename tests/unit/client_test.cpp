@@ -18,32 +18,16 @@
 
 #include "harnesssync/client.hpp"
 #include "tests/catch.hpp"
+#include "tests/support/live_daemon.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace json = boost::json;
 using harnesssync::Client;
 using harnesssync::ClientOptions;
 using harnesssync::Error;
+using hs::test::LiveDaemon;
 
 namespace {
-
-// A daemon started (and stopped) through the library itself.
-struct LiveDaemon {
-  hs::test::TempDir dir;
-  ClientOptions opts;
-  LiveDaemon() {
-    opts.state_dir = dir / "state";
-    opts.socket_path = dir / "hs.sock";
-    opts.daemon_path = HS_DAEMON;
-    opts.timeout = std::chrono::milliseconds(10000);
-  }
-  ~LiveDaemon() {
-    ClientOptions o = opts;
-    o.autostart = false;
-    if (auto c = Client::connect(o)) (void)c->shutdown();
-    for (int i = 0; i < 400 && hs::test::exists(opts.socket_path); ++i) usleep(5000);
-  }
-};
 
 // A listening socket whose peer behaviour the test scripts. The script runs
 // on a peer thread, where Catch2's assertions must not be used (they are not

@@ -1,44 +1,17 @@
 // The C++ client's lock calls and LockGuard against the real daemon.
-#include <unistd.h>
-
 #include <chrono>
 
 #include "harnesssync/client.hpp"
 #include "tests/catch.hpp"
-#include "tests/support/test_support.hpp"
+#include "tests/support/live_daemon.hpp"
 
 using harnesssync::Client;
-using harnesssync::ClientOptions;
 using harnesssync::LockGuard;
 
-namespace {
-
-struct Daemon {
-  hs::test::TempDir dir;
-  ClientOptions opts;
-  Daemon() {
-    opts.state_dir = dir / "state";
-    opts.socket_path = dir / "hs.sock";
-    opts.daemon_path = HS_DAEMON;
-    opts.timeout = std::chrono::milliseconds(10000);
-  }
-  ~Daemon() {
-    ClientOptions o = opts;
-    o.autostart = false;
-    if (auto c = Client::connect(o)) (void)c->shutdown();
-    for (int i = 0; i < 400 && hs::test::exists(opts.socket_path); ++i) usleep(5000);
-  }
-  Client connect() {
-    auto c = Client::connect(opts);
-    REQUIRE(c);
-    return std::move(*c);
-  }
-};
-
-}  // namespace
+using hs::test::LiveDaemon;
 
 TEST_CASE("lock client: acquire, busy, list, release and error 2", "[lock_client]") {
-  Daemon d;
+  LiveDaemon d;
   Client a = d.connect();
   Client b = d.connect();
   auto got = a.lock_acquire("sync");
@@ -67,7 +40,7 @@ TEST_CASE("lock client: acquire, busy, list, release and error 2", "[lock_client
 }
 
 TEST_CASE("lock client: a wait longer than the call timeout is still answered", "[lock_client]") {
-  Daemon d;
+  LiveDaemon d;
   d.opts.timeout = std::chrono::milliseconds(200);
   Client a = d.connect();
   Client b = d.connect();
@@ -80,7 +53,7 @@ TEST_CASE("lock client: a wait longer than the call timeout is still answered", 
 }
 
 TEST_CASE("lock client: LockGuard releases at the end of its scope", "[lock_client]") {
-  Daemon d;
+  LiveDaemon d;
   Client a = d.connect();
   Client b = d.connect();
   {
@@ -112,7 +85,7 @@ TEST_CASE("lock client: LockGuard releases at the end of its scope", "[lock_clie
 }
 
 TEST_CASE("lock client: a lock held by a destroyed Client is free again", "[lock_client]") {
-  Daemon d;
+  LiveDaemon d;
   Client b = d.connect();
   {
     Client a = d.connect();
