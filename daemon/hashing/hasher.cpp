@@ -19,6 +19,9 @@ namespace {
 // unchanged) files takes turns too.
 constexpr size_t kMaxOpensPerSlice = 64;
 constexpr size_t kMaxStatsPerSlice = 1024;
+// Stat checks (submit_stats) take this many at once: small enough that the
+// workers share a request evenly, large enough that taking is rare.
+constexpr size_t kStatChecksPerSlice = 256;
 // Reads go through a buffer of at most this size; a slice is one or more.
 constexpr size_t kMaxBuffer = size_t{1} << 20;
 
@@ -81,9 +84,14 @@ struct Hasher::Parked {
 struct Hasher::Job {
   const void* owner = nullptr;
   CancelToken cancel;
+  // Either probes (out, done) or stat checks (same, stats_done).
   std::vector<Probe> probes;
   Outcomes out;  // one per probe; each written by the one worker that took it
   CheckedDone done;
+  std::shared_ptr<const StatProbes> stat_probes;
+  std::vector<uint8_t> same;  // one per stat probe, likewise
+  StatsDone stats_done;
+  size_t size = 0;  // probes or stat checks
   // Under mu_:
   size_t next = 0;             // the first probe no worker has taken
   std::deque<Parked> parked;   // started files waiting for a slice
@@ -91,8 +99,8 @@ struct Hasher::Job {
   size_t active = 0;           // workers in a slice of this job
   bool cancelled = false;
 
-  bool has_slice() const { return !cancelled && (next < probes.size() || !parked.empty()); }
-  bool over() const { return active == 0 && (cancelled || finished == probes.size()); }
+  bool has_slice() const { return !cancelled && (next < size || !parked.empty()); }
+  bool over() const { return active == 0 && (cancelled || finished == size); }
 };
 
 size_t Hasher::default_workers() { return std::max<size_t>(std::thread::hardware_concurrency(), 2); }
@@ -131,8 +139,26 @@ void Hasher::submit_checked(const void* owner, CancelToken cancel, std::vector<P
   job->owner = owner;
   job->cancel = std::move(cancel);
   job->probes = std::move(probes);
-  job->out.resize(job->probes.size());
+  job->size = job->probes.size();
+  job->out.resize(job->size);
   job->done = std::move(done);
+  enqueue(std::move(job));
+}
+
+void Hasher::submit_stats(const void* owner, CancelToken cancel, std::shared_ptr<const StatProbes> probes,
+                          StatsDone done) {
+  auto job = std::make_unique<Job>();
+  job->owner = owner;
+  job->cancel = std::move(cancel);
+  job->size = probes->size();
+  job->stat_probes = std::move(probes);
+  job->same.resize(job->size);
+  job->stats_done = std::move(done);
+  enqueue(std::move(job));
+}
+
+void Hasher::enqueue(std::unique_ptr<Job> job) {
+  const void* owner = job->owner;
   std::lock_guard lk(mu_);
   owners_[owner].jobs.push_back(std::move(job));
   maybe_queue(owner);
@@ -175,7 +201,11 @@ void Hasher::delivered(const void* owner) { owners_.at(owner).delivering = false
 void Hasher::deliver(Job& job) {
   job.parked.clear();  // closes their files now
   try {
-    job.done(job.cancelled ? std::nullopt : std::optional<Outcomes>(std::move(job.out)));
+    if (job.stats_done) {
+      job.stats_done(job.cancelled ? std::nullopt : std::optional<std::vector<uint8_t>>(std::move(job.same)));
+    } else {
+      job.done(job.cancelled ? std::nullopt : std::optional<Outcomes>(std::move(job.out)));
+    }
   } catch (const std::exception& e) {
     // A worker must not die (std::terminate) for one answer.
     log::error(std::string("hashing: delivering a result failed: ") + e.what());
@@ -208,9 +238,15 @@ void Hasher::work() {
       // Take the first piece: a parked file, or the next probe.
       std::optional<Parked> cur;
       size_t index = 0;
+      size_t end = 0;  // stat checks: the slice is [index, end)
       if (!job.parked.empty()) {
         cur.emplace(std::move(job.parked.front()));
         job.parked.pop_front();
+      } else if (job.stat_probes) {
+        // Taken as a range: one lock per file would cost as much as its stat.
+        index = job.next;
+        end = std::min(job.size, index + kStatChecksPerSlice);
+        job.next = end;
       } else {
         index = job.next++;
       }
@@ -224,7 +260,14 @@ void Hasher::work() {
       size_t stats = 0;
       size_t finished = 0;
       DirStats dirs;
-      for (;;) {
+      for (; index < end; ++index) {
+        const StatProbe& p = (*job.stat_probes)[index];
+        auto now = dirs.of(*p.path);
+        job.same[index] = now && *now == *p.known ? 1 : 0;
+        ++finished;
+      }
+      // Probes: a slice of them ends by a break.
+      while (!job.stat_probes) {
         if (!cur) {
           // A new probe: `index` is ours.
           const Probe& p = job.probes[index];
@@ -278,7 +321,7 @@ void Hasher::work() {
         }
         if (cur || budget == 0 || opens >= kMaxOpensPerSlice || stats >= kMaxStatsPerSlice) break;
         lk.lock();
-        const bool more = !job.cancelled && job.next < job.probes.size();
+        const bool more = !job.cancelled && job.next < job.size;
         if (more) index = job.next++;
         lk.unlock();
         if (!more) break;

@@ -16,11 +16,15 @@
 // Stat probes (submit_checked): a path may come with the stat the stat
 // cache knows for it; a worker stats it and, when the stat is the same,
 // answers "matched" without reading the file.
+// Stat checks (submit_stats): only the stats, for a drift whose every file
+// was hashed before; no digests, and no per-file allocation, because that
+// is most of what is left of the cost of an unchanged target.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -64,6 +68,17 @@ class Hasher {
   using Outcomes = std::vector<Outcome>;
   using CheckedDone = std::function<void(std::optional<Outcomes>)>;
 
+  /// Whether `*path`'s stat(2) still equals `*known`. Both belong to the
+  /// caller, alive and unchanged until the job's Done ran.
+  struct StatProbe {
+    const std::string* path;
+    const FileStat* known;
+  };
+  using StatProbes = std::vector<StatProbe>;
+  /// Per probe, in order: 1 when the stat was `known`, 0 when it differed
+  /// or failed; nullopt when cancelled. Called once, on a worker thread.
+  using StatsDone = std::function<void(std::optional<std::vector<uint8_t>>)>;
+
   static constexpr size_t kDefaultChunk = size_t{1} << 20;
 
   /// The default worker count: one per core, at least 2.
@@ -86,6 +101,9 @@ class Hasher {
   }
   /// The same with stat probes; the outcomes in `probes`' order.
   void submit_checked(const void* owner, CancelToken cancel, std::vector<Probe> probes, CheckedDone done);
+  /// The same with stat checks only; `probes` is shared, so a caller that
+  /// asks the same question again need not build it again.
+  void submit_stats(const void* owner, CancelToken cancel, std::shared_ptr<const StatProbes> probes, StatsDone done);
   /// Cancels every job, queued or running, and every later one (shutdown).
   /// Running jobs stop after their current slice. Safe from any thread.
   void cancel_all();
@@ -106,6 +124,7 @@ class Hasher {
   void work();
   /// Under mu_: queues `owner` for a worker if its front job has a slice
   /// to give, or is over and waits to be answered.
+  void enqueue(std::unique_ptr<Job> job);
   void maybe_queue(const void* owner);
   /// Under mu_: takes the owner's front jobs that are over into `out`, to
   /// be answered without the lock (the owner waits until they are, so its

@@ -39,9 +39,12 @@ class StatCache {
     auto it = map_.find(path);
     return it == map_.end() ? nullptr : &it->second;
   }
-  void put(const std::string& path, Entry e) {
+  /// Replaces the entry of `path`; returns the new one.
+  const EntryPtr& put(const std::string& path, Entry e) {
     if (map_.size() >= kMaxEntries && map_.find(path) == map_.end()) map_.clear();
-    map_[path] = std::make_shared<Entry>(std::move(e));
+    EntryPtr& slot = map_[path];
+    slot = std::make_shared<Entry>(std::move(e));
+    return slot;
   }
   /// `probed` (an entry of `path` a check held) was found current after
   /// generation `gen` began (its stat was checked since): record that.

@@ -48,6 +48,13 @@ void hash_checked_then(Context& ctx, const void* owner, CancelToken cancel, std:
                             on_loop<Hasher::Outcomes>(ctx, std::move(then)));
 }
 
+void stats_checked_then(Context& ctx, const void* owner, CancelToken cancel,
+                        std::shared_ptr<const Hasher::StatProbes> probes,
+                        std::function<void(std::optional<std::vector<uint8_t>>)> then) {
+  ctx.hasher.submit_stats(owner, std::move(cancel), std::move(probes),
+                          on_loop<std::vector<uint8_t>>(ctx, std::move(then)));
+}
+
 void answer_cancelled(const CancelToken& cancel, const Reply& reply) {
   if (!cancel.cancelled()) reply(shutting_down());
 }

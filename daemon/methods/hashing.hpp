@@ -2,7 +2,9 @@
 // cancellable), with the answer back on the event loop.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +25,11 @@ void hash_then(Context& ctx, const void* owner, CancelToken cancel, std::vector<
 /// The same with stat probes (Hasher::submit_checked), for drift_check.
 void hash_checked_then(Context& ctx, const void* owner, CancelToken cancel, std::vector<Hasher::Probe> probes,
                        std::function<void(std::optional<Hasher::Outcomes>)> then);
+
+/// The same with stat checks only (Hasher::submit_stats), for drift_check.
+void stats_checked_then(Context& ctx, const void* owner, CancelToken cancel,
+                        std::shared_ptr<const Hasher::StatProbes> probes,
+                        std::function<void(std::optional<std::vector<uint8_t>>)> then);
 
 /// The answer to a cancelled hashing request: -32000 while its connection
 /// is open (the daemon stops), nothing once it has closed.

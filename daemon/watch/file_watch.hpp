@@ -99,18 +99,22 @@ class FileWatch {
   /// Moves on whenever any path's generation changes or a path stops being
   /// watched: equal epochs mean every generation() is as it was.
   uint64_t epoch() const { return counter_; }
+  /// Whether any path is watched: when not, generation() is 0 for all.
+  bool watches_any() const { return !stopped_ && !paths_.empty(); }
 
   /// The stat cache drift uses (stat_cache.hpp): trust in an entry is a
   /// question for the watch, so it lives here.
   StatCache& cache() { return cache_; }
 
-  /// A whole drift report that holds as long as the store's generation and
-  /// this watch's epoch stay the same (drift_check.cpp keeps them here).
+  /// The last drift answer for a target, and what it was made from
+  /// (drift_check.cpp keeps them here, and says when one holds). It is
+  /// about the store at `store_generation`; when `watched_only`, it holds
+  /// as long as this watch's epoch stays `epoch`.
   struct Memo {
     uint64_t store_generation = 0;
     uint64_t epoch = 0;
-    std::shared_ptr<const boost::json::object> entry;
-    std::shared_ptr<const void> report;  // a store::DriftReport
+    bool watched_only = false;
+    std::shared_ptr<const void> answer;  // drift_check.cpp's Answer
   };
   std::unordered_map<std::string, Memo>& memos() { return memos_; }
 
