@@ -6,7 +6,8 @@ Usage: tests/bench/live_bench.py [BUILD_DIR]
 Everything against build/bin/harnesssyncd and build/bin/hsctl, ratios in
 the same run:
 1. state.drift of 10,000 tracked, unchanged 1 KB files, no subscriber (stat
-   cache, one stat per file) vs `git status --porcelain` on the same files;
+   cache, one stat per file) vs `git status --porcelain` on the same files,
+   and the floor: the same stats alone (hs_stat_floor, when built);
 2. the same with a subscriber holding the target (watched: no system call
    per file), at the socket;
 3. change-to-notification latency over 1,000 edits (p50, p99);
@@ -152,6 +153,11 @@ def main():
             print("git status --porcelain, same files:                 median %s, p90 %s" %
                   (ms(g), ms(pct(t_git, 90))))
             print("ratio drift / git status: %.2f (goal <= 0.5)" % (dr / g))
+            floor = os.path.join(BUILD, "bin", "hs_stat_floor")
+            if os.path.exists(floor):  # the same fstatat calls alone, on the hashing threads' count
+                out = subprocess.run([floor, str(max(2, os.cpu_count())), str(runs)], check=True, text=True,
+                                     input="\n".join(paths) + "\n", stdout=subprocess.PIPE).stdout
+                print(out.strip())
 
         if not has_subscribe:
             print("state.subscribe not served by this daemon: watch, latency and memory parts skipped")
