@@ -21,13 +21,15 @@ namespace {
 // What an answer was made from: the entry, its paths, and per path the stat
 // cache entry whose digest it used. The memo of a target keeps it, so that
 // the next check of the unchanged target asks only whether each file's
-// stat is still that entry's: no lookup, copy or allocation per file.
+// stat is still that entry's: with nothing watched, no lookup, copy or
+// allocation per file on the loop.
 struct Basis {
   std::shared_ptr<const json::object> entry;
   std::vector<std::string> paths;
   std::vector<StatCache::EntryPtr> used;  // null: no digest (an error, or not cacheable)
-  // {&paths[i], &used[i]->st} for every path; null when a path has no
-  // entry or a racy one: those must be hashed, not stat'ed.
+  // {&paths[i], &used[i]->st} for every path. The whole list is null when
+  // any path has no entry or a racy one: such a path must be hashed, so
+  // stats alone cannot give the answer.
   std::shared_ptr<const Hasher::StatProbes> probes;
 };
 
@@ -87,8 +89,12 @@ void finish(Context& ctx, const std::shared_ptr<Pending>& p, uint64_t epoch, boo
   }
   auto answer = std::make_shared<Answer>(Answer{std::move(basis), std::move(report)});
   auto& memos = ctx.files.memos();
-  if (memos.size() >= kMaxMemos && memos.find(p->memo_key) == memos.end()) memos.clear();
-  memos[p->memo_key] = FileWatch::Memo{p->store_generation, epoch, watched_only, answer};
+  auto it = memos.find(p->memo_key);
+  // A slow check of an older store must not replace the memo of a newer one.
+  if (it == memos.end() || it->second.store_generation <= p->store_generation) {
+    if (it == memos.end() && memos.size() >= kMaxMemos) memos.clear();
+    memos[p->memo_key] = FileWatch::Memo{p->store_generation, epoch, watched_only, answer};
+  }
   p->done(answer->report);
 }
 
@@ -188,23 +194,22 @@ void recheck(Context& ctx, std::shared_ptr<Pending> p, std::shared_ptr<const Ans
       if (gen != 0) vouch->emplace_back(i, gen);
       own->push_back((*b.probes)[i]);
     }
-    if (own->empty()) {
-      // All vouched for by the watch: the answer holds until the epoch moves.
-      auto it = ctx.files.memos().find(p->memo_key);
-      if (it != ctx.files.memos().end() && it->second.answer == answer) {
-        it->second.watched_only = true;
-        it->second.epoch = epoch;
-      }
-      return p->done(answer->report);
-    }
     probes = std::move(own);
   }
+  if (probes->empty()) {
+    // Nothing to stat (every file vouched for by the watch, or no file at
+    // all): the answer holds until the store or the watch's epoch moves.
+    auto it = ctx.files.memos().find(p->memo_key);
+    if (it != ctx.files.memos().end() && it->second.answer == answer) {
+      it->second.watched_only = true;
+      it->second.epoch = epoch;
+    }
+    return p->done(answer->report);
+  }
   stats_checked_then(ctx, owner, cancel, probes,
-                     [&ctx, p, answer, vouch, owner, cancel](std::optional<std::vector<uint8_t>> same) mutable {
+                     [&ctx, p, answer, vouch, owner, cancel](std::optional<bool> same) mutable {
                        if (!same) return p->done(std::nullopt);
-                       for (uint8_t s : *same) {
-                         if (s == 0) return check(ctx, std::move(p), owner, std::move(cancel));
-                       }
+                       if (!*same) return check(ctx, std::move(p), owner, std::move(cancel));
                        const Basis& basis = *answer->basis;
                        for (const auto& [i, gen] : *vouch) ctx.files.cache().vouch(basis.paths[i], basis.used[i], gen);
                        p->done(answer->report);

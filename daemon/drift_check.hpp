@@ -28,10 +28,15 @@ void check_drift(Context& ctx, std::optional<boost::json::object> entry, const v
 /// The same for state.drift, called in a Sequencer read: `entry` is the
 /// target's entry in the store now (null: untracked), `store_generation`
 /// the store's generation, `key` names the target (account and name).
-/// When the last answer for `key` was made from watched files only, at
-/// this store generation, and no file event came since (after a sync to
-/// now), that answer is given again without copying the entry or touching
-/// a file: an unchanged watched target costs no work per file.
+/// The last answer for `key` is kept (a memo) with what it was made from.
+/// At the same store generation it is given again, without copying the
+/// entry:
+/// - when it was made from watched files only and no file event came since
+///   (after a sync to now): no work per file;
+/// - else when every file's stat is still the one its digest was made from
+///   (one stat per file on the hashing threads, none for a file the watch
+///   vouches for).
+/// Anything else (a change, a racy or unreadable file) is checked in full.
 void check_drift_in_store(Context& ctx, const std::string& key, const boost::json::object* entry,
                           uint64_t store_generation, const void* owner, CancelToken cancel,
                           std::function<void(std::optional<store::DriftReport>)> done);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <ctime>
 #include <exception>
 
@@ -84,12 +85,11 @@ struct Hasher::Parked {
 struct Hasher::Job {
   const void* owner = nullptr;
   CancelToken cancel;
-  // Either probes (out, done) or stat checks (same, stats_done).
+  // Either probes (out, done) or, when stat_probes is set, stat checks.
   std::vector<Probe> probes;
   Outcomes out;  // one per probe; each written by the one worker that took it
   CheckedDone done;
   std::shared_ptr<const StatProbes> stat_probes;
-  std::vector<uint8_t> same;  // one per stat probe, likewise
   StatsDone stats_done;
   size_t size = 0;  // probes or stat checks
   // Under mu_:
@@ -98,6 +98,7 @@ struct Hasher::Job {
   size_t finished = 0;         // outcomes written
   size_t active = 0;           // workers in a slice of this job
   bool cancelled = false;
+  bool differs = false;        // stat checks: one differed; no more are taken
 
   bool has_slice() const { return !cancelled && (next < size || !parked.empty()); }
   bool over() const { return active == 0 && (cancelled || finished == size); }
@@ -147,12 +148,12 @@ void Hasher::submit_checked(const void* owner, CancelToken cancel, std::vector<P
 
 void Hasher::submit_stats(const void* owner, CancelToken cancel, std::shared_ptr<const StatProbes> probes,
                           StatsDone done) {
+  assert(probes && done);
   auto job = std::make_unique<Job>();
   job->owner = owner;
   job->cancel = std::move(cancel);
   job->size = probes->size();
   job->stat_probes = std::move(probes);
-  job->same.resize(job->size);
   job->stats_done = std::move(done);
   enqueue(std::move(job));
 }
@@ -201,8 +202,8 @@ void Hasher::delivered(const void* owner) { owners_.at(owner).delivering = false
 void Hasher::deliver(Job& job) {
   job.parked.clear();  // closes their files now
   try {
-    if (job.stats_done) {
-      job.stats_done(job.cancelled ? std::nullopt : std::optional<std::vector<uint8_t>>(std::move(job.same)));
+    if (job.stat_probes) {
+      job.stats_done(job.cancelled ? std::nullopt : std::optional<bool>(!job.differs));
     } else {
       job.done(job.cancelled ? std::nullopt : std::optional<Outcomes>(std::move(job.out)));
     }
@@ -260,11 +261,17 @@ void Hasher::work() {
       size_t stats = 0;
       size_t finished = 0;
       DirStats dirs;
-      for (; index < end; ++index) {
-        const StatProbe& p = (*job.stat_probes)[index];
-        auto now = dirs.of(*p.path);
-        job.same[index] = now && *now == *p.known ? 1 : 0;
-        ++finished;
+      bool differs = false;
+      if (job.stat_probes) {
+        finished = end - index;  // checked, or decided by a difference
+        for (; index < end; ++index) {
+          const StatProbe& p = (*job.stat_probes)[index];
+          auto now = dirs.of(*p.path);
+          if (!now || *now != *p.known) {
+            differs = true;
+            break;
+          }
+        }
       }
       // Probes: a slice of them ends by a break.
       while (!job.stat_probes) {
@@ -329,6 +336,12 @@ void Hasher::work() {
 
       lk.lock();
       --job.active;
+      if (differs && !job.differs) {
+        // The answer is known: what nobody took yet is decided too.
+        job.differs = true;
+        job.finished += job.size - job.next;
+        job.next = job.size;
+      }
       job.finished += finished;
       if (cur) job.parked.push_back(std::move(*cur));
       if (cancelled_.load(std::memory_order_relaxed) || job.cancel.cancelled()) job.cancelled = true;

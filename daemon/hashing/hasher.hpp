@@ -18,13 +18,13 @@
 // answers "matched" without reading the file.
 // Stat checks (submit_stats): only the stats, for a drift whose every file
 // was hashed before; no digests, and no per-file allocation, because that
-// is most of what is left of the cost of an unchanged target.
+// is most of what is left of the cost of an unchanged target. The answer is
+// one bit (all the same, or not), so the job stops at the first difference.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
-#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -75,9 +75,10 @@ class Hasher {
     const FileStat* known;
   };
   using StatProbes = std::vector<StatProbe>;
-  /// Per probe, in order: 1 when the stat was `known`, 0 when it differed
-  /// or failed; nullopt when cancelled. Called once, on a worker thread.
-  using StatsDone = std::function<void(std::optional<std::vector<uint8_t>>)>;
+  /// True when every probe's stat was its `known`; false when one differed
+  /// or failed (the rest may not have been stat'ed); nullopt when
+  /// cancelled. Called once, on a worker thread.
+  using StatsDone = std::function<void(std::optional<bool>)>;
 
   static constexpr size_t kDefaultChunk = size_t{1} << 20;
 
@@ -102,7 +103,8 @@ class Hasher {
   /// The same with stat probes; the outcomes in `probes`' order.
   void submit_checked(const void* owner, CancelToken cancel, std::vector<Probe> probes, CheckedDone done);
   /// The same with stat checks only; `probes` is shared, so a caller that
-  /// asks the same question again need not build it again.
+  /// asks the same question again need not build it again. REQUIRES:
+  /// `probes` and `done` set.
   void submit_stats(const void* owner, CancelToken cancel, std::shared_ptr<const StatProbes> probes, StatsDone done);
   /// Cancels every job, queued or running, and every later one (shutdown).
   /// Running jobs stop after their current slice. Safe from any thread.
@@ -122,9 +124,10 @@ class Hasher {
   };
 
   void work();
+  /// Takes mu_: puts `job` last in its owner's queue.
+  void enqueue(std::unique_ptr<Job> job);
   /// Under mu_: queues `owner` for a worker if its front job has a slice
   /// to give, or is over and waits to be answered.
-  void enqueue(std::unique_ptr<Job> job);
   void maybe_queue(const void* owner);
   /// Under mu_: takes the owner's front jobs that are over into `out`, to
   /// be answered without the lock (the owner waits until they are, so its

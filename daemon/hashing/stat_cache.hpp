@@ -5,7 +5,10 @@
 //   FileWatch::generation, never 0) — no system call at all; or
 // - else, a stat(2) of the path equals the entry's and the entry is not
 //   racy (file_stat.hpp).
-// Anything else is hashed again. Only the event loop touches it.
+// Anything else is hashed again. Only the event loop touches the cache. An
+// entry's st, digest and racy never change once it is made (hashing threads
+// read st through a check's own pointer to it); watch_gen is written on the
+// loop only.
 #pragma once
 
 #include <cstddef>
@@ -47,14 +50,13 @@ class StatCache {
     return slot;
   }
   /// `probed` (an entry of `path` a check held) was found current after
-  /// generation `gen` began (its stat was checked since): record that.
+  /// generation `gen` began (its stat was checked since): record that, in
+  /// it (a check that keeps it trusts it next time without a stat) and in
+  /// the cache.
   void vouch(const std::string& path, const EntryPtr& probed, uint64_t gen) {
+    probed->watch_gen = gen;
     auto it = map_.find(path);
-    if (it != map_.end() && it->second == probed) {
-      it->second->watch_gen = gen;
-    } else {
-      put(path, Entry{probed->st, probed->digest, gen, probed->racy});
-    }
+    if (it == map_.end() || it->second != probed) put(path, Entry{probed->st, probed->digest, gen, probed->racy});
   }
   void erase(const std::string& path) { map_.erase(path); }
   size_t size() const { return map_.size(); }

@@ -50,9 +50,8 @@ void hash_checked_then(Context& ctx, const void* owner, CancelToken cancel, std:
 
 void stats_checked_then(Context& ctx, const void* owner, CancelToken cancel,
                         std::shared_ptr<const Hasher::StatProbes> probes,
-                        std::function<void(std::optional<std::vector<uint8_t>>)> then) {
-  ctx.hasher.submit_stats(owner, std::move(cancel), std::move(probes),
-                          on_loop<std::vector<uint8_t>>(ctx, std::move(then)));
+                        std::function<void(std::optional<bool>)> then) {
+  ctx.hasher.submit_stats(owner, std::move(cancel), std::move(probes), on_loop<bool>(ctx, std::move(then)));
 }
 
 void answer_cancelled(const CancelToken& cancel, const Reply& reply) {

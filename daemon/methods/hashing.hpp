@@ -2,7 +2,6 @@
 // cancellable), with the answer back on the event loop.
 #pragma once
 
-#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -29,7 +28,7 @@ void hash_checked_then(Context& ctx, const void* owner, CancelToken cancel, std:
 /// The same with stat checks only (Hasher::submit_stats), for drift_check.
 void stats_checked_then(Context& ctx, const void* owner, CancelToken cancel,
                         std::shared_ptr<const Hasher::StatProbes> probes,
-                        std::function<void(std::optional<std::vector<uint8_t>>)> then);
+                        std::function<void(std::optional<bool>)> then);
 
 /// The answer to a cancelled hashing request: -32000 while its connection
 /// is open (the daemon stops), nothing once it has closed.
