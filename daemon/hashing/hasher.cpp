@@ -95,7 +95,7 @@ struct Hasher::Job {
   // Under mu_:
   size_t next = 0;             // the first probe no worker has taken
   std::deque<Parked> parked;   // started files waiting for a slice
-  size_t finished = 0;         // outcomes written
+  size_t finished = 0;         // outcomes written (stat checks: decided)
   size_t active = 0;           // workers in a slice of this job
   bool cancelled = false;
   bool differs = false;        // stat checks: one differed; no more are taken
