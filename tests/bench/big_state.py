@@ -18,6 +18,8 @@ import tempfile
 import threading
 import time
 
+from bench_support import pct
+
 
 class Conn:
     def __init__(self, path):
@@ -59,11 +61,6 @@ def write_state(path, targets, hashes):
                     '      "items_skipped": 0,\n      "items_failed": 0\n    }')
             f.write(",\n" if t + 1 < targets else "\n")
         f.write("  }\n}\n")
-
-
-def pct(xs, p):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(len(xs) * p / 100))] if xs else float("nan")
 
 
 def pinger(sock, out):

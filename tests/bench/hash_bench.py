@@ -9,42 +9,16 @@ Usage: tests/bench/hash_bench.py [BUILD_DIR] [SECONDS]
    coreutils sha256sum on the same file: best of 5 each.
 HS_BENCH_PART=ping or =throughput runs only one of them.
 """
-import json
 import os
-import socket
 import subprocess
 import sys
-import tempfile
 import time
+
+from bench_support import Conn, fresh_daemon, machine, pct
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 SECONDS = float(sys.argv[2]) if len(sys.argv) > 2 else 10.0
 MB = 1000 * 1000
-
-
-class Conn:
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.connect(path)
-        self.f = self.s.makefile("rb")
-        self.n = 0
-
-    def send(self, method, params=None):
-        self.n += 1
-        msg = {"jsonrpc": "2.0", "id": self.n, "method": method}
-        if params is not None:
-            msg["params"] = params
-        self.s.sendall((json.dumps(msg) + "\n").encode())
-
-    def call(self, method, params=None):
-        self.send(method, params)
-        resp = json.loads(self.f.readline())
-        assert "result" in resp, resp
-        return resp["result"]
-
-
-def pct(sorted_values, p):
-    return sorted_values[min(len(sorted_values) - 1, int(p / 100.0 * len(sorted_values)))]
 
 
 def rchar(pid):
@@ -56,26 +30,12 @@ def rchar(pid):
 
 
 def main():
-    d = tempfile.mkdtemp(prefix="hs-hbench.", dir="/tmp")
-    sock = os.path.join(d, "hs.sock")
-    daemon = subprocess.Popen([os.path.join(BUILD, "bin", "harnesssyncd"), "--state-dir", os.path.join(d, "state"),
-                               "--socket", sock, "--log-level", "warn"])
-    try:
-        for _ in range(200):
-            if os.path.exists(sock):
-                break
-            time.sleep(0.05)
-        time.sleep(0.5)
-        print("# %s, %d cores" % (" ".join(os.uname()[2:5:2]), os.cpu_count()))
-
+    with fresh_daemon(BUILD, "hs-hbench.") as (daemon, d, sock):
+        print(machine())
         if os.environ.get("HS_BENCH_PART") != "throughput":
             ping_during_huge_hash(sock, d, daemon)
         if os.environ.get("HS_BENCH_PART") != "ping":
             throughput(sock, d)
-    finally:
-        daemon.terminate()
-        daemon.wait()
-        subprocess.run(["rm", "-rf", d])
 
 
 def ping_during_huge_hash(sock, d, daemon):
@@ -96,9 +56,8 @@ def ping_during_huge_hash(sock, d, daemon):
         pinger.call("daemon.ping")
         lat.append((time.perf_counter() - s) * 1000)
     rate = (rchar(daemon.pid) - r0) / (time.monotonic() - t0) / MB
-    lat.sort()
     print("ping during a 1 TB hash: %d pings, p50 %.3f ms, p99 %.3f ms, max %.3f ms; daemon reading %.0f MB/s"
-          % (len(lat), pct(lat, 50), pct(lat, 99), lat[-1], rate))
+          % (len(lat), pct(lat, 50), pct(lat, 99), max(lat), rate))
     hog.s.close()
     time.sleep(1.0)
 

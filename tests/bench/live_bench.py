@@ -20,53 +20,18 @@ HS_BENCH_PARTS=drift,watch,latency,hash selects parts.
 import hashlib
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
+
+from bench_support import Conn, fresh_daemon, machine, pct
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 N_FILES = int(os.environ.get("HS_BENCH_FILES", "10000"))
 N_EDITS = int(os.environ.get("HS_BENCH_EDITS", "1000"))
 PARTS = set(os.environ.get("HS_BENCH_PARTS", "drift,watch,latency,hash").split(","))
 RACY_MARGIN_S = 2.0
-
-
-class Conn:
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.connect(path)
-        self.f = self.s.makefile("rb")
-        self.n = 0
-        self.notes = []
-
-    def send(self, method, params=None):
-        self.n += 1
-        msg = {"jsonrpc": "2.0", "id": self.n, "method": method}
-        if params is not None:
-            msg["params"] = params
-        self.s.sendall((json.dumps(msg) + "\n").encode())
-        return self.n
-
-    def read(self):
-        return json.loads(self.f.readline())
-
-    def call(self, method, params=None):
-        i = self.send(method, params)
-        while True:
-            m = self.read()
-            if m.get("id") == i:
-                if "error" in m:
-                    raise RuntimeError(m["error"])
-                return m["result"]
-            self.notes.append(m)
-
-
-def pct(values, p):
-    v = sorted(values)
-    return v[min(len(v) - 1, int(p / 100.0 * len(v)))]
 
 
 def ms(x):
@@ -110,18 +75,8 @@ def sha(p):
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="hs-lbench.", dir="/tmp")
-    sock = os.path.join(tmp, "hs.sock")
-    daemon = subprocess.Popen([os.path.join(BUILD, "bin", "harnesssyncd"), "--state-dir", os.path.join(tmp, "state"),
-                               "--socket", sock, "--log-level", "warn"])
-    try:
-        for _ in range(400):
-            if os.path.exists(sock):
-                break
-            time.sleep(0.05)
-        time.sleep(0.3)
-        print("# %s, %d cores, load average %s" % (" ".join(os.uname()[2:5:2]), os.cpu_count(),
-                                                   " ".join("%.2f" % x for x in os.getloadavg())))
+    with fresh_daemon(BUILD, "hs-lbench.") as (daemon, tmp, sock):
+        print(machine())
         c = Conn(sock)
         info = c.call("daemon.info")
         has_subscribe = "state.subscribe" in info["methods"]
@@ -214,10 +169,6 @@ def main():
             print("4 x 200 MB: sha256sum best %s, hsctl hash best %s: %.2fx as fast (goal >= 1.6x); %d hash workers" %
                   (ms(s), ms(h), s / h, os.cpu_count() if os.cpu_count() > 2 else 2))
         print("# load average after: %s" % " ".join("%.2f" % x for x in os.getloadavg()))
-    finally:
-        daemon.terminate()
-        daemon.wait()
-        subprocess.run(["rm", "-rf", tmp])
 
 
 if __name__ == "__main__":

@@ -26,14 +26,13 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
+from bench_support import fresh_daemon, machine, pct
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 SECONDS = float(sys.argv[2]) if len(sys.argv) > 2 else 3.0
-DAEMON = os.path.join(BUILD, "bin", "harnesssyncd")
 HSCTL = os.path.join(BUILD, "bin", "hsctl")
 CONTENDERS = 32
 
@@ -63,11 +62,6 @@ class Conn:
 
 ACQ = b'{"jsonrpc":"2.0","id":1,"method":"lock.acquire","params":{"name":"bench","wait_ms":1099511627776}}\n'
 REL = b'{"jsonrpc":"2.0","id":2,"method":"lock.release","params":{"name":"bench"}}\n'
-
-
-def pct(xs, p):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(len(xs) * p / 100))]
 
 
 def fmt_lat(name, lats_ns):
@@ -244,19 +238,9 @@ def per_run(cmd, env, n=200):
 
 
 def main():
-    d = tempfile.mkdtemp(prefix="hs-lockbench.", dir="/tmp")
-    sock = os.path.join(d, "hs.sock")
-    lockfile = os.path.join(d, "flock.file")
-    daemon = subprocess.Popen([DAEMON, "--state-dir", os.path.join(d, "state"), "--socket", sock,
-                               "--log-level", "warn"])
-    try:
-        for _ in range(200):
-            if os.path.exists(sock):
-                break
-            time.sleep(0.05)
-        time.sleep(0.5)
-        print("# %s, %d cores; load average %.2f" % (" ".join(os.uname()[0:3:2]), os.cpu_count(),
-                                                       os.getloadavg()[0]))
+    with fresh_daemon(BUILD, "hs-lockbench.") as (_, d, sock):
+        lockfile = os.path.join(d, "flock.file")
+        print(machine())
         print("uncontended acquire+release cycles/s: daemon %.0f, flock %.0f"
               % (uncontended_daemon(sock), uncontended_flock(lockfile)))
         for kind, target in (("daemon", sock), ("flock", lockfile)):
@@ -271,10 +255,6 @@ def main():
         fl = per_run(["flock", lockfile, "true"], env)
         print("per run, end to end: hsctl lock bench -- true %.2f ms; flock FILE true %.2f ms"
               % (hs * 1000, fl * 1000))
-    finally:
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(20)
-        subprocess.run(["rm", "-rf", d])
 
 
 if __name__ == "__main__":
