@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <optional>
@@ -45,6 +46,45 @@ struct Results {
   }
 };
 
+// One answer at a time from a worker thread: `slot()` is the Done,
+// `take()` waits for the answer and makes room for the next.
+template <class T>
+struct OneAnswer {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<std::optional<T>> got;
+
+  std::function<void(std::optional<T>)> slot() {
+    return [this](std::optional<T> answer) {
+      std::lock_guard lk(mu);
+      got = std::move(answer);
+      cv.notify_all();
+    };
+  }
+  std::optional<T> take() {
+    std::unique_lock lk(mu);
+    REQUIRE(cv.wait_for(lk, 60s, [&] { return got.has_value(); }));
+    auto o = std::move(*got);
+    got.reset();
+    return o;
+  }
+};
+
+// `d` is what sha256_file gives for each of `paths`: the digest, or an
+// error with the same errno.
+void check_digests(const std::vector<std::string>& paths, const Hasher::Digests& d) {
+  REQUIRE(d.size() == paths.size());
+  for (size_t i = 0; i < paths.size(); ++i) {
+    auto want = hs::sha256_file(paths[i]);
+    REQUIRE(bool(d[i]) == bool(want));
+    if (want) {
+      CHECK(*d[i] == *want);
+    } else {
+      CHECK(d[i].error().sys_errno == want.error().sys_errno);
+    }
+  }
+}
+
 // Far too big to hash in a test: sparse, so it costs no disk.
 std::string huge_file(const TempDir& dir) {
   std::string path = dir / "huge";
@@ -70,17 +110,7 @@ TEST_CASE("hasher: digests in order, as sha256_file gives them, whatever the chu
       REQUIRE(r.wait_for(1));
     }
     REQUIRE(r.done[0].second);
-    const auto& d = *r.done[0].second;
-    REQUIRE(d.size() == paths.size());
-    for (size_t i = 0; i < paths.size(); ++i) {
-      auto want = hs::sha256_file(paths[i]);
-      REQUIRE(bool(d[i]) == bool(want));
-      if (want) {
-        CHECK(*d[i] == *want);
-      } else {
-        CHECK(d[i].error().sys_errno == want.error().sys_errno);
-      }
-    }
+    check_digests(paths, *r.done[0].second);
   }
 }
 
@@ -196,13 +226,7 @@ TEST_CASE("hasher: many small files of one request, two workers: every digest ri
   h.submit(CancelToken(), paths, r.slot(0));
   REQUIRE(r.wait_for(1));
   REQUIRE(r.done[0].second);
-  const auto& d = *r.done[0].second;
-  REQUIRE(d.size() == paths.size());
-  for (size_t i = 0; i < paths.size(); ++i) {
-    auto want = hs::sha256_file(paths[i]);
-    REQUIRE(bool(d[i]) == bool(want));
-    if (want) CHECK(*d[i] == *want);
-  }
+  check_digests(paths, *r.done[0].second);
 }
 
 TEST_CASE("hasher: a stat probe matches an unchanged file without reading it, and not a changed one",
@@ -212,24 +236,10 @@ TEST_CASE("hasher: a stat probe matches an unchanged file without reading it, an
   hs::test::spit(f, "same size 1");
   auto before = hs::daemon::FileStat::of_path(f);
   REQUIRE(before);
-  std::mutex mu;
-  std::condition_variable cv;
-  std::optional<std::optional<Hasher::Outcomes>> got;
-  auto take = [&] {
-    std::unique_lock lk(mu);
-    REQUIRE(cv.wait_for(lk, 60s, [&] { return got.has_value(); }));
-    auto o = std::move(*got);
-    got.reset();
-    return o;
-  };
-  auto slot = [&](std::optional<Hasher::Outcomes> o) {
-    std::lock_guard lk(mu);
-    got = std::move(o);
-    cv.notify_all();
-  };
+  OneAnswer<Hasher::Outcomes> answer;
   Hasher h(2);
-  h.submit_checked(nullptr, CancelToken(), {{f, before}, {dir / "missing", before}, {f, std::nullopt}}, slot);
-  auto o = take();
+  h.submit_checked(nullptr, CancelToken(), {{f, before}, {dir / "missing", before}, {f, std::nullopt}}, answer.slot());
+  auto o = answer.take();
   REQUIRE(o);
   REQUIRE(o->size() == 3);
   CHECK((*o)[0].matched);
@@ -245,8 +255,8 @@ TEST_CASE("hasher: a stat probe matches an unchanged file without reading it, an
 
   // A same-size edit within the same second: the stat differs (ctime at least).
   hs::test::spit(f, "same size 2");
-  h.submit_checked(nullptr, CancelToken(), {{f, before}}, slot);
-  o = take();
+  h.submit_checked(nullptr, CancelToken(), {{f, before}}, answer.slot());
+  o = answer.take();
   REQUIRE(o);
   CHECK_FALSE((*o)[0].matched);
   CHECK(*(*o)[0].digest == *hs::sha256_file(f));
@@ -275,22 +285,11 @@ TEST_CASE("hasher: stat checks answer whether every file still has the stat give
     }
   };
 
-  std::mutex mu;
-  std::condition_variable cv;
-  std::optional<std::optional<bool>> got;
-  auto slot = [&](std::optional<bool> same) {
-    std::lock_guard lk(mu);
-    got = same;
-    cv.notify_all();
-  };
+  OneAnswer<bool> answer;
   Hasher h(2);
   auto ask = [&](const void* owner, CancelToken cancel, std::shared_ptr<const Hasher::StatProbes> ps) {
-    h.submit_stats(owner, std::move(cancel), std::move(ps), slot);
-    std::unique_lock lk(mu);
-    REQUIRE(cv.wait_for(lk, 60s, [&] { return got.has_value(); }));
-    auto o = *got;
-    got.reset();
-    return o;
+    h.submit_stats(owner, std::move(cancel), std::move(ps), answer.slot());
+    return answer.take();
   };
 
   restat();
