@@ -6,21 +6,10 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(dirname "$here")
-: "${HS_HSCTL:?HS_HSCTL must name the hsctl to test with}"
-if ! command -v emacs >/dev/null; then
-  if [ "${CI:-}" = true ]; then echo "editor_emacs: emacs is not installed (apt-get install emacs-nox)" >&2; exit 1; fi
-  echo "editor_emacs: SKIPPED: emacs is not installed (apt-get install emacs-nox)"; exit 77
-fi
-tmp=$(mktemp -d /tmp/hs-emacs.XXXXXX)
-export XDG_RUNTIME_DIR=$tmp/run HARNESSSYNC_HOME=$tmp/hs HS_TMP=$tmp HOME=$tmp/home
-mkdir -m 700 "$XDG_RUNTIME_DIR" && mkdir "$HOME"
-sock=$("$HS_HSCTL" socket-path)
-cleanup() {
-  "$HS_HSCTL" --no-spawn --timeout 5 shutdown >/dev/null 2>&1 || true
-  if [ -s "$sock.lock" ]; then kill "$(cat "$sock.lock")" 2>/dev/null || true; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$src")/test_env.sh"
+hs_editor_test_env editor_emacs emacs emacs-nox
+export HOME=$tmp/home
+mkdir "$HOME"
 
 mkdir "$tmp/lisp"
 cp "$src/harnesssync.el" "$here/harnesssync-test.el" "$tmp/lisp/"

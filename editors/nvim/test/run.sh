@@ -6,23 +6,9 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(dirname "$here")
-: "${HS_HSCTL:?HS_HSCTL must name the hsctl to test with}"
-if ! command -v nvim >/dev/null; then
-  if [ "${CI:-}" = true ]; then echo "editor_nvim: nvim is not installed (apt-get install neovim)" >&2; exit 1; fi
-  echo "editor_nvim: SKIPPED: nvim is not installed (apt-get install neovim)"; exit 77
-fi
-tmp=$(mktemp -d /tmp/hs-nvim.XXXXXX)
-export XDG_RUNTIME_DIR=$tmp/run XDG_CONFIG_HOME=$tmp/config XDG_DATA_HOME=$tmp/data XDG_STATE_HOME=$tmp/state-home
-export HARNESSSYNC_HOME=$tmp/hs HS_TMP=$tmp HS_TEST_DIR=$here
-mkdir -m 700 "$XDG_RUNTIME_DIR"
-sock=$("$HS_HSCTL" socket-path)
-cleanup() {
-  "$HS_HSCTL" --no-spawn --timeout 5 shutdown >/dev/null 2>&1 || true
-  # A daemon that did not stop: its pid is in the socket's lock file.
-  if [ -s "$sock.lock" ]; then kill "$(cat "$sock.lock")" 2>/dev/null || true; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$src")/test_env.sh"
+hs_editor_test_env editor_nvim nvim neovim
+export XDG_CONFIG_HOME=$tmp/config XDG_DATA_HOME=$tmp/data XDG_STATE_HOME=$tmp/state-home HS_TEST_DIR=$here
 
 cp -r "$src" "$tmp/plugin"
 rm -rf "$tmp/plugin/test"
