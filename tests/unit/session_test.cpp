@@ -18,23 +18,14 @@
 #include "daemon/session.hpp"
 #include "daemon/spawn.hpp"
 #include "tests/catch.hpp"
-#include "tests/support/store_fixture.hpp"
+#include "tests/support/context_rig.hpp"
 
 namespace asio = boost::asio;
 using namespace hs::daemon;
 
 namespace {
 
-struct Rig {
-  hs::test::StoreFixture fx;
-  std::unique_ptr<hs::store::StateStore> store = fx.open();
-  asio::io_context io{1};
-  Options opts;
-  Sequencer seq{io, *store};
-  Hasher hasher{1};
-  FileWatch files{io};
-  LockTable locks{io};
-  Context ctx{io, seq, hasher, files, locks, opts, "state", "sock", "now", std::chrono::steady_clock::now(), [] {}, false, 0, {}};
+struct Rig : hs::test::ContextRig {
   bool closed = false;
   int peer = -1;
   std::shared_ptr<Session> session;

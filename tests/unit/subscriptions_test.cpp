@@ -180,22 +180,12 @@ TEST_CASE("sequencer: noted changes are announced once durable, in order, after 
 #include <unistd.h>
 
 #include "common/sha256.hpp"
-#include "daemon/context.hpp"
-#include "daemon/hashing/hasher.hpp"
 #include "daemon/live/subscriptions.hpp"
+#include "tests/support/context_rig.hpp"
 
 namespace {
 
-struct SubRig {
-  hs::test::StoreFixture fx;
-  std::unique_ptr<hs::store::StateStore> store = fx.open();
-  boost::asio::io_context io{1};
-  Options opts;
-  Sequencer seq{io, *store};
-  Hasher hasher{1};
-  FileWatch files{io};
-  LockTable locks{io};
-  Context ctx{io, seq, hasher, files, locks, opts, "state", "sock", "now", std::chrono::steady_clock::now(), [] {}, false, 0, {}};
+struct SubRig : hs::test::ContextRig {
   Subscriptions subs{ctx};
   bool closed = false;
   int peer = -1;
