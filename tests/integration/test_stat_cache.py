@@ -86,6 +86,15 @@ def record(client, target, paths, mode=None):
     return hashes
 
 
+def record_warm(client, target, paths, mode):
+    """record(), then a drift once the files are past the racy margin: it
+    hashes every file once and finds nothing, so the cache is warm."""
+    hashes = record(client, target, paths, mode)
+    time.sleep(RACY_MARGIN_S + 0.3)
+    assert daemon_drift(client, target) == ([], [], [])
+    return hashes
+
+
 def test_every_kind_of_change_is_seen_through_a_warm_cache(mode, tmp):
     daemon = mode[1]
     c = daemon.client()
@@ -95,10 +104,8 @@ def test_every_kind_of_change_is_seen_through_a_warm_cache(mode, tmp):
     write(link_targets[1], b"Y" * 100)
     link = os.path.join(tmp, "files", "link.md")
     os.symlink(link_targets[0], link)
-    stored = record(c, "codex", paths + [link], mode)
-    time.sleep(RACY_MARGIN_S + 0.3)
-    # Warm: every entry is hashed once and, being old enough, trusted next time.
-    assert daemon_drift(c, "codex") == ([], [], [])
+    stored = record_warm(c, "codex", paths + [link], mode)
+    # Every entry was hashed once and, being old enough, is trusted now.
     assert daemon_drift(c, "codex") == ([], [], [])
 
     same_size, touch_d, swapped, to_dir, missing, unchanged, rewritten, perm, grown, shrunk = paths
@@ -140,9 +147,7 @@ def test_same_size_edits_and_reverts_within_one_second(mode, tmp):
     daemon = mode[1]
     c = daemon.client()
     paths = make_files(tmp, 3, size=64)
-    stored = record(c, "t", paths, mode)
-    time.sleep(RACY_MARGIN_S + 0.3)
-    assert daemon_drift(c, "t") == ([], [], [])
+    stored = record_warm(c, "t", paths, mode)
     f = paths[1]
     original = b"B" * 64
     for i in range(20):
@@ -157,9 +162,7 @@ def test_a_file_changed_just_before_the_request_is_included(mode, tmp):
     daemon = mode[1]
     c = daemon.client()
     paths = make_files(tmp, 50, size=128)
-    stored = record(c, "t", paths, mode)
-    time.sleep(RACY_MARGIN_S + 0.3)
-    assert daemon_drift(c, "t") == ([], [], [])
+    stored = record_warm(c, "t", paths, mode)
     for i, p in enumerate(paths):
         write(p, b"#" * 128)
         assert daemon_drift(c, "t")[0] == sorted(paths[:i + 1])
@@ -178,9 +181,7 @@ def test_unchanged_files_are_not_read_again(mode, tmp):
     daemon = mode[1]
     c = daemon.client()
     paths = make_files(tmp, 20, size=1 << 20)
-    record(c, "big", paths, mode)
-    time.sleep(RACY_MARGIN_S + 0.3)
-    assert daemon_drift(c, "big") == ([], [], [])  # hashes each once
+    record_warm(c, "big", paths, mode)  # hashes each once
     before = rchar(daemon.proc.pid)
     for _ in range(3):
         assert daemon_drift(c, "big") == ([], [], [])
