@@ -1,5 +1,6 @@
 // Result<T>: a value or an hs::Error (std::expected is C++23). Status is
-// Result<void>. HS_TRY passes an error up, as ccache's TRY does.
+// Result<void>. HS_TRY passes an error up, and HS_TRY_ASSIGN also yields the
+// value, as ccache's TRY and TRY_ASSIGN do.
 #pragma once
 
 #include <cassert>
@@ -64,3 +65,18 @@ using Status = Result<void>;
     auto hs_try_result_ = (expr);                      \
     if (!hs_try_result_) return std::move(hs_try_result_).error(); \
   } while (false)
+
+#define HS_TRY_CAT_INNER_(a, b) a##b
+#define HS_TRY_CAT_(a, b) HS_TRY_CAT_INNER_(a, b)
+#define HS_TRY_ASSIGN_IMPL_(tmp, lhs, expr)     \
+  auto tmp = (expr);                            \
+  if (!tmp) return std::move(tmp).error();      \
+  lhs = std::move(*tmp)
+
+/// Evaluates `expr` (any result type with `operator bool`, `error()` and
+/// `operator*`: hs::Result here, harnesssync::Result in the client); on error
+/// returns that error from the caller, else moves the value into `lhs`,
+/// which may declare it: `HS_TRY_ASSIGN(auto fd, open_file(path));`.
+/// A statement, not an expression (standard C++ has no statement
+/// expressions), so it needs no compiler extension.
+#define HS_TRY_ASSIGN(lhs, expr) HS_TRY_ASSIGN_IMPL_(HS_TRY_CAT_(hs_try_value_, __LINE__), lhs, expr)
