@@ -7,22 +7,15 @@
 #include <variant>
 
 #include "common/log.hpp"
+#include "daemon/net/limits.hpp"
 
 namespace hs::daemon {
-
-struct Limits {
-  size_t max_message_bytes = 16u << 20;    // larger messages get -32001, then the connection closes
-  size_t max_connections = 512;            // past it, new connections are closed at once
-  unsigned message_timeout_ms = 30000;     // a started message must be complete within this
-  size_t max_batch = 1024;                 // requests in one batch
-  size_t max_output_bytes = 64u << 20;     // unsent output per connection before it is closed
-};
 
 struct Options {
   std::optional<std::string> state_dir;
   std::optional<std::string> socket;
   log::Level log_level = log::Level::info;
-  Limits limits;
+  net::Limits limits;
   /// Readiness pipe for clients that start the daemon: "READY\n" is written
   /// once it listens, or "ERROR <reason>\n" when start-up fails; then closed.
   int ready_fd = -1;

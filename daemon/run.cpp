@@ -10,8 +10,8 @@
 #include "common/version.hpp"
 #include "common/socket_path.hpp"
 #include "common/state_dir.hpp"
-#include "daemon/listener.hpp"
-#include "daemon/server.hpp"
+#include "daemon/net/listener.hpp"
+#include "daemon/net/server.hpp"
 #include "daemon/service_manager.hpp"
 #include "daemon/store/state_store.hpp"
 
@@ -93,7 +93,7 @@ int run(const Options& opts) {
   // launchd is used as it is.
   auto inherited = service::activated_socket();
   if (!inherited) return fail(opts, exit_code::usage, "cannot use the activated socket: " + inherited.error().message());
-  auto listening = *inherited >= 0 ? adopt_socket(*inherited) : listen_unix(*socket_path);
+  auto listening = *inherited >= 0 ? net::adopt_socket(*inherited) : net::listen_unix(*socket_path);
   if (!listening) {
     return fail(opts, listen_exit_code(listening.error()), "cannot listen: " + listening.error().message());
   }
@@ -110,7 +110,7 @@ int run(const Options& opts) {
   ::signal(SIGXFSZ, SIG_IGN);
   boost::asio::io_context io(1);
   const std::string listening_path = listening->path;
-  Server server(io, opts, **store, std::move(*listening));
+  net::Server server(io, opts, **store, std::move(*listening));
   server.start();
   report_ready(opts.ready_fd, "READY");
   const std::string serving = "serving " + (*store)->state_path() + " on " + listening_path +

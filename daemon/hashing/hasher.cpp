@@ -12,7 +12,7 @@
 #include "common/log.hpp"
 #include "common/sha256.hpp"
 
-namespace hs::daemon {
+namespace hs::daemon::hashing {
 namespace {
 
 // A slice also ends after this many files opened, or this many stat
@@ -358,4 +358,4 @@ void Hasher::work() {
   }
 }
 
-}  // namespace hs::daemon
+}  // namespace hs::daemon::hashing

@@ -36,10 +36,10 @@
 #include <vector>
 
 #include "common/result.hpp"
-#include "daemon/cancel.hpp"
-#include "daemon/hashing/file_stat.hpp"
+#include "common/cancel.hpp"
+#include "common/file_stat.hpp"
 
-namespace hs::daemon {
+namespace hs::daemon::hashing {
 
 class Hasher {
  public:
@@ -149,4 +149,4 @@ class Hasher {
   std::vector<std::thread> threads_;
 };
 
-}  // namespace hs::daemon
+}  // namespace hs::daemon::hashing

@@ -16,9 +16,9 @@
 #include <string>
 #include <unordered_map>
 
-#include "daemon/hashing/file_stat.hpp"
+#include "common/file_stat.hpp"
 
-namespace hs::daemon {
+namespace hs::daemon::hashing {
 
 class StatCache {
  public:
@@ -65,4 +65,4 @@ class StatCache {
   std::unordered_map<std::string, EntryPtr> map_;
 };
 
-}  // namespace hs::daemon
+}  // namespace hs::daemon::hashing

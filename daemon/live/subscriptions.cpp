@@ -3,12 +3,12 @@
 #include <boost/asio/post.hpp>
 #include <algorithm>
 
-#include "daemon/context.hpp"
-#include "daemon/drift_check.hpp"
+#include "daemon/rpc/context.hpp"
+#include "daemon/hashing/drift_check.hpp"
 #include "daemon/live/notices.hpp"
-#include "daemon/session.hpp"
+#include "daemon/net/session.hpp"
 
-namespace hs::daemon {
+namespace hs::daemon::live {
 namespace json = boost::json;
 
 namespace {
@@ -34,12 +34,12 @@ json::value last_sync_of(const store::StateStore& s, const std::optional<std::st
 
 }  // namespace
 
-Subscriptions::Subscriptions(Context& ctx) : ctx_(ctx) {}
+Subscriptions::Subscriptions(rpc::Context& ctx) : ctx_(ctx) {}
 
 Subscriptions::~Subscriptions() { cancel_.cancel(); }
 
 void Subscriptions::start() {
-  ctx_.seq.set_on_durable([this](const ChangeNote& note, const store::StateStore& s) { on_durable(note, s); });
+  ctx_.seq.set_on_durable([this](const sequencer::ChangeNote& note, const store::StateStore& s) { on_durable(note, s); });
   ctx_.files.set_on_dirty([this](const std::vector<std::string>& keys) { on_dirty(keys); });
 }
 
@@ -60,7 +60,7 @@ bool Subscriptions::covered(const Ref& r) const {
 
 // ---- subscriptions and connections -------------------------------------
 
-Subscriptions::Conn& Subscriptions::conn_for(const std::shared_ptr<Session>& session) {
+Subscriptions::Conn& Subscriptions::conn_for(const std::shared_ptr<net::Session>& session) {
   const uint64_t id = session->id();
   auto [it, fresh] = conns_.try_emplace(id);
   if (!fresh) return it->second;
@@ -76,7 +76,7 @@ Subscriptions::Conn& Subscriptions::conn_for(const std::shared_ptr<Session>& ses
   return it->second;
 }
 
-std::optional<uint64_t> Subscriptions::add(const std::shared_ptr<Session>& session, std::optional<std::string> account,
+std::optional<uint64_t> Subscriptions::add(const std::shared_ptr<net::Session>& session, std::optional<std::string> account,
                                            std::optional<std::vector<std::string>> targets) {
   Conn& c = conn_for(session);
   if (c.subs.size() >= kMaxPerConnection) return std::nullopt;
@@ -148,7 +148,7 @@ json::object Subscriptions::info() const {
 
 // ---- what makes drift be checked again ----------------------------------
 
-void Subscriptions::on_durable(const ChangeNote& note, const store::StateStore& s) {
+void Subscriptions::on_durable(const sequencer::ChangeNote& note, const store::StateStore& s) {
   if (subs_.empty()) return;
   const json::value last_sync = last_sync_of(s, note.account);
   std::set<uint64_t> touched;
@@ -245,7 +245,7 @@ void Subscriptions::start_check(const std::string& key, const Ref& ref, std::opt
   if (!entry) return settle_untracked(key);
   if (stopped_ || ctx_.stopping) return;
   ks.in_flight = true;
-  auto paths = stored_paths(*entry);
+  auto paths = hashing::stored_paths(*entry);
   // Watched before anything is hashed: an edit after a file was hashed but
   // before this check ends must reach the watch (which asks for a check
   // again), or neither would see it.
@@ -255,7 +255,7 @@ void Subscriptions::start_check(const std::string& key, const Ref& ref, std::opt
     ks.paths = paths;
   }
   auto token = cancel_.token();
-  check_drift(ctx_, std::move(entry), token.owner(), token,
+  hashing::check_drift(ctx_, std::move(entry), token.owner(), token,
               [this, alive = std::weak_ptr<char>(alive_), key](std::optional<store::DriftReport> report) {
                 if (alive.lock()) checked(key, std::move(report));
               });
@@ -278,11 +278,11 @@ void Subscriptions::checked(const std::string& key, std::optional<store::DriftRe
     return;
   }
   const Ref ref = ks.ref;
-  JsonText body = drift_body(*report);
+  proto::JsonText body = drift_body(*report);
   std::set<uint64_t> touched;
   for (auto& [id, sub] : subs_) {
     if (!covers(sub, ref)) continue;
-    JsonText& last = sub.last_sent[key];
+    proto::JsonText& last = sub.last_sent[key];
     if (last && *last == *body) continue;  // nothing new for this subscriber
     last = body;
     conns_.at(sub.conn).box.put_drifted(id, key, drifted_message(id, ref.target, ref.account, body));
@@ -340,11 +340,11 @@ void Subscriptions::resync(uint64_t conn) {
             if (it == conns_.end()) return;
             for (uint64_t id : it->second.subs) {
               const Sub& sub = subs_.at(id);
-              ChangeNote note{"reloaded", std::nullopt, sub.account, {}};
+              sequencer::ChangeNote note{"reloaded", std::nullopt, sub.account, {}};
               it->second.box.put_changed(id, changed_message(id, note, last_sync_of(s, sub.account)));
             }
             pump(conn);
           });
 }
 
-}  // namespace hs::daemon
+}  // namespace hs::daemon::live

@@ -1,6 +1,6 @@
 // state.subscribe's registry (docs/PROTOCOL.md, "Notifications"): who is
 // subscribed to what, the drift last sent to each, and each connection's
-// mailbox. Owned by the Server, reached by handlers as Context::subs; all
+// mailbox. Owned by the Server, reached by handlers as rpc::Context::subs; all
 // of it runs on the event loop.
 //
 // A target's drift is computed once (check_drift, exactly what state.drift
@@ -30,15 +30,19 @@
 #include <string>
 #include <vector>
 
-#include "daemon/cancel.hpp"
+#include "common/cancel.hpp"
 #include "daemon/live/mailbox.hpp"
-#include "daemon/sequencer.hpp"
+#include "daemon/sequencer/sequencer.hpp"
 #include "daemon/store/drift.hpp"
 
-namespace hs::daemon {
-
+namespace hs::daemon::rpc {
 struct Context;
+}
+namespace hs::daemon::net {
 class Session;
+}
+
+namespace hs::daemon::live {
 
 class Subscriptions {
  public:
@@ -49,7 +53,7 @@ class Subscriptions {
   /// the output cap, and a non-reader holds at most this much of them.
   static constexpr size_t kOutputLow = 64 * 1024;
 
-  explicit Subscriptions(Context& ctx);
+  explicit Subscriptions(rpc::Context& ctx);
   ~Subscriptions();
   Subscriptions(const Subscriptions&) = delete;
   Subscriptions& operator=(const Subscriptions&) = delete;
@@ -61,7 +65,7 @@ class Subscriptions {
 
   /// A new subscription of `session`; nullopt past kMaxPerConnection.
   /// `targets` nullopt: all targets of the scope (see the top).
-  std::optional<uint64_t> add(const std::shared_ptr<Session>& session, std::optional<std::string> account,
+  std::optional<uint64_t> add(const std::shared_ptr<net::Session>& session, std::optional<std::string> account,
                               std::optional<std::vector<std::string>> targets);
   /// Sends the first state.drifted of each tracked target `id` covers.
   /// Called after the subscribe answer is queued, so that it comes first.
@@ -76,7 +80,7 @@ class Subscriptions {
   boost::json::object info() const;
 
   // Entry points (public for tests; the hooks call them).
-  void on_durable(const ChangeNote& note, const store::StateStore& s);
+  void on_durable(const sequencer::ChangeNote& note, const store::StateStore& s);
   void on_dirty(const std::vector<std::string>& keys);
 
  private:
@@ -89,10 +93,10 @@ class Subscriptions {
     uint64_t conn = 0;
     std::optional<std::string> account;
     std::optional<std::set<std::string>> targets;  // nullopt: all
-    std::map<std::string, JsonText> last_sent;     // key -> drift body last queued
+    std::map<std::string, proto::JsonText> last_sent;     // key -> drift body last queued
   };
   struct Conn {
-    std::weak_ptr<Session> session;
+    std::weak_ptr<net::Session> session;
     std::vector<uint64_t> subs;
     Mailbox box;
   };
@@ -117,12 +121,12 @@ class Subscriptions {
   void checked(const std::string& key, std::optional<store::DriftReport> report);
   void settle_untracked(const std::string& key);
   void release_unwatched();
-  Conn& conn_for(const std::shared_ptr<Session>& session);
+  Conn& conn_for(const std::shared_ptr<net::Session>& session);
   void drop_conn(uint64_t conn);
   void pump(uint64_t conn);
   void resync(uint64_t conn);
 
-  Context& ctx_;
+  rpc::Context& ctx_;
   CancelSource cancel_;
   std::shared_ptr<char> alive_ = std::make_shared<char>();  // late callbacks check it
   std::map<uint64_t, Sub> subs_;
@@ -133,4 +137,4 @@ class Subscriptions {
   bool stopped_ = false;
 };
 
-}  // namespace hs::daemon
+}  // namespace hs::daemon::live

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace hs::daemon {
+namespace hs::daemon::locks {
 
 void LockTable::answer_all(Pending& out) {
   // Answers last, on a consistent table: each may reenter it (see the header).
@@ -135,4 +135,4 @@ size_t LockTable::waiting() const {
   return n;
 }
 
-}  // namespace hs::daemon
+}  // namespace hs::daemon::locks

@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-namespace hs::daemon {
+namespace hs::daemon::locks {
 
 class LockTable {
  public:
@@ -102,4 +102,4 @@ class LockTable {
   bool stopping_ = false;
 };
 
-}  // namespace hs::daemon
+}  // namespace hs::daemon::locks

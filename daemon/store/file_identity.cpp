@@ -4,7 +4,7 @@
 
 #include <cerrno>
 
-namespace hs::store {
+namespace hs::daemon::store {
 namespace {
 
 int64_t nanos(const struct timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec; }
@@ -43,4 +43,4 @@ Result<FileIdentity> file_identity(const std::string& path) {
   return id;
 }
 
-}  // namespace hs::store
+}  // namespace hs::daemon::store

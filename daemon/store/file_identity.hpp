@@ -9,7 +9,7 @@
 
 #include "common/result.hpp"
 
-namespace hs::store {
+namespace hs::daemon::store {
 
 /// A file's identity: device, inode, size, and modification and change
 /// times to the nanosecond. A replace (a new inode), an edit in place
@@ -33,4 +33,4 @@ struct FileIdentity {
 /// errors with op and path.
 Result<FileIdentity> file_identity(const std::string& path);
 
-}  // namespace hs::store
+}  // namespace hs::daemon::store

@@ -13,7 +13,7 @@
 #include "common/fs.hpp"
 #include "daemon/store/json_text.hpp"
 
-namespace hs::store {
+namespace hs::daemon::store {
 namespace json = boost::json;
 namespace {
 
@@ -187,4 +187,4 @@ Result<Loaded> load_state(const std::string& dir, Clock::time_point now, bool sw
   return out;
 }
 
-}  // namespace hs::store
+}  // namespace hs::daemon::store

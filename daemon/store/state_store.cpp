@@ -12,7 +12,7 @@
 #include "daemon/store/load.hpp"
 #include "daemon/store/rules.hpp"
 
-namespace hs::store {
+namespace hs::daemon::store {
 namespace json = boost::json;
 namespace {
 
@@ -420,4 +420,4 @@ Result<MigrateResult> StateStore::migrate_cc2all(const std::optional<std::string
   return apply_and_commit<MigrateResult>([&] { return apply_migrate_cc2all(old_dir); });
 }
 
-}  // namespace hs::store
+}  // namespace hs::daemon::store

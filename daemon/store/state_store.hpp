@@ -32,7 +32,7 @@
 #include "daemon/store/file_identity.hpp"
 #include "daemon/store/undo_log.hpp"
 
-namespace hs::store {
+namespace hs::daemon::store {
 
 struct StoreOptions {
   std::string dir;                              // the state dir; created 0700 when missing
@@ -253,4 +253,4 @@ class StateStore {
   FileIdentity disk_id_;                             // state.json as we last wrote or loaded it
 };
 
-}  // namespace hs::store
+}  // namespace hs::daemon::store

@@ -14,10 +14,9 @@
 
 #include "common/log.hpp"
 
-namespace hs::daemon {
+namespace hs::daemon::watch {
 namespace asio = boost::asio;
-using Event = watch::Backend::Event;
-using Backend = watch::Backend;
+using Event = Backend::Event;
 
 struct FileWatch::Node {
   int err = 0;
@@ -501,4 +500,4 @@ boost::json::object FileWatch::info() const {
   return boost::json::object{{"paths", watched}, {"polled", polled}, {"watches", handle_dirs_.size()}};
 }
 
-}  // namespace hs::daemon
+}  // namespace hs::daemon::watch

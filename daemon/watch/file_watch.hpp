@@ -23,7 +23,7 @@
 // network file system, a permission), the paths under it are polled by
 // stat every 2 s instead; the kernel's queue overflowing marks every path.
 //
-// The platform part is watch::Backend (inotify on Linux).
+// The platform part is watch::Backend (watch_backend.hpp; inotify on Linux).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -42,11 +42,11 @@
 #include <utility>
 #include <vector>
 
-#include "daemon/hashing/file_stat.hpp"
+#include "common/file_stat.hpp"
 #include "daemon/hashing/stat_cache.hpp"
 #include "daemon/watch/watch_backend.hpp"
 
-namespace hs::daemon {
+namespace hs::daemon::watch {
 
 class FileWatch {
  public:
@@ -104,7 +104,7 @@ class FileWatch {
 
   /// The stat cache drift uses (stat_cache.hpp): trust in an entry is a
   /// question for the watch, so it lives here.
-  StatCache& cache() { return cache_; }
+  hashing::StatCache& cache() { return cache_; }
 
   /// The last drift answer for a target, and what it was made from
   /// (drift_check.cpp keeps them here, and says when one holds). It is
@@ -151,7 +151,7 @@ class FileWatch {
   void disarm(DirState& ds, const std::string& dir);
   void touch(const std::string& path);
   void touch_all();
-  void on_events(const std::vector<watch::Backend::Event>& events);
+  void on_events(const std::vector<Backend::Event>& events);
   void schedule_flush();
   void flush();
   void schedule_poll();
@@ -162,7 +162,7 @@ class FileWatch {
   Config cfg_;
   std::string cwd_;
   OnDirty on_dirty_;
-  std::unique_ptr<watch::Backend> backend_;
+  std::unique_ptr<Backend> backend_;
   bool backend_failed_ = false;
   bool stopped_ = false;
   bool logged_exhausted_ = false;
@@ -171,7 +171,7 @@ class FileWatch {
   std::unordered_map<std::string, DirState> dirs_;
   std::unordered_map<int, std::vector<std::string>> handle_dirs_;  // one inode may be several paths
   uint64_t counter_ = 0;  // generations come from here: never reused
-  StatCache cache_;
+  hashing::StatCache cache_;
   std::unordered_map<std::string, Memo> memos_;
 
   // Debounce.
@@ -191,4 +191,4 @@ class FileWatch {
   std::vector<std::function<void()>> next_waiters_;
 };
 
-}  // namespace hs::daemon
+}  // namespace hs::daemon::watch

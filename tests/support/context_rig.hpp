@@ -8,11 +8,11 @@
 #include <chrono>
 #include <memory>
 
-#include "daemon/context.hpp"
+#include "daemon/rpc/context.hpp"
 #include "daemon/hashing/hasher.hpp"
 #include "daemon/locks/lock_table.hpp"
 #include "daemon/options.hpp"
-#include "daemon/sequencer.hpp"
+#include "daemon/sequencer/sequencer.hpp"
 #include "daemon/watch/file_watch.hpp"
 #include "tests/support/store_fixture.hpp"
 
@@ -20,14 +20,14 @@ namespace hs::test {
 
 struct ContextRig {
   StoreFixture fx;
-  std::unique_ptr<hs::store::StateStore> store = fx.open();
+  std::unique_ptr<hs::daemon::store::StateStore> store = fx.open();
   boost::asio::io_context io{1};
   hs::daemon::Options opts;
-  hs::daemon::Sequencer seq{io, *store};
-  hs::daemon::Hasher hasher{1};
-  hs::daemon::FileWatch files{io};
-  hs::daemon::LockTable locks{io};
-  hs::daemon::Context ctx{io, seq, hasher, files, locks, opts, "state", "sock", "now",
+  hs::daemon::sequencer::Sequencer seq{io, *store};
+  hs::daemon::hashing::Hasher hasher{1};
+  hs::daemon::watch::FileWatch files{io};
+  hs::daemon::locks::LockTable locks{io};
+  hs::daemon::rpc::Context ctx{io, seq, hasher, files, locks, opts, "state", "sock", "now",
                           std::chrono::steady_clock::now(), [] {}, false, 0, {}};
 };
 

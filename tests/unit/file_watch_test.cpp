@@ -20,7 +20,7 @@
 #include "tests/catch.hpp"
 #include "tests/support/test_support.hpp"
 
-using hs::daemon::FileWatch;
+using hs::daemon::watch::FileWatch;
 using hs::test::TempDir;
 using namespace std::chrono_literals;
 

@@ -11,17 +11,17 @@
 #include <stdexcept>
 #include <string>
 
-#include "daemon/context.hpp"
+#include "daemon/rpc/context.hpp"
 #include "daemon/hashing/hasher.hpp"
-#include "daemon/conn_resources.hpp"
-#include "daemon/sequencer.hpp"
-#include "daemon/session.hpp"
-#include "daemon/spawn.hpp"
+#include "daemon/net/conn_resources.hpp"
+#include "daemon/sequencer/sequencer.hpp"
+#include "daemon/net/session.hpp"
+#include "daemon/net/co_spawn_logged.hpp"
 #include "tests/catch.hpp"
 #include "tests/support/context_rig.hpp"
 
 namespace asio = boost::asio;
-using namespace hs::daemon;
+using namespace hs::daemon::net;
 
 namespace {
 

@@ -15,7 +15,7 @@
 #include "tests/support/store_fixture.hpp"
 
 namespace json = boost::json;
-using hs::store::TargetRef;
+using hs::daemon::store::TargetRef;
 using hs::test::record_args;
 using hs::test::StoreFixture;
 
@@ -107,7 +107,7 @@ TEST_CASE("the file on disk is the documented layout, byte for byte", "[store]")
 
 TEST_CASE("the text form escapes like Python's json.dumps(ensure_ascii=False)", "[store]") {
   json::value v = json::parse(R"({"a": "quote\" back\\ nl\n tab\t ctl\u0001 é ✓", "b": [], "c": {}, "d": [1, null, true]})");
-  CHECK(hs::store::to_state_text(v) ==
+  CHECK(hs::daemon::store::to_state_text(v) ==
         "{\n  \"a\": \"quote\\\" back\\\\ nl\\n tab\\t ctl\\u0001 é ✓\",\n  \"b\": [],\n"
         "  \"c\": {},\n  \"d\": [\n    1,\n    null,\n    true\n  ]\n}\n");
 }
@@ -353,7 +353,7 @@ TEST_CASE("a version that is an integer below 1, however large, is unreadable", 
 TEST_CASE("a state.json that is not a regular file is refused without blocking", "[store][load]") {
   StoreFixture f;
   REQUIRE(::mkfifo(f.state_path().c_str(), 0600) == 0);
-  auto s = hs::store::StateStore::open(f.options());  // would block forever on open(2)
+  auto s = hs::daemon::store::StateStore::open(f.options());  // would block forever on open(2)
   REQUIRE_FALSE(s);
   CHECK(s.error().code == hs::Errc::not_regular);
   CHECK(s.error().message() == "open " + f.state_path() + ": is a FIFO, not a regular file");
@@ -363,7 +363,7 @@ TEST_CASE("a state.json that is not a regular file is refused without blocking",
 
   StoreFixture g;
   REQUIRE(::mkdir(g.state_path().c_str(), 0700) == 0);
-  auto t = hs::store::StateStore::open(g.options());
+  auto t = hs::daemon::store::StateStore::open(g.options());
   REQUIRE_FALSE(t);
   CHECK(t.error().code == hs::Errc::not_regular);
   CHECK(t.error().message().find("is a directory") != std::string::npos);
@@ -393,7 +393,7 @@ TEST_CASE("a schema version above 2 is refused and left untouched", "[store][loa
     CAPTURE(text);
     StoreFixture f;
     hs::test::spit(f.state_path(), text);
-    auto s = hs::store::StateStore::open(f.options());
+    auto s = hs::daemon::store::StateStore::open(f.options());
     REQUIRE_FALSE(s);
     CHECK(s.error().code == hs::Errc::unsupported);
     CHECK(s.error().path == f.state_path());
@@ -472,7 +472,7 @@ TEST_CASE("record rejects bad arguments and changes nothing", "[store]") {
   StoreFixture f;
   auto s = f.open();
   struct Case {
-    hs::store::RecordArgs args;
+    hs::daemon::store::RecordArgs args;
     const char* field;
   } cases[] = {
       {record_args("", {}), "target"},
@@ -597,12 +597,12 @@ TEST_CASE("stray temp files from interrupted writes are removed at start", "[sto
 TEST_CASE("a second store on the same dir is refused and names the holder's pid", "[store][lock]") {
   StoreFixture f;
   auto s = f.open();
-  auto second = hs::store::StateStore::open(f.options());
+  auto second = hs::daemon::store::StateStore::open(f.options());
   REQUIRE_FALSE(second);
   CHECK(second.error().code == hs::Errc::busy);
   CHECK(second.error().message().find("pid " + std::to_string(::getpid())) != std::string::npos);
   s.reset();
-  CHECK(hs::store::StateStore::open(f.options()));
+  CHECK(hs::daemon::store::StateStore::open(f.options()));
 }
 
 TEST_CASE("a failed write leaves state.json byte-identical and memory unchanged", "[store][failure]") {
@@ -661,7 +661,7 @@ TEST_CASE("a failed commit of mixed changes restores the document exactly, membe
   REQUIRE(s->apply_record(record_args("w", {}, 1, 0, 0, "work")));  // adds accounts, version 2
   REQUIRE(s->apply_clear({"c", {}}));
   REQUIRE(s->apply_record(record_args("c", hashes({{"/x", kHashA}, {"/gone", kHashB}}))));
-  REQUIRE(s->apply_accept({"c", {}}, hs::store::observe_files({"/x", files / "new", "/gone"})));
+  REQUIRE(s->apply_accept({"c", {}}, hs::daemon::store::observe_files({"/x", files / "new", "/gone"})));
   REQUIRE(s->apply_migrate_cc2all(files.path()) );
   REQUIRE(s->pending());
   {
@@ -688,8 +688,8 @@ TEST_CASE("many changes share one durable write", "[store][group]") {
   }
   CHECK_FALSE(hs::test::exists(f.state_path()));
   auto w = s->begin_commit();
-  hs::store::WriteInfo info;
-  REQUIRE(hs::store::StateStore::write(w, &info));
+  hs::daemon::store::WriteInfo info;
+  REQUIRE(hs::daemon::store::StateStore::write(w, &info));
   REQUIRE(s->end_commit({}, info));
   CHECK_FALSE(s->pending());
   CHECK(f.disk().at("targets").as_object().size() == 10);
