@@ -3,8 +3,6 @@
 #include <boost/asio/post.hpp>
 #include <algorithm>
 
-#include "daemon/rpc/context.hpp"
-#include "daemon/hashing/drift_check.hpp"
 #include "daemon/live/notices.hpp"
 #include "daemon/net/session.hpp"
 
@@ -34,13 +32,15 @@ json::value last_sync_of(const store::StateStore& s, const std::optional<std::st
 
 }  // namespace
 
-Subscriptions::Subscriptions(rpc::Context& ctx) : ctx_(ctx) {}
+Subscriptions::Subscriptions(boost::asio::io_context& io, sequencer::Sequencer& seq, watch::FileWatch& files,
+                             hashing::DriftChecker& drift)
+    : io_(io), seq_(seq), files_(files), drift_(drift) {}
 
 Subscriptions::~Subscriptions() { cancel_.cancel(); }
 
 void Subscriptions::start() {
-  ctx_.seq.set_on_durable([this](const sequencer::ChangeNote& note, const store::StateStore& s) { on_durable(note, s); });
-  ctx_.files.set_on_dirty([this](const std::vector<std::string>& keys) { on_dirty(keys); });
+  seq_.set_on_durable([this](const sequencer::ChangeNote& note, const store::StateStore& s) { on_durable(note, s); });
+  files_.set_on_dirty([this](const std::vector<std::string>& keys) { on_dirty(keys); });
 }
 
 void Subscriptions::stop() {
@@ -124,7 +124,7 @@ void Subscriptions::release_unwatched() {
       ++it;
       continue;
     }
-    if (ks.watching) ctx_.files.drop_interest(it->first);
+    if (ks.watching) files_.drop_interest(it->first);
     ks.watching = false;
     if (ks.in_flight) {
       ks.again = false;
@@ -176,7 +176,7 @@ void Subscriptions::on_durable(const sequencer::ChangeNote& note, const store::S
   } else {
     return;
   }
-  boost::asio::post(ctx_.io, [this, alive = std::weak_ptr<char>(alive_), refs = std::move(refs),
+  boost::asio::post(io_, [this, alive = std::weak_ptr<char>(alive_), refs = std::move(refs),
                               whole = std::move(whole)]() mutable {
     if (alive.lock()) refresh(std::move(refs), std::move(whole));
   });
@@ -202,9 +202,9 @@ void Subscriptions::on_dirty(const std::vector<std::string>& keys) {
 // ---- checking drift -----------------------------------------------------
 
 void Subscriptions::refresh(std::vector<Ref> refs, Which whole, std::function<void(const store::StateStore&)> first) {
-  if (stopped_ || ctx_.stopping) return;
+  if (stopped_) return;
   // Entries as durable now: a read in the Sequencer's order.
-  ctx_.seq.read([this, alive = std::weak_ptr<char>(alive_), refs = std::move(refs), whole = std::move(whole),
+  seq_.read([this, alive = std::weak_ptr<char>(alive_), refs = std::move(refs), whole = std::move(whole),
                  first = std::move(first)](const store::StateStore& s) {
     if (!alive.lock()) return;
     std::map<std::string, Ref> todo;
@@ -243,22 +243,22 @@ void Subscriptions::start_check(const std::string& key, const Ref& ref, std::opt
     return;
   }
   if (!entry) return settle_untracked(key);
-  if (stopped_ || ctx_.stopping) return;
+  if (stopped_) return;
   ks.in_flight = true;
   auto paths = hashing::stored_paths(*entry);
   // Watched before anything is hashed: an edit after a file was hashed but
   // before this check ends must reach the watch (which asks for a check
   // again), or neither would see it.
   if (!ks.watching || ks.paths != paths) {
-    ctx_.files.set_interest(key, paths);
+    files_.set_interest(key, paths);
     ks.watching = true;
     ks.paths = paths;
   }
   auto token = cancel_.token();
-  hashing::check_drift(ctx_, std::move(entry), token.owner(), token,
-              [this, alive = std::weak_ptr<char>(alive_), key](std::optional<store::DriftReport> report) {
-                if (alive.lock()) checked(key, std::move(report));
-              });
+  drift_.check(std::move(entry), token.owner(), token,
+               [this, alive = std::weak_ptr<char>(alive_), key](std::optional<store::DriftReport> report) {
+                 if (alive.lock()) checked(key, std::move(report));
+               });
 }
 
 void Subscriptions::checked(const std::string& key, std::optional<store::DriftReport> report) {
@@ -268,7 +268,7 @@ void Subscriptions::checked(const std::string& key, std::optional<store::DriftRe
   ks.in_flight = false;
   if (!report || stopped_) return;  // cancelled: the daemon stops
   if (!covered(ks.ref)) {
-    if (ks.watching) ctx_.files.drop_interest(key);
+    if (ks.watching) files_.drop_interest(key);
     keys_.erase(it);
     return;
   }
@@ -297,7 +297,7 @@ void Subscriptions::settle_untracked(const std::string& key) {
   // was sent makes a later record send its drift again.
   auto it = keys_.find(key);
   if (it == keys_.end()) return;
-  if (it->second.watching) ctx_.files.drop_interest(key);
+  if (it->second.watching) files_.drop_interest(key);
   for (auto& [id, sub] : subs_) sub.last_sent.erase(key);
   keys_.erase(it);
 }

@@ -1,10 +1,10 @@
 // state.subscribe's registry (docs/PROTOCOL.md, "Notifications"): who is
 // subscribed to what, the drift last sent to each, and each connection's
-// mailbox. Owned by the Server, reached by handlers as rpc::Context::subs; all
-// of it runs on the event loop.
+// mailbox. Owned by the daemon's root (run.cpp), reached by handlers as
+// rpc::Context::subs; all of it runs on the event loop.
 //
-// A target's drift is computed once (check_drift, exactly what state.drift
-// answers) and its text shared by every subscriber; each subscription is
+// A target's drift is computed once (hashing::DriftChecker, exactly what
+// state.drift answers) and its text shared by every subscriber; each subscription is
 // sent it only when it differs from the last one sent to it, except the
 // first one and after a resync. Drift is checked again when
 //   - FileWatch reports the target's files dirty (its interest key is
@@ -20,6 +20,7 @@
 // now or recorded later.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <boost/json/object.hpp>
 #include <cstdint>
 #include <functional>
@@ -32,12 +33,11 @@
 
 #include "common/cancel.hpp"
 #include "daemon/live/mailbox.hpp"
+#include "daemon/hashing/drift_checker.hpp"
 #include "daemon/sequencer/sequencer.hpp"
 #include "daemon/store/drift.hpp"
+#include "daemon/watch/file_watch.hpp"
 
-namespace hs::daemon::rpc {
-struct Context;
-}
 namespace hs::daemon::net {
 class Session;
 }
@@ -53,7 +53,10 @@ class Subscriptions {
   /// the output cap, and a non-reader holds at most this much of them.
   static constexpr size_t kOutputLow = 64 * 1024;
 
-  explicit Subscriptions(rpc::Context& ctx);
+  /// Durable changes come from `seq`, dirty targets from `files`; drift is
+  /// checked by `drift`.
+  Subscriptions(boost::asio::io_context& io, sequencer::Sequencer& seq, watch::FileWatch& files,
+                hashing::DriftChecker& drift);
   ~Subscriptions();
   Subscriptions(const Subscriptions&) = delete;
   Subscriptions& operator=(const Subscriptions&) = delete;
@@ -126,7 +129,10 @@ class Subscriptions {
   void pump(uint64_t conn);
   void resync(uint64_t conn);
 
-  rpc::Context& ctx_;
+  boost::asio::io_context& io_;
+  sequencer::Sequencer& seq_;
+  watch::FileWatch& files_;
+  hashing::DriftChecker& drift_;
   CancelSource cancel_;
   std::shared_ptr<char> alive_ = std::make_shared<char>();  // late callbacks check it
   std::map<uint64_t, Sub> subs_;

@@ -3,77 +3,41 @@
 #include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "common/clock.hpp"
 #include "common/log.hpp"
-#include "daemon/service_manager.hpp"
-#include "daemon/store/load.hpp"
-#include "daemon/net/peer_cred.hpp"
-#include "daemon/net/session.hpp"
 #include "daemon/net/co_spawn_logged.hpp"
+#include "daemon/net/peer_cred.hpp"
 
 namespace hs::daemon::net {
 namespace asio = boost::asio;
 using asio::local::stream_protocol;
 
-Server::Server(asio::io_context& io, const Options& opts, store::StateStore& store, ListeningSocket socket)
+Server::Server(asio::io_context& io, const Limits& limits, ListeningSocket socket, Session::OnFrame on_frame)
     : io_(io),
-      opts_(opts),
-      hasher_(opts.hash_workers != 0 ? opts.hash_workers : hashing::Hasher::default_workers()),
-      files_(io, watch::FileWatch::Config{opts.max_watches}),
-      locks_(io),
-      seq_(io, store),
-      watch_(io, store.dir(), store::kStateFileName, [this] { seq_.check_disk(); }),
-      ctx_{io, seq_, hasher_, files_, locks_, opts, store.state_path(), socket.path, iso_local(Clock::now()),
-           std::chrono::steady_clock::now(), [this] { request_shutdown("daemon.shutdown was called"); },
-           /*stopping=*/false, /*pending_jobs=*/0, /*on_jobs_done=*/{}},
+      limits_(limits),
+      on_frame_(std::move(on_frame)),
       listening_(std::move(socket)),
       acceptor_(io, stream_protocol(), listening_.fd.release()),
-      signals_(io, SIGTERM, SIGINT),
-      grace_timer_(io),
-      watchdog_timer_(io) {}
+      grace_timer_(io) {}
 
 Server::~Server() { remove_if_ours(listening_); }
 
-void Server::start() {
-  ctx_.subs = &subs_;
-  subs_.start();
-  watch_.start();
-  signals_.async_wait([this](boost::system::error_code ec, int sig) {
-    if (!ec) request_shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
-  });
-  // Neither loop may die quietly: a daemon that accepts nothing while its
-  // watchdog reports healthy is worse than one that stops.
-  spawn_logged(io_, accept_loop(), "the accept loop", [this] { fail("the accept loop failed"); });
-  if (auto every = service::watchdog_interval(); every.count() > 0) {
-    log::info("watchdog: keep-alive every " + std::to_string(every.count() / 1000) + " ms");
-    spawn_logged(io_, watchdog_loop(every), "the watchdog", [this] { fail("the watchdog failed"); });
-  }
+void Server::start(std::function<void()> on_failure) {
+  spawn_logged(io_, accept_loop(), "the accept loop", std::move(on_failure));
 }
 
-void Server::fail(std::string_view why) {
-  failed_ = true;
-  request_shutdown(why);
-}
-
-asio::awaitable<void> Server::watchdog_loop(std::chrono::microseconds every) {
-  // Runs on the event loop itself: if the loop hangs, the keep-alives stop
-  // and the service manager restarts us, which is the point.
-  while (!ctx_.stopping) {
-    service::watchdog();
-    watchdog_timer_.expires_after(every);
-    co_await watchdog_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-  }
+void Server::stop_accepting() {
+  accepting_ = false;
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
 }
 
 asio::awaitable<void> Server::accept_loop() {
   const uid_t me = ::geteuid();
   for (;;) {
     auto [ec, sock] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
-    if (ctx_.stopping) co_return;
+    if (!accepting_) co_return;
     if (ec) {
       log::warn("accept: " + ec.message());
       // Out of descriptors: pause instead of spinning on the same error.
@@ -87,12 +51,12 @@ asio::awaitable<void> Server::accept_loop() {
       log::warn("refused a connection from uid " + std::to_string(uid));
       continue;  // `sock` closes as it goes out of scope
     }
-    if (sessions_.size() >= opts_.limits.max_connections) {
+    if (sessions_.size() >= limits_.max_connections) {
       log::warn("refused a connection: " + std::to_string(sessions_.size()) + " open, the limit is " +
-                std::to_string(opts_.limits.max_connections));
+                std::to_string(limits_.max_connections));
       continue;
     }
-    auto s = std::make_shared<Session>(ctx_, std::move(sock), ++next_id_, opts_.limits,
+    auto s = std::make_shared<Session>(std::move(sock), ++next_id_, limits_, on_frame_,
                                        [this](uint64_t id) { session_closed(id); });
     sessions_.emplace(s->id(), s);
     log::debug("connection " + std::to_string(s->id()) + " opened");
@@ -106,46 +70,13 @@ void Server::session_closed(uint64_t id) {
   maybe_finish();
 }
 
-void Server::request_shutdown(std::string_view why) {
-  if (ctx_.stopping) return;
-  ctx_.stopping = true;
-  log::info(std::string("shutting down (") + std::string(why) + ")");
-  service::stopping(std::string("shutting down (") + std::string(why) + ")");
-  boost::system::error_code ignored;
-  acceptor_.close(ignored);
-  signals_.cancel(ignored);
-  watchdog_timer_.cancel();
-  watch_.stop();
-  subs_.stop();
-  files_.stop();
-  // A hash in progress (a terabyte, say) must not hold the stop: its
-  // request is answered -32000 instead.
-  hasher_.cancel_all();
-  // Waiters get -32000 now; holders keep their locks until their
-  // connections close below.
-  locks_.shutdown();
-  // Wait for every change received so far to be written, and every job on
-  // the blocking pool to be answered; then flush and close the sessions.
-  // Posted, so that the request being dispatched now (a batch holding
-  // daemon.shutdown, say) finishes queueing its answers first.
-  seq_.when_drained([this] {
-    if (ctx_.pending_jobs == 0) {
-      asio::post(io_, [this] { close_sessions(); });
-      return;
-    }
-    ctx_.on_jobs_done = [this] {
-      ctx_.on_jobs_done = nullptr;
-      asio::post(io_, [this] { close_sessions(); });
-    };
-  });
-}
-
-void Server::close_sessions() {
-  drained_ = true;
+void Server::close_sessions(std::chrono::milliseconds grace, std::function<void()> done) {
+  closing_ = true;
+  on_closed_ = std::move(done);
   // A client that does not read its last answers gets a short grace. Armed
-  // first: closing the sessions below may finish the shutdown (and cancel
-  // this timer) at once.
-  grace_timer_.expires_after(std::chrono::seconds(2));
+  // first: closing the sessions below may finish (and cancel this timer) at
+  // once.
+  grace_timer_.expires_after(grace);
   grace_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
     for (auto& [id, weak] : std::unordered_map(sessions_)) {
@@ -160,11 +91,11 @@ void Server::close_sessions() {
 }
 
 void Server::maybe_finish() {
-  if (!ctx_.stopping || !drained_ || !sessions_.empty() || finished_) return;
+  if (!closing_ || !sessions_.empty() || finished_) return;
   finished_ = true;
   grace_timer_.cancel();
   remove_if_ours(listening_);
-  log::info("stopped");
+  if (on_closed_) on_closed_();
 }
 
 }  // namespace hs::daemon::net

@@ -10,23 +10,21 @@
 #include <boost/asio/write.hpp>
 
 #include "common/log.hpp"
-#include "daemon/rpc/context.hpp"
-#include "daemon/rpc/dispatcher.hpp"
-#include "daemon/net/peer_cred.hpp"
 #include "daemon/net/co_spawn_logged.hpp"
+#include "daemon/net/peer_cred.hpp"
 #include "proto/jsonrpc.hpp"
 
 namespace hs::daemon::net {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
-Session::Session(rpc::Context& ctx, asio::local::stream_protocol::socket socket, uint64_t id, const Limits& limits,
+Session::Session(asio::local::stream_protocol::socket socket, uint64_t id, const Limits& limits, OnFrame on_frame,
                  OnClose on_close)
-    : ctx_(ctx),
-      socket_(std::move(socket)),
+    : socket_(std::move(socket)),
       id_(id),
       peer_pid_(net::peer_pid(socket_.native_handle())),
       limits_(limits),
+      on_frame_(std::move(on_frame)),
       on_close_(std::move(on_close)),
       parser_(limits.max_message_bytes),
       rbuf_(64 * 1024),
@@ -138,7 +136,7 @@ void Session::handle_frame(proto::Frame frame) {
     return;
   }
   auto ticket = track(frame.size);
-  rpc::dispatch(ctx_, shared_from_this(), frame.framing, std::move(frame.value), std::move(ticket));
+  on_frame_(shared_from_this(), frame.framing, std::move(frame.value), std::move(ticket));
 }
 
 void Session::framing_failed() {

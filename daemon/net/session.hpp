@@ -24,16 +24,18 @@
 #include "daemon/net/response_text.hpp"
 #include "proto/framing.hpp"
 
-namespace hs::daemon::rpc {
-struct Context;
-}
-
 namespace hs::daemon::net {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
+  /// Handles one received message (a request, a notification or a batch)
+  /// in `framing`; its answers go back through send() or the batch calls.
+  /// `ticket` is held until the message's last answer is queued (track()).
+  /// Given by whoever makes the sessions: the rpc layer's dispatcher.
+  using OnFrame = std::function<void(const std::shared_ptr<Session>& session, proto::Framing framing,
+                                     boost::json::value msg, std::shared_ptr<void> ticket)>;
   using OnClose = std::function<void(uint64_t id)>;
-  Session(rpc::Context& ctx, boost::asio::local::stream_protocol::socket socket, uint64_t id, const Limits& limits,
+  Session(boost::asio::local::stream_protocol::socket socket, uint64_t id, const Limits& limits, OnFrame on_frame,
           OnClose on_close);
 
   /// Starts reading. The session keeps itself alive until it closes.
@@ -126,11 +128,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void after_write(boost::system::error_code ec);
   void drain_waiting();
 
-  rpc::Context& ctx_;
   boost::asio::local::stream_protocol::socket socket_;
   uint64_t id_;
   long peer_pid_;
   const Limits& limits_;
+  OnFrame on_frame_;
   OnClose on_close_;
   proto::FrameParser parser_;
   std::vector<char> rbuf_;

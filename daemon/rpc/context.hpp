@@ -1,5 +1,6 @@
 // What method handlers reach: the store (only through the sequencer), the
-// hashing service for file work, and the daemon's identity.
+// services for file work, locks and subscriptions, the connection limits,
+// and the daemon's identity. The root (daemon/run.cpp) fills it in.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -10,12 +11,13 @@
 #include <string>
 
 #include "common/cancel.hpp"
-#include "daemon/hashing/hasher.hpp"
+#include "daemon/hashing/drift_checker.hpp"
+#include "daemon/hashing/jobs.hpp"
 #include "daemon/locks/lock_table.hpp"
-#include "daemon/options.hpp"
-#include "daemon/watch/file_watch.hpp"
+#include "daemon/net/limits.hpp"
 #include "daemon/rpc/outcome.hpp"
 #include "daemon/sequencer/sequencer.hpp"
+#include "daemon/watch/file_watch.hpp"
 
 namespace hs::daemon::net {
 class Session;
@@ -29,25 +31,19 @@ namespace hs::daemon::rpc {
 struct Context {
   boost::asio::io_context& io;
   sequencer::Sequencer& seq;
-  hashing::Hasher& hasher;  // hashing files (daemon/hashing/hasher.hpp)
-  watch::FileWatch& files;  // watching tracked files (daemon/watch/file_watch.hpp)
-  locks::LockTable& locks;  // lock.* (daemon/locks/lock_table.hpp)
-  const Options& opts;
+  hashing::Jobs& jobs;             // hashing files off the loop (daemon/hashing/jobs.hpp)
+  hashing::DriftChecker& drift;    // state.drift against the disk (daemon/hashing/drift_checker.hpp)
+  watch::FileWatch& files;         // watching tracked files (daemon/watch/file_watch.hpp)
+  locks::LockTable& locks;         // lock.* (daemon/locks/lock_table.hpp)
+  const net::Limits& limits;       // max_batch, for the dispatcher
   std::string state_file;
   std::string socket_path;
   std::string started_at;  // ISO local time
   std::chrono::steady_clock::time_point started;
   std::function<void()> request_shutdown;
   bool stopping = false;  // set once shutdown begins: new requests get -32000
-
-  /// Hashing jobs started and not yet answered on the loop
-  /// (daemon/hashing/jobs.hpp).
-  size_t pending_jobs = 0;
-  /// Called on the loop when pending_jobs drops to 0 (the server sets it
-  /// while it waits to shut down).
-  std::function<void()> on_jobs_done;
-  /// state.subscribe's registry (daemon/live/subscriptions.hpp); set by the
-  /// server, null where nothing serves subscriptions (unit rigs).
+  /// state.subscribe's registry (daemon/live/subscriptions.hpp); null where
+  /// nothing serves subscriptions (unit rigs).
   live::Subscriptions* subs = nullptr;
 };
 

@@ -102,7 +102,7 @@ void dispatch(Context& ctx, const std::shared_ptr<net::Session>& session, proto:
     send(error_text(nullptr, simple(proto::code::invalid_request, "Invalid Request: empty batch")));
     return;
   }
-  const size_t limit = ctx.opts.limits.max_batch;
+  const size_t limit = ctx.limits.max_batch;
   if (batch.size() > limit) {
     send(error_text(nullptr, simple(proto::code::invalid_request,
                                     "Invalid Request: batch of " + std::to_string(batch.size()) +

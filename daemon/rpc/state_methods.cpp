@@ -1,8 +1,9 @@
-// state.*: every access goes through the sequencer (see sequencer.hpp);
-// files are hashed on the hashing service (hashing.hpp).
-#include "daemon/hashing/drift_check.hpp"
-#include "daemon/rpc/errors.hpp"
+// state.*: every access goes through the sequencer (daemon/sequencer/);
+// files are hashed on the hashing service (daemon/hashing/jobs.hpp), drift
+// is checked by daemon/hashing/drift_checker.hpp.
+#include "daemon/hashing/drift_checker.hpp"
 #include "daemon/hashing/jobs.hpp"
+#include "daemon/rpc/errors.hpp"
 #include "daemon/rpc/method_table.hpp"
 #include "daemon/store/drift.hpp"
 
@@ -51,12 +52,13 @@ void state_drift(Context& ctx, Call&& c) {
       if (!d) return reply(to_rpc_error(d.error()));
       return reply(json::value(d->to_json(ref.target)));
     }
-    hashing::check_drift_in_store(ctx, (ref.account ? *ref.account + "/" : std::string()) + ref.target, entry, s.generation(),
-                         cancel.owner(), cancel,
-                         [target = ref.target, cancel, reply = std::move(reply)](std::optional<store::DriftReport> report) {
-                           if (!report) return hashing::answer_cancelled(cancel, reply);
-                           reply(json::value(report->to_json(target)));
-                         });
+    ctx.drift.check_in_store((ref.account ? *ref.account + "/" : std::string()) + ref.target, entry, s.generation(),
+                             cancel.owner(), cancel,
+                             [target = ref.target, cancel,
+                              reply = std::move(reply)](std::optional<store::DriftReport> report) {
+                               if (!report) return answer_cancelled(cancel, reply);
+                               reply(json::value(report->to_json(target)));
+                             });
   });
 }
 
@@ -96,38 +98,39 @@ void state_accept(Context& ctx, Call&& c) {
   // A change, unlike a read, is not given up when its connection closes
   // (a notification's sender closes at once; a change received is applied,
   // as state.record's is). Only a shutdown cancels it: not applied, -32000.
-  hashing::hash_then(ctx, c.cancel.owner(), CancelToken(), paths,
-            [&ctx, slot, paths, ref = std::move(ref), cancel = c.cancel,
-             reply = std::move(c.reply)](std::optional<hashing::Hasher::Digests> digests) mutable {
-              if (!digests) {
-                // The slot must still be filled, or nothing after it runs;
-                // it changes nothing.
-                return ctx.seq.fill(
-                    slot, [](StateStore&) -> Result<json::value> { return json::value(nullptr); },
-                    [cancel, reply = std::move(reply)](const Result<json::value>&) { hashing::answer_cancelled(cancel, reply); });
-              }
-              std::vector<store::Observed> observed;
-              observed.reserve(paths.size());
-              for (size_t i = 0; i < paths.size(); ++i) {
-                auto& h = (*digests)[i];
-                store::Observed o{paths[i], std::nullopt, std::nullopt};
-                if (h) {
-                  o.hash = std::move(*h);
-                } else if (!hashing::file_missing(h.error())) {
-                  o.unreadable = h.error().reason();
-                }
-                observed.push_back(std::move(o));
-              }
-              sequencer::ChangeNote note{"accepted", ref.target, ref.account, {}};
-              ctx.seq.fill(
-                  slot,
-                  [ref = std::move(ref), observed = std::move(observed)](StateStore& s) -> Result<json::value> {
-                    auto r = s.apply_accept(ref, observed);
-                    if (!r) return std::move(r).error();
-                    return json::value(r->to_json());
-                  },
-                  answer(std::move(reply)), std::move(note));
-            });
+  ctx.jobs.hash_then(
+      c.cancel.owner(), CancelToken(), paths,
+      [&ctx, slot, paths, ref = std::move(ref), cancel = c.cancel,
+       reply = std::move(c.reply)](std::optional<hashing::Hasher::Digests> digests) mutable {
+        if (!digests) {
+          // The slot must still be filled, or nothing after it runs;
+          // it changes nothing.
+          return ctx.seq.fill(
+              slot, [](StateStore&) -> Result<json::value> { return json::value(nullptr); },
+              [cancel, reply = std::move(reply)](const Result<json::value>&) { answer_cancelled(cancel, reply); });
+        }
+        std::vector<store::Observed> observed;
+        observed.reserve(paths.size());
+        for (size_t i = 0; i < paths.size(); ++i) {
+          auto& h = (*digests)[i];
+          store::Observed o{paths[i], std::nullopt, std::nullopt};
+          if (h) {
+            o.hash = std::move(*h);
+          } else if (!hashing::file_missing(h.error())) {
+            o.unreadable = h.error().reason();
+          }
+          observed.push_back(std::move(o));
+        }
+        sequencer::ChangeNote note{"accepted", ref.target, ref.account, {}};
+        ctx.seq.fill(
+            slot,
+            [ref = std::move(ref), observed = std::move(observed)](StateStore& s) -> Result<json::value> {
+              auto r = s.apply_accept(ref, observed);
+              if (!r) return std::move(r).error();
+              return json::value(r->to_json());
+            },
+            answer(std::move(reply)), std::move(note));
+      });
 }
 
 void state_migrate_cc2all(Context& ctx, Call&& c) {

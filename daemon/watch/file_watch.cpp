@@ -76,7 +76,6 @@ void FileWatch::stop() {
   if (stopped_) return;
   stopped_ = true;
   ++counter_;
-  memos_.clear();
   if (backend_) backend_->stop();
   debounce_.cancel();
   poll_timer_.cancel();

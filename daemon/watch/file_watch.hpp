@@ -4,7 +4,7 @@
 // (an interest is a subscribed target: key "account/target" or "target");
 // the watch reports, debounced and on the event loop, which interests'
 // files may have changed. It never says what changed: the caller computes
-// the drift again (check_drift), which is cheap with the stat cache.
+// the drift again (hashing::DriftChecker), which is cheap with the stat cache.
 //
 // How a path is watched: its every directory, from "/" down, is watched
 // (a directory watch reports every change to its entries), and a path
@@ -43,7 +43,6 @@
 #include <vector>
 
 #include "common/file_stat.hpp"
-#include "daemon/hashing/stat_cache.hpp"
 #include "daemon/watch/watch_backend.hpp"
 
 namespace hs::daemon::watch {
@@ -102,22 +101,6 @@ class FileWatch {
   /// Whether any path is watched: when not, generation() is 0 for all.
   bool watches_any() const { return !stopped_ && !paths_.empty(); }
 
-  /// The stat cache drift uses (stat_cache.hpp): trust in an entry is a
-  /// question for the watch, so it lives here.
-  hashing::StatCache& cache() { return cache_; }
-
-  /// The last drift answer for a target, and what it was made from
-  /// (drift_check.cpp keeps them here, and says when one holds). It is
-  /// about the store at `store_generation`; when `watched_only`, it holds
-  /// as long as this watch's epoch stays `epoch`.
-  struct Memo {
-    uint64_t store_generation = 0;
-    uint64_t epoch = 0;
-    bool watched_only = false;
-    std::shared_ptr<const void> answer;  // drift_check.cpp's Answer
-  };
-  std::unordered_map<std::string, Memo>& memos() { return memos_; }
-
   /// Releases the OS watch and ends every timer; pending syncs complete.
   /// Nothing is watched afterwards.
   void stop();
@@ -171,8 +154,6 @@ class FileWatch {
   std::unordered_map<std::string, DirState> dirs_;
   std::unordered_map<int, std::vector<std::string>> handle_dirs_;  // one inode may be several paths
   uint64_t counter_ = 0;  // generations come from here: never reused
-  hashing::StatCache cache_;
-  std::unordered_map<std::string, Memo> memos_;
 
   // Debounce.
   std::unordered_set<std::string> pending_paths_;

@@ -35,7 +35,7 @@ struct Rig : hs::test::ContextRig {
     REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
     peer = sv[1];
     asio::local::stream_protocol::socket sock(io, asio::local::stream_protocol(), sv[0]);
-    session = std::make_shared<Session>(ctx, std::move(sock), 1, opts.limits, [this](uint64_t) { closed = true; });
+    session = std::make_shared<Session>(std::move(sock), 1, limits, on_frame(), [this](uint64_t) { closed = true; });
     session->start();
   }
   ~Rig() {

@@ -193,7 +193,7 @@ TEST_CASE("sequencer: noted changes are announced once durable, in order, after 
 namespace {
 
 struct SubRig : hs::test::ContextRig {
-  Subscriptions subs{ctx};
+  Subscriptions subs{io, seq, files, drift};
   bool closed = false;
   int peer = -1;
   std::shared_ptr<Session> session;
@@ -207,7 +207,7 @@ struct SubRig : hs::test::ContextRig {
     peer = sv[1];
     ::fcntl(peer, F_SETFL, O_NONBLOCK);
     boost::asio::local::stream_protocol::socket sock(io, boost::asio::local::stream_protocol(), sv[0]);
-    session = std::make_shared<Session>(ctx, std::move(sock), 1, opts.limits, [this](uint64_t) { closed = true; });
+    session = std::make_shared<Session>(std::move(sock), 1, limits, on_frame(), [this](uint64_t) { closed = true; });
     session->start();
   }
   ~SubRig() {
