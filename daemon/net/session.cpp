@@ -205,54 +205,12 @@ void Session::watch_partial_message() {
 
 // ---- output ----------------------------------------------------------------
 
-void Session::hold_shared(const proto::JsonText& text) {
-  if (++shared_refs_[text.get()] == 1) shared_unsent_ += text->size();
-}
-
-void Session::release_shared(const proto::JsonText& text) {
-  auto it = shared_refs_.find(text.get());
-  if (--it->second != 0) return;
-  shared_unsent_ -= text->size();
-  shared_refs_.erase(it);
-}
-
-void Session::queue_own(std::string_view bytes) {
-  owned_unsent_ += bytes.size();
-  // Append to the last owned chunk unless a write has it in flight.
-  if (out_.size() > inflight_ && !out_.back().shared) {
-    out_.back().own += bytes;
-  } else {
-    out_.push_back(Chunk{std::string(bytes), nullptr});
-  }
-}
-
-void Session::queue_shared(const proto::JsonText& text) { out_.push_back(Chunk{{}, text}); }
-
-// The response's bytes were counted when it entered the session.
-void Session::queue_body(ResponseText& msg) {
-  owned_unsent_ -= msg.head.size() + msg.tail.size();
-  queue_own(msg.head);
-  if (msg.shared) queue_shared(msg.shared);
-  if (!msg.tail.empty()) queue_own(msg.tail);
-}
-
-void Session::queue_message(ResponseText& msg, proto::Framing framing) {
-  if (framing == proto::Framing::lsp) queue_own(proto::lsp_header(msg.size()));
-  queue_body(msg);
-  if (framing == proto::Framing::ndjson) queue_own("\n");
-}
-
 bool Session::over_cap() {
-  // The cap is on bytes serialized for this connection and not yet read.
-  // The largest shared document text held is not counted: one answer of
-  // any size always goes out to a client that reads. Every other distinct
-  // text is (a batch alternating state.record and state.all holds a new
-  // version of the document per pair). Reading pauses long before this
-  // (too_busy), so only the answers to messages already received can take
-  // a connection past it.
-  size_t largest = 0;
-  for (const auto& kv : shared_refs_) largest = std::max(largest, kv.first->size());
-  if (owned_unsent_ + (shared_unsent_ - largest) <= limits_.max_output_bytes) return false;
+  // The cap is on bytes serialized for this connection and not yet read
+  // (OutputQueue::over). Reading pauses long before this (too_busy), so
+  // only the answers to messages already received can take a connection
+  // past it.
+  if (!out_.over(limits_.max_output_bytes)) return false;
   log::warn("connection " + std::to_string(id_) + ": more than " + std::to_string(limits_.max_output_bytes) +
             " bytes of output unread; closing it");
   close();
@@ -261,99 +219,24 @@ bool Session::over_cap() {
 
 void Session::send(ResponseText msg, proto::Framing framing) {
   if (closed_) return;
-  owned_unsent_ += msg.head.size() + msg.tail.size();
-  if (msg.shared) hold_shared(msg.shared);
+  out_.hold(msg);
   if (over_cap()) return;
-  if (streaming_ != 0) {
-    waiting_.emplace_back(std::move(msg), framing);  // after the open array
-    return;
-  }
-  queue_message(msg, framing);
-  flush();
+  if (order_.send(std::move(msg), framing)) flush();
 }
 
-uint64_t Session::batch_begin(proto::Framing framing) {
-  const uint64_t id = ++next_batch_;
-  batches_.emplace(id, Batch{framing, {}, false, false});
-  return id;
-}
+uint64_t Session::batch_begin(proto::Framing framing) { return order_.begin(framing); }
 
 void Session::batch_add(uint64_t id, ResponseText msg) {
-  if (closed_) return;
-  auto it = batches_.find(id);
-  if (it == batches_.end()) return;
-  Batch& b = it->second;
-  owned_unsent_ += msg.head.size() + msg.tail.size();
-  if (msg.shared) hold_shared(msg.shared);
+  if (closed_ || !order_.contains(id)) return;
+  out_.hold(msg);
   if (over_cap()) return;
-  if (b.framing == proto::Framing::ndjson && (streaming_ == 0 || streaming_ == id)) {
-    queue_own(b.open ? "," : "[");
-    b.open = true;
-    streaming_ = id;
-    queue_body(msg);
-    flush();
-    return;
-  }
-  b.held.push_back(std::move(msg));
+  if (order_.add(id, std::move(msg))) flush();
 }
 
 void Session::batch_end(uint64_t id) {
-  if (closed_) return;
-  auto it = batches_.find(id);
-  if (it == batches_.end()) return;
-  it->second.ended = true;
-  if (streaming_ == id) {
-    queue_own("]\n");
-    batches_.erase(it);
-    streaming_ = 0;
-    drain_waiting();
-  } else if (streaming_ == 0) {
-    drain_waiting();
-  }
+  if (closed_ || !order_.end(id)) return;
   flush();
   maybe_finish_drain();
-}
-
-void Session::drain_waiting() {
-  // Nothing streams now: queue what waited, in order, until a batch that
-  // is still running opens its array.
-  while (streaming_ == 0) {
-    while (!waiting_.empty()) {
-      auto [msg, framing] = std::move(waiting_.front());
-      waiting_.pop_front();
-      queue_message(msg, framing);
-    }
-    auto it = batches_.begin();
-    for (; it != batches_.end(); ++it) {
-      Batch& b = it->second;
-      if (b.ended || (b.framing == proto::Framing::ndjson && !b.held.empty())) break;
-    }
-    if (it == batches_.end()) return;
-    Batch& b = it->second;
-    if (b.held.empty()) {  // ended with nothing to say (only notifications)
-      batches_.erase(it);
-      continue;
-    }
-    if (b.framing == proto::Framing::lsp) {
-      // The header needs the whole length: sent when complete, in one piece.
-      size_t len = 1 + b.held.size();  // "[" + commas + "]"
-      for (const auto& r : b.held) len += r.size();
-      queue_own(proto::lsp_header(len));
-    }
-    queue_own("[");
-    for (size_t i = 0; i < b.held.size(); ++i) {
-      if (i != 0) queue_own(",");
-      queue_body(b.held[i]);
-    }
-    b.held.clear();
-    if (b.ended) {
-      queue_own(b.framing == proto::Framing::ndjson ? "]\n" : "]");
-      batches_.erase(it);
-      continue;
-    }
-    b.open = true;
-    streaming_ = it->first;
-  }
 }
 
 void Session::flush() {
@@ -363,13 +246,7 @@ void Session::flush() {
     return;
   }
   writing_ = true;
-  iov_.clear();
-  inflight_ = std::min(out_.size(), kMaxIov);
-  for (size_t i = 0; i < inflight_; ++i) {
-    const Chunk& c = out_[i];
-    iov_.push_back(c.shared ? asio::buffer(*c.shared) : asio::buffer(c.own));
-  }
-  asio::async_write(socket_, iov_, [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+  asio::async_write(socket_, out_.gather(), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
     self->after_write(ec);
   });
 }
@@ -381,26 +258,14 @@ void Session::after_write(boost::system::error_code ec) {
     close();
     return;
   }
-  for (size_t i = 0; i < inflight_; ++i) {
-    Chunk& c = out_.front();
-    if (c.shared) {
-      release_shared(c.shared);
-    } else {
-      owned_unsent_ -= c.own.size();
-    }
-    out_.pop_front();
-  }
-  inflight_ = 0;
+  out_.written();
   maybe_resume();
   flush();
   if (on_written_ && !closed_) on_written_();
 }
 
 void Session::maybe_finish_drain() {
-  if (!draining_ || closed_ || writing_ || !out_.empty() || pending_messages_ != 0 || !batches_.empty() ||
-      !waiting_.empty()) {
-    return;
-  }
+  if (!draining_ || closed_ || writing_ || !out_.empty() || pending_messages_ != 0 || !order_.idle()) return;
   close();
 }
 
@@ -429,11 +294,8 @@ void Session::close() {
   // output cap), and after_write never calls it once closed.
   // Whatever is queued or held dies with the connection; chunks a write
   // still points at stay until its (aborted) completion.
-  out_.erase(out_.begin() + static_cast<std::ptrdiff_t>(inflight_), out_.end());
-  waiting_.clear();
-  batches_.clear();
-  shared_refs_.clear();
-  owned_unsent_ = shared_unsent_ = 0;
+  out_.clear();
+  order_.clear();
   if (on_close_) {
     auto cb = std::move(on_close_);
     on_close_ = nullptr;

@@ -1,7 +1,8 @@
 // One client connection: a reader coroutine that parses messages as bytes
-// arrive, and a writer that drains a queue of output segments with
-// scatter/gather writes. Shared, already serialized results (JsonText) are
-// queued by reference, never copied.
+// arrive, pauses while too much is in progress (backpressure), and notices
+// a client that hangs up or stalls mid-message; and a writer that drains
+// the output (output_queue.hpp, in the order of batch_order.hpp) with
+// scatter/gather writes.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -10,17 +11,15 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/value.hpp>
 #include <atomic>
-#include <deque>
 #include <functional>
-#include <map>
 #include <memory>
-#include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "common/cancel.hpp"
+#include "daemon/net/batch_order.hpp"
 #include "daemon/net/conn_resources.hpp"
 #include "daemon/net/limits.hpp"
+#include "daemon/net/output_queue.hpp"
 #include "daemon/net/response_text.hpp"
 #include "proto/framing.hpp"
 
@@ -74,7 +73,7 @@ class Session : public std::enable_shared_from_this<Session> {
   long peer_pid() const { return peer_pid_; }
   bool closed() const { return closed_.load(std::memory_order_relaxed); }
   /// Output queued and not yet written, counting each shared text once.
-  size_t unsent_bytes() const { return owned_unsent_ + shared_unsent_; }
+  size_t unsent_bytes() const { return out_.unsent_bytes(); }
 
   /// The framing of the connection's most recent message (bare JSON before
   /// any): what notifications the daemon sends on its own use.
@@ -86,22 +85,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   struct Ticket;
-  struct Chunk {
-    std::string own;
-    proto::JsonText shared;
-  };
-  struct Batch {
-    proto::Framing framing;
-    std::vector<ResponseText> held;  // answers not yet queued
-    bool open = false;               // its "[" is queued: it streams
-    bool ended = false;
-  };
   /// Messages whose answers are still owed; past either bound, reading pauses.
   static constexpr size_t kMaxPendingMessages = 64;
   /// Unsent output past which reading pauses (backpressure, not an error).
   static constexpr size_t kOutputWatermark = size_t{1} << 20;
-  /// Segments handed to one gathered write at most (IOV_MAX is 1024).
-  static constexpr size_t kMaxIov = 256;
 
   bool too_busy() const;
   void message_done(size_t bytes);
@@ -116,17 +103,11 @@ class Session : public std::enable_shared_from_this<Session> {
   /// True when the client closed its socket entirely.
   bool peer_gone();
 
-  // The output queue.
-  void queue_own(std::string_view bytes);
-  void queue_shared(const proto::JsonText& text);
-  void queue_message(ResponseText& msg, proto::Framing framing);
-  void queue_body(ResponseText& msg);
-  void hold_shared(const proto::JsonText& text);
-  void release_shared(const proto::JsonText& text);
+  // Output.
+  /// Closes the connection when its unread output is past the cap.
   bool over_cap();
   void flush();
   void after_write(boost::system::error_code ec);
-  void drain_waiting();
 
   boost::asio::local::stream_protocol::socket socket_;
   uint64_t id_;
@@ -137,20 +118,9 @@ class Session : public std::enable_shared_from_this<Session> {
   proto::FrameParser parser_;
   std::vector<char> rbuf_;
 
-  std::deque<Chunk> out_;
-  size_t inflight_ = 0;  // chunks at the front of out_ handed to async_write
-  std::vector<boost::asio::const_buffer> iov_;
-  size_t owned_unsent_ = 0;   // owned bytes queued or held, not yet written
-  size_t shared_unsent_ = 0;  // bytes of distinct shared texts queued or held
-  std::unordered_map<const std::string*, size_t> shared_refs_;
-  bool writing_ = false;
-
-  // Batches: at most one streams at a time; the others, and single answers
-  // that complete while one streams, wait in order.
-  std::map<uint64_t, Batch> batches_;
-  uint64_t next_batch_ = 0;
-  uint64_t streaming_ = 0;  // 0: none
-  std::deque<std::pair<ResponseText, proto::Framing>> waiting_;
+  OutputQueue out_;
+  BatchOrder order_{out_};
+  bool writing_ = false;  // a gathered write is in flight
 
   std::atomic<bool> closed_{false};
   CancelSource cancel_;
