@@ -24,6 +24,9 @@
 // stat every 2 s instead; the kernel's queue overflowing marks every path.
 //
 // The platform part is watch::Backend (watch_backend.hpp; inotify on Linux).
+// The rest: resolve.cpp (a path to the entries it hangs on), file_watch.cpp
+// (interests, watches, generations), file_watch_events.cpp (events, their
+// debounce, the sync to now), file_watch_poll.cpp (polling).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -43,6 +46,7 @@
 #include <vector>
 
 #include "common/file_stat.hpp"
+#include "daemon/watch/resolve.hpp"
 #include "daemon/watch/watch_backend.hpp"
 
 namespace hs::daemon::watch {
@@ -107,9 +111,9 @@ class FileWatch {
 
  private:
   struct PathState {
-    const std::string* self = nullptr;                       // its key in paths_ (stable)
-    std::set<std::string> keys;                              // the interests that need it
-    std::vector<std::pair<std::string, std::string>> deps;  // (directory, entry) it hangs on
+    const std::string* self = nullptr;  // its key in paths_ (stable)
+    std::set<std::string> keys;         // the interests that need it
+    std::vector<Dep> deps;              // (directory, entry) it hangs on
     uint64_t gen = 0;
     bool stale = true;   // touched: resolve again before trusting
     bool polled = false;
@@ -122,14 +126,14 @@ class FileWatch {
     // entry may hold every path, so removal must not be linear).
     std::unordered_map<std::string, std::unordered_set<const std::string*>> entries;
   };
-  struct Node;  // an lstat, memoized while resolving
-
   void ensure_backend();
-  void add_path(const std::string& path, const std::string& key, std::unordered_map<std::string, Node>& memo);
+  void add_path(const std::string& path, const std::string& key, Resolver& resolver);
   void remove_path(const std::string& path, const std::string& key);
-  void resolve(PathState& ps, std::unordered_map<std::string, Node>& memo);
-  void attach(const std::string* path, const std::vector<std::pair<std::string, std::string>>& deps);
-  void detach(const std::string* path, const std::vector<std::pair<std::string, std::string>>& deps);
+  /// Resolves `ps` again: its watches follow the directories and link
+  /// targets it hangs on now.
+  void resolve(PathState& ps, Resolver& resolver);
+  void attach(const std::string* path, const std::vector<Dep>& deps);
+  void detach(const std::string* path, const std::vector<Dep>& deps);
   void arm(const std::string& dir, DirState& ds);
   void disarm(DirState& ds, const std::string& dir);
   void touch(const std::string& path);
@@ -139,6 +143,8 @@ class FileWatch {
   void flush();
   void schedule_poll();
   void poll();
+  /// {errno, stat} of `path` now, what polling compares.
+  static std::pair<int, FileStat> snapshot(const std::string& path);
   void request_cookie();
 
   boost::asio::io_context& io_;
