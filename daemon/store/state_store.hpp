@@ -14,6 +14,10 @@
 //                    document is ever made.
 // Each caller is answered with the outcome of the write that holds its
 // change. The one-call forms (record(), clear(), ...) do all four steps.
+//
+// state_store.cpp holds the document edits; commit.cpp the commit and
+// reload protocol; sections.cpp and layout.cpp HarnessSync's sections and
+// layout 2.
 #pragma once
 
 #include <boost/json/array.hpp>
