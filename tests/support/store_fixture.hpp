@@ -2,7 +2,11 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <initializer_list>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "daemon/store/state_store.hpp"
 #include "tests/support/test_support.hpp"
@@ -26,6 +30,25 @@ struct StoreFixture {
   std::string state_path() const { return dir / "state.json"; }
   boost::json::value disk() const;  // state.json parsed
 };
+
+/// Two well-formed digests.
+inline const std::string kHashA(64, 'a');
+inline const std::string kHashB(64, 'b');
+using Paths = std::vector<std::string>;
+
+/// {path: hash} from pairs.
+inline boost::json::object hashes(std::initializer_list<std::pair<std::string, std::string>> kv) {
+  boost::json::object o;
+  for (const auto& [k, v] : kv) o[k] = v;
+  return o;
+}
+
+/// A JSON array of strings, as strings.
+inline std::vector<std::string> strings(const boost::json::value& v) {
+  std::vector<std::string> out;
+  for (const auto& e : v.as_array()) out.emplace_back(e.as_string());
+  return out;
+}
 
 /// RecordArgs for `target` with the given hashes and counts.
 daemon::store::RecordArgs record_args(std::string target, boost::json::object hashes, int64_t synced = 1,
