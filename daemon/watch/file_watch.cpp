@@ -168,7 +168,7 @@ void FileWatch::arm(const std::string& dir, DirState& ds) {
   } else if (backend_->events_unreliable(dir)) {
     ds.err = EREMOTE;
   } else {
-    auto h = backend_->add_dir(dir);
+    auto h = backend_->add_dir(dir, /*follow_link=*/false);
     if (h) {
       ds.handle = *h;
       handle_dirs_[*h].push_back(dir);

@@ -2,27 +2,33 @@
 // (docs/STATE.md, "Other writers"), so that reads show its content without
 // waiting for the daemon's next write (whose own check would catch it).
 //
-// inotify, on the event loop: IN_CLOSE_WRITE (a write in place, as an
-// editor does) and IN_MOVED_TO (a temp file renamed over it, as HarnessSync
-// does) on state.json. The daemon's own writes are seen too; the check they
-// trigger finds the identity the daemon noted and does nothing. Where
-// inotify is missing (not Linux) or refused (the per-user watch limit), a
-// warning is logged and only the check before each write remains.
+// On watch::Backend (inotify on Linux), on the event loop: a writer closing
+// state.json after writing it in place (as an editor does), or a file
+// renamed over it (as HarnessSync does), and a lost event queue. The
+// daemon's own writes are seen too; the check they trigger finds the
+// identity the daemon noted and does nothing. Where there is no backend,
+// or the OS refuses a watch (the per-user limit), a warning is logged and
+// only the check before each write remains.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "daemon/watch/watch_backend.hpp"
 
 namespace hs::daemon::watch {
 
 class StateWatch {
  public:
-  /// `on_change` runs on the loop for each event on `dir`/`name` (and on a
-  /// queue overflow, when events may have been lost).
+  /// `on_change` runs on the loop for each read of events that holds one
+  /// on `dir`/`name` (or a queue overflow, when events may have been lost).
   StateWatch(boost::asio::io_context& io, std::string dir, std::string name, std::function<void()> on_change);
+  ~StateWatch();
+  StateWatch(const StateWatch&) = delete;
+  StateWatch& operator=(const StateWatch&) = delete;
 
   /// Starts watching; logs a warning and does nothing when it cannot.
   void start();
@@ -30,14 +36,13 @@ class StateWatch {
   void stop();
 
  private:
-  void read();
-  void handle(size_t n);
+  void on_events(const std::vector<Backend::Event>& events);
 
-  boost::asio::posix::stream_descriptor fd_;
+  boost::asio::io_context& io_;
   std::string dir_;
   std::string name_;
   std::function<void()> on_change_;
-  std::vector<char> buf_;
+  std::unique_ptr<Backend> backend_;
 };
 
 }  // namespace hs::daemon::watch
