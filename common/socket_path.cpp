@@ -5,9 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 
+#include "common/fs.hpp"
 #include "common/real_path.hpp"
 #include "common/sha256.hpp"
 #include "common/state_dir.hpp"
@@ -64,10 +64,8 @@ Result<std::string> runtime_dir(bool create) {
     return runtime_dir_error(Errc::unsafe_socket_dir, dir, 0, "is not a directory; remove it");
   }
   if (st.st_uid != uid || (st.st_mode & 07777) != 0700) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
     return runtime_dir_error(Errc::unsafe_socket_dir, dir, 0,
-                             std::string("is mode ") + mode + " owned by uid " + std::to_string(st.st_uid) +
+                             "is mode " + fs::octal(st.st_mode) + " owned by uid " + std::to_string(st.st_uid) +
                                  "; it must be 0700 and owned by uid " + std::to_string(uid));
   }
   return dir;

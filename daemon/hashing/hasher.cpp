@@ -11,6 +11,7 @@
 
 #include "common/log.hpp"
 #include "common/sha256.hpp"
+#include "daemon/hashing/stat_cache.hpp"
 
 namespace hs::daemon::hashing {
 namespace {

@@ -63,7 +63,7 @@ class Hasher {
     bool matched = false;                       // stat == known: the cached digest holds
     Result<std::string> digest = std::string();  // when !matched: the digest or why not
     std::optional<FileStat> stat;               // when hashed: fstat of what was read
-    bool racy = true;                           // when hashed: see file_stat.hpp
+    bool racy = true;                           // when hashed: see stat_cache.hpp
   };
   using Outcomes = std::vector<Outcome>;
   using CheckedDone = std::function<void(std::optional<Outcomes>)>;

@@ -24,12 +24,6 @@ sockaddr_un make_addr(const std::string& path) {
   return addr;
 }
 
-std::string octal(mode_t m) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
-  return buf;
-}
-
 Status check_private_dir(const std::string& dir) {
   HS_TRY(fs::make_dirs(dir, 0700));
   struct stat st {};
@@ -37,7 +31,7 @@ Status check_private_dir(const std::string& dir) {
   // Anyone who can write the directory can replace the socket and capture
   // the clients' requests: the directory must be ours alone.
   if (st.st_uid != ::geteuid() || (st.st_mode & 077) != 0) {
-    return unsafe_socket_dir(dir, "is mode " + octal(st.st_mode) + " owned by uid " + std::to_string(st.st_uid) +
+    return unsafe_socket_dir(dir, "is mode " + fs::octal(st.st_mode) + " owned by uid " + std::to_string(st.st_uid) +
                                       "; it must be 0700 and owned by uid " + std::to_string(::geteuid()));
   }
   return {};
@@ -56,15 +50,13 @@ Result<bool> probe(const std::string& path) {
 }  // namespace
 
 Result<ListeningSocket> listen_unix(const std::string& path) {
-  auto slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  const std::string dir = fs::split(path).first;
   HS_TRY(check_private_dir(dir));
   // The socket path's own lock, taken before the probe and held for our
   // life: the state dir lock alone does not stop a daemon on another state
   // dir from probing the same path, finding it dead in the instant before
   // our bind, and replacing our live socket.
-  auto lock = InstanceLock::acquire(path + ".lock", "serves this socket");
-  if (!lock) return std::move(lock).error();
+  HS_TRY_ASSIGN(auto lock, InstanceLock::acquire(path + ".lock", "serves this socket"));
 
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
@@ -73,9 +65,8 @@ Result<ListeningSocket> listen_unix(const std::string& path) {
       e.detail = "a file that is not a socket is in the way; remove it yourself";
       return e;
     }
-    auto live = probe(path);
-    if (!live) return std::move(live).error();
-    if (*live) {
+    HS_TRY_ASSIGN(const bool live, probe(path));
+    if (live) {
       // Alive without holding the lock: a daemon of an older version, or
       // one whose socket a service manager passed in.
       return busy("listen on", path, "another harnesssyncd is already serving this socket");
@@ -89,7 +80,7 @@ Result<ListeningSocket> listen_unix(const std::string& path) {
 
   ListeningSocket s;
   s.path = path;
-  s.lock.emplace(std::move(*lock));
+  s.lock.emplace(std::move(lock));
   s.fd = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!s.fd.valid()) return os_error("socket", path, errno);
   // Bind under a temporary name and rename into place once listening: the

@@ -21,9 +21,8 @@ void health_record(Context& ctx, Call&& c) {
   sequencer::ChangeNote note{"health", a.target, std::nullopt, {}};
   ctx.seq.mutate(
       [a = std::move(a)](StateStore& s) -> Result<json::value> {
-        auto r = s.apply_health(a);
-        if (!r) return std::move(r).error();
-        return json::value(std::move(*r));
+        HS_TRY_ASSIGN(json::object entry, s.apply_health(a));
+        return json::value(std::move(entry));
       },
       answer(std::move(c.reply)), std::move(note));
 }

@@ -15,9 +15,8 @@ void plugins_record(Context& ctx, Call&& c) {
   sequencer::ChangeNote note{"plugins", std::nullopt, account, {}};
   ctx.seq.mutate(
       [plugins = std::move(plugins), account = std::move(account)](StateStore& s) -> Result<json::value> {
-        auto r = s.apply_plugins(plugins, account);
-        if (!r) return std::move(r).error();
-        return json::value(json::object{{"plugins", *r}});
+        HS_TRY_ASSIGN(const size_t count, s.apply_plugins(plugins, account));
+        return json::value(json::object{{"plugins", count}});
       },
       answer(std::move(c.reply)), std::move(note));
 }

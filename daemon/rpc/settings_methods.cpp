@@ -16,9 +16,8 @@ void settings_dry_run(Context& ctx, Call&& c) {
   }
   ctx.seq.mutate(
       [on = enabled->get_bool()](StateStore& s) -> Result<json::value> {
-        auto r = s.apply_dry_run(on);
-        if (!r) return std::move(r).error();
-        return json::value(json::object{{"global_dry_run", *r}});
+        HS_TRY_ASSIGN(const bool now, s.apply_dry_run(on));
+        return json::value(json::object{{"global_dry_run", now}});
       },
       answer(std::move(c.reply)), sequencer::ChangeNote{"dry_run", std::nullopt, std::nullopt, {}});
 }

@@ -32,9 +32,8 @@ void state_record(Context& ctx, Call&& c) {
   sequencer::ChangeNote note{"recorded", a.ref.target, a.ref.account, {}};
   ctx.seq.mutate(
       [a = std::move(a)](StateStore& s) -> Result<json::value> {
-        auto r = s.apply_record(a);
-        if (!r) return std::move(r).error();
-        return json::value(std::move(*r));
+        HS_TRY_ASSIGN(json::object entry, s.apply_record(a));
+        return json::value(std::move(entry));
       },
       answer(std::move(c.reply)), std::move(note));
 }
@@ -81,9 +80,8 @@ void state_clear(Context& ctx, Call&& c) {
                   [](const json::value& v) { return v.at("cleared").as_bool(); }};
   ctx.seq.mutate(
       [ref = std::move(ref)](StateStore& s) -> Result<json::value> {
-        auto r = s.apply_clear(ref);
-        if (!r) return std::move(r).error();
-        return json::value(json::object{{"cleared", *r}});
+        HS_TRY_ASSIGN(const bool cleared, s.apply_clear(ref));
+        return json::value(json::object{{"cleared", cleared}});
       },
       answer(std::move(c.reply)), std::move(note));
 }
@@ -125,9 +123,8 @@ void state_accept(Context& ctx, Call&& c) {
         ctx.seq.fill(
             slot,
             [ref = std::move(ref), observed = std::move(observed)](StateStore& s) -> Result<json::value> {
-              auto r = s.apply_accept(ref, observed);
-              if (!r) return std::move(r).error();
-              return json::value(r->to_json());
+              HS_TRY_ASSIGN(const store::AcceptResult accepted, s.apply_accept(ref, observed));
+              return json::value(accepted.to_json());
             },
             answer(std::move(reply)), std::move(note));
       });
@@ -137,9 +134,8 @@ void state_migrate_cc2all(Context& ctx, Call&& c) {
   auto old_dir = Args(c.params).opt_str("old_state_dir");
   ctx.seq.mutate(
       [old_dir = std::move(old_dir)](StateStore& s) -> Result<json::value> {
-        auto r = s.apply_migrate_cc2all(old_dir);
-        if (!r) return std::move(r).error();
-        return json::value(r->to_json());
+        HS_TRY_ASSIGN(const store::MigrateResult migrated, s.apply_migrate_cc2all(old_dir));
+        return json::value(migrated.to_json());
       },
       answer(std::move(c.reply)),
       sequencer::ChangeNote{"migrated", std::nullopt, std::nullopt, [](const json::value& v) { return v.at("migrated").as_bool(); }});

@@ -21,22 +21,21 @@ Status StateStore::write(const PendingWrite& w, WriteInfo* info) {
   // the temp file's fsync (milliseconds): only a write that lands between
   // it and the rename (microseconds) can still be written over.
   auto check = [&]() -> Status {
-    auto now = file_identity(w.path);
-    if (!now) return std::move(now).error();
-    if (*now == w.expect) return {};
+    HS_TRY_ASSIGN(const std::optional<FileStat> now, stat_if_exists(w.path));
+    if (now == w.expect) return {};
     out.changed = true;
     Error e;
     e.code = Errc::busy;
     e.op = "check";
     e.path = w.path;
-    e.detail = "changed by another process (expected " + w.expect.describe() + ", found " + now->describe() + ")";
+    e.detail = "changed by another process (expected " + describe(w.expect) + ", found " + describe(now) + ")";
     return e;
   };
   // Taken right after our rename, before the directory fsync: a write by
   // someone else after this point differs from it and is noticed.
   auto note = [&] {
-    auto now = file_identity(w.path);
-    out.written = now ? *now : FileIdentity{};
+    auto now = stat_if_exists(w.path);
+    out.written = now ? *now : std::nullopt;
   };
   return replace_file_durably(w.path, to_state_text(*w.doc), 0600, &out.renamed, check, note);
 }
@@ -54,10 +53,10 @@ Status StateStore::end_commit(const Status& outcome, const WriteInfo& info) {
       // and memory disagree. (If only its directory fsync fails, the content
       // matches memory again, which is what matters here.)
       bool back = false;
-      FileIdentity written;
+      std::optional<FileStat> written;
       Status s = replace_file_durably(state_path_, to_state_text(doc_), 0600, &back, {}, [&] {
-        auto now = file_identity(state_path_);
-        written = now ? *now : FileIdentity{};
+        auto now = stat_if_exists(state_path_);
+        written = now ? *now : std::nullopt;
       });
       if (back) disk_id_ = written;
       if (!s && !back) restored = s;
@@ -83,30 +82,27 @@ Status StateStore::commit() {
   return commit_once(&changed);
 }
 
-FileIdentity StateStore::loaded_identity(const FileIdentity& before, bool moved_aside) {
+std::optional<FileStat> StateStore::loaded_identity(const std::optional<FileStat>& before, bool moved_aside) {
   // A file moved to a backup leaves nothing behind: the next write expects
   // none (and finds one, and reloads, if someone wrote a new one meanwhile).
-  return moved_aside ? FileIdentity{} : before;
+  return moved_aside ? std::nullopt : before;
 }
 
 Result<bool> StateStore::changed_on_disk() const {
-  auto now = file_identity(state_path_);
-  if (!now) return std::move(now).error();
-  return !(*now == disk_id_);
+  HS_TRY_ASSIGN(const std::optional<FileStat> now, stat_if_exists(state_path_));
+  return !(now == disk_id_);
 }
 
 Status StateStore::reload(std::vector<std::string>* warnings) {
-  auto before = file_identity(state_path_);
-  if (!before) return std::move(before).error();
-  auto loaded = load_state(opts_.dir, opts_.now(), /*sweep=*/false);
-  if (!loaded) return std::move(loaded).error();
-  if (warnings != nullptr) warnings->insert(warnings->end(), loaded->warnings.begin(), loaded->warnings.end());
-  doc_ = std::move(loaded->doc);
+  HS_TRY_ASSIGN(const std::optional<FileStat> before, stat_if_exists(state_path_));
+  HS_TRY_ASSIGN(auto loaded, load_state(opts_.dir, opts_.now(), /*sweep=*/false));
+  if (warnings != nullptr) warnings->insert(warnings->end(), loaded.warnings.begin(), loaded.warnings.end());
+  doc_ = std::move(loaded.doc);
   log_.clear();
   pending_ = false;
-  disk_id_ = loaded_identity(*before, loaded->moved_aside);
+  disk_id_ = loaded_identity(before, loaded.moved_aside);
   ++generation_;
-  return settle_layout(loaded->fresh, warnings);
+  return settle_layout(loaded.fresh, warnings);
 }
 
 template <class T, class F>

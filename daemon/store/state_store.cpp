@@ -82,20 +82,17 @@ Result<std::unique_ptr<StateStore>> StateStore::open(StoreOptions opts,
   HS_TRY(ensure_state_dir(opts.dir));
   // The lock comes before anything else touches the dir: the temp sweep must
   // never remove a file another live writer is about to rename.
-  auto lock = InstanceLock::acquire(fs::join(opts.dir, "harnesssyncd.lock"));
-  if (!lock) return std::move(lock).error();
+  HS_TRY_ASSIGN(auto lock, InstanceLock::acquire(fs::join(opts.dir, "harnesssyncd.lock")));
   // The identity is taken before the read: a write landing between the two
   // then shows as a change at the next check, and is reloaded, not lost.
-  auto before = file_identity(fs::join(opts.dir, kStateFileName));
-  if (!before) return std::move(before).error();
-  auto loaded = load_state(opts.dir, opts.now());
-  if (!loaded) return std::move(loaded).error();
+  HS_TRY_ASSIGN(auto before, stat_if_exists(fs::join(opts.dir, kStateFileName)));
+  HS_TRY_ASSIGN(auto loaded, load_state(opts.dir, opts.now()));
   if (warnings != nullptr) {
-    warnings->insert(warnings->end(), loaded->warnings.begin(), loaded->warnings.end());
+    warnings->insert(warnings->end(), loaded.warnings.begin(), loaded.warnings.end());
   }
-  std::unique_ptr<StateStore> store(new StateStore(std::move(opts), std::move(*lock), std::move(loaded->doc)));
-  store->disk_id_ = loaded_identity(*before, loaded->moved_aside);
-  HS_TRY(store->settle_layout(loaded->fresh, warnings));
+  std::unique_ptr<StateStore> store(new StateStore(std::move(opts), std::move(lock), std::move(loaded.doc)));
+  store->disk_id_ = loaded_identity(before, loaded.moved_aside);
+  HS_TRY(store->settle_layout(loaded.fresh, warnings));
   return store;
 }
 
@@ -267,9 +264,8 @@ Result<MigrateResult> StateStore::apply_migrate_cc2all(const std::optional<std::
   } else if (opts_.cc2all_dir) {
     dir = *opts_.cc2all_dir;
   } else {
-    auto home = home_dir();
-    if (!home) return std::move(home).error();
-    dir = fs::join(*home, ".cc2all");
+    HS_TRY_ASSIGN(const std::string home, home_dir());
+    dir = fs::join(home, ".cc2all");
   }
   const std::string old_path = fs::join(dir, "sync-state.json");
   auto text = fs::read_file(old_path);

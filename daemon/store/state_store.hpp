@@ -30,10 +30,10 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/file_stat.hpp"
 #include "common/instance_lock.hpp"
 #include "common/result.hpp"
 #include "daemon/store/drift.hpp"
-#include "daemon/store/file_identity.hpp"
 #include "daemon/store/undo_log.hpp"
 
 namespace hs::daemon::store {
@@ -98,16 +98,17 @@ struct MigrateResult {
 struct PendingWrite {
   std::string path;
   const boost::json::object* doc = nullptr;
-  /// state.json as the store last wrote or loaded it: the write goes ahead
-  /// only if the file is still that one (docs/STATE.md, "Other writers").
-  FileIdentity expect;
+  /// state.json as the store last wrote or loaded it (nullopt: none): the
+  /// write goes ahead only if the file is still that one (docs/STATE.md,
+  /// "Other writers").
+  std::optional<FileStat> expect;
 };
 
 /// What a write() did besides its outcome.
 struct WriteInfo {
   bool renamed = false;   // state.json was replaced (only the dir fsync can have failed after)
   bool changed = false;   // stopped before the rename: another process had changed state.json
-  FileIdentity written;   // state.json right after our rename
+  std::optional<FileStat> written;  // state.json right after our rename
 };
 
 class StateStore {
@@ -209,7 +210,7 @@ class StateStore {
   // ---- Other writers (docs/STATE.md, "Other writers").
 
   /// state.json as the store last wrote or loaded it.
-  const FileIdentity& disk_identity() const { return disk_id_; }
+  const std::optional<FileStat>& disk_identity() const { return disk_id_; }
   /// True when state.json is no longer that file: another process wrote it.
   Result<bool> changed_on_disk() const;
   /// REQUIRES: !pending(). Reads state.json again by the load rules (an
@@ -245,7 +246,7 @@ class StateStore {
   Result<T> apply_and_commit(F&& apply);
   Status commit_once(bool* changed);
   /// The identity to expect after a load that started when the file was `before`.
-  static FileIdentity loaded_identity(const FileIdentity& before, bool moved_aside);
+  static std::optional<FileStat> loaded_identity(const std::optional<FileStat>& before, bool moved_aside);
 
   StoreOptions opts_;
   InstanceLock lock_;
@@ -254,7 +255,7 @@ class StateStore {
   UndoLog log_;                                      // how to get back to the last durable state
   bool pending_ = false;                             // changes applied since the last commit
   uint64_t generation_ = 0;
-  FileIdentity disk_id_;                             // state.json as we last wrote or loaded it
+  std::optional<FileStat> disk_id_;                  // state.json as we last wrote or loaded it
 };
 
 }  // namespace hs::daemon::store

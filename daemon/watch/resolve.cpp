@@ -9,20 +9,13 @@
 #include <climits>
 #include <deque>
 
+#include "common/fs.hpp"
+
 namespace hs::daemon::watch {
 namespace {
 
 // Symlinks followed on one path before giving up (as the kernel: ELOOP).
 constexpr int kMaxHops = 40;
-
-std::string join(const std::string& dir, const std::string& name) {
-  return dir == "/" ? "/" + name : dir + "/" + name;
-}
-
-std::string parent_of(const std::string& dir) {
-  auto slash = dir.rfind('/');
-  return slash == 0 || slash == std::string::npos ? "/" : dir.substr(0, slash);
-}
 
 void split_into(const std::string& path, std::deque<std::string>& out, bool front) {
   std::vector<std::string> parts;
@@ -68,7 +61,7 @@ const Resolver::Node& Resolver::lstat_of(const std::string& p) {
 std::vector<Dep> Resolver::deps(const std::string& path) {
   std::vector<Dep> deps;
   std::deque<std::string> todo;
-  split_into(path[0] == '/' ? path : join(cwd_, path), todo, false);
+  split_into(path[0] == '/' ? path : fs::join(cwd_, path), todo, false);
   std::string cur = "/";
   int hops = 0;
   // One component at a time, noting each (directory, entry) the result
@@ -78,11 +71,11 @@ std::vector<Dep> Resolver::deps(const std::string& path) {
     todo.pop_front();
     if (c == ".") continue;
     if (c == "..") {
-      cur = parent_of(cur);
+      cur = fs::split(cur).first;  // "/" stays "/"
       continue;
     }
     deps.emplace_back(cur, c);
-    std::string next = join(cur, c);
+    std::string next = fs::join(cur, c);
     const Node& n = lstat_of(next);
     if (n.err != 0) break;
     if (n.link) {

@@ -327,9 +327,9 @@ TEST_CASE("stat cache: a file older than the racy margin is trusted by its stat"
   auto st = hs::FileStat::of_path(f);
   REQUIRE(st);
   const int64_t now = st->ctime_ns;
-  CHECK(hs::racy(*st, now));
-  CHECK(hs::racy(*st, now + hs::kRacyMarginNs));
-  CHECK_FALSE(hs::racy(*st, now + hs::kRacyMarginNs + 1));
+  CHECK(hs::daemon::hashing::racy(*st, now));
+  CHECK(hs::daemon::hashing::racy(*st, now + hs::daemon::hashing::kRacyMarginNs));
+  CHECK_FALSE(hs::daemon::hashing::racy(*st, now + hs::daemon::hashing::kRacyMarginNs + 1));
 
   hs::daemon::hashing::StatCache cache;
   cache.put(f, {*st, "d", 7, false});

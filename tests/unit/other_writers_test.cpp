@@ -5,7 +5,6 @@
 #include <fstream>
 
 #include "common/fs.hpp"
-#include "daemon/store/file_identity.hpp"
 #include "tests/catch.hpp"
 #include "tests/support/store_fixture.hpp"
 
