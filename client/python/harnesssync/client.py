@@ -89,8 +89,9 @@ class Client:
     socket_path: --socket; else $HARNESSSYNC_SOCKET; else the rule of
       docs/PROTOCOL.md for state_dir (harnesssync.paths.socket_path).
     state_dir: the state dir (else $HARNESSSYNC_HOME, else ~/.harnesssync).
-      When it is named (here or by $HARNESSSYNC_HOME), the daemon reached must
-      serve it (daemon.info state_file), else WrongDaemon.
+      When it is named (here or by $HARNESSSYNC_HOME), or the socket is
+      derived from it (no socket_path, no $HARNESSSYNC_SOCKET), the daemon
+      reached must serve it (daemon.info state_file), else WrongDaemon.
     autostart: start harnesssyncd when nobody answers (unless
       $HARNESSSYNC_NO_SPAWN is set), as hsctl does.
     daemon: the harnesssyncd to start (else $HARNESSSYNC_DAEMON, else the one
@@ -108,7 +109,12 @@ class Client:
                  timeout: Optional[float] = DEFAULT_TIMEOUT, spawn_timeout: float = DEFAULT_SPAWN_TIMEOUT,
                  daemon: Optional[str] = None, daemon_args: Sequence[str] = (),
                  on_notification: Optional[NotificationHandler] = None, check_state_dir: Optional[bool] = None):
+        # As hsctl: a socket derived from the state dir belongs to it, so the
+        # daemon found there must serve it; a socket chosen by hand is
+        # checked only when a state dir is named too.
         named = state_dir is not None or bool(os.environ.get("HARNESSSYNC_HOME"))
+        derived = not (socket_path is not None and os.fspath(socket_path)) and \
+            not os.environ.get("HARNESSSYNC_SOCKET")
         self.state_dir: Path = paths.resolve_state_dir(state_dir)
         self.socket_path: str = paths.socket_path(self.state_dir, socket_path)
         self.timeout = timeout
@@ -131,7 +137,7 @@ class Client:
             self._reading = True  # the background thread is the reader, for good
             self._reader = threading.Thread(target=self._read_loop, name="harnesssync-reader", daemon=True)
             self._reader.start()
-        if check_state_dir if check_state_dir is not None else named:
+        if check_state_dir if check_state_dir is not None else (named or derived):
             try:
                 self.check_serves(self.state_dir)
             except BaseException:
