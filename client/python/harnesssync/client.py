@@ -96,7 +96,7 @@ class Client:
       $HARNESSSYNC_NO_SPAWN is set), as hsctl does.
     daemon: the harnesssyncd to start (else $HARNESSSYNC_DAEMON, else the one
       installed beside this package, else $PATH); daemon_args are added to its
-      command line (e.g. ["--schema", "2"]).
+      command line (e.g. ["--log-level", "debug"]).
     timeout: default seconds to wait for each answer (per call overridable).
     on_notification(method, params): called on a background reader thread
       for every message without an id (state.changed, state.drifted, ...).
