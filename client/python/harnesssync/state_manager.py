@@ -3,9 +3,12 @@
 A drop-in for HarnessSync's src/state_manager.py: the same constructor,
 methods, properties, arguments and return values, but every read and every
 change goes to the daemon, which is the only writer of state.json. This
-class never opens state.json. Change one import to adopt it:
+class never opens state.json. HarnessSync adopts it with one line appended
+to its src/state_manager.py (docs/HARNESSSYNC.md):
 
-    from harnesssync import StateManager      # was: from src.state_manager import StateManager
+    from harnesssync.state_manager import StateManager  # noqa: E402,F401,F811  harnesssyncd
+
+and other code with `from harnesssync import StateManager`.
 
 Differences that follow from the daemon owning the file (docs in README.md):
 - No cached copy: every getter asks the daemon, so a StateManager sees the
