@@ -27,12 +27,8 @@ std::string octal(mode_t m) {
   return buf;
 }
 
-}  // namespace
-
-namespace {
-
-// The passwd entry's home, as it is spelled there; the errno when there is
-// none (0: an entry without a home).
+// The home of the real uid's passwd entry, as it is spelled there;
+// Errc::os (ENOENT when there is no entry) otherwise.
 Result<std::string> passwd_entry_home() {
   std::vector<char> buf(16384);
   passwd pw {};

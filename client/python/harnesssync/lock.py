@@ -24,6 +24,9 @@ will see the edit is already queued:
   exactly when sync_lock() would raise BlockingIOError; it no longer looks
   at the time of the last sync.
 
+"Covers" is the lock's model (PROTOCOL.md, coalesce): any queued sync
+covers any other, including one of another project or a narrower scope.
+
 The lock is the daemon's (PROTOCOL.md, lock.*), shared with manual syncs
 (`hsctl lock sync --coalesce -- ...`) and the daemon's triggers. It belongs
 to a connection: a caller that dies releases it at once.
