@@ -275,6 +275,16 @@ class Project:
         except FileNotFoundError:
             pass
 
+    def kill(self):
+        """Ends every hook still running (a failed test's), so that none
+        outlives the test and starts a daemon in its removed temp dir."""
+        self.open_gate()
+        for p in self.hooks:
+            if p.poll() is None:
+                p.kill()
+            p.communicate()
+        self.hooks = []
+
     def finish(self, timeout=120):
         """Waits for every hook; returns each one's stderr."""
         out = []

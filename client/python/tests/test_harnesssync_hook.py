@@ -19,11 +19,19 @@ def user(env, monkeypatch):
     return env
 
 
-def make_project(user, adopted):
-    root = hst.write(os.path.join(user["tmp"], "HarnessSync"))
-    if adopted:
-        hst.adopt(root)
-    return hst.Project(root, os.path.join(user["tmp"], "work", "project"), os.environ, PKG_DIR)
+@pytest.fixture
+def make_project(user):
+    made = []
+
+    def make(adopted):
+        root = hst.write(os.path.join(user["tmp"], "HarnessSync"))
+        if adopted:
+            hst.adopt(root)
+        made.append(hst.Project(root, os.path.join(user["tmp"], "work", "project"), os.environ, PKG_DIR))
+        return made[-1]
+    yield make
+    for project in made:
+        project.kill()
 
 
 def coalescing_waiter(user):
@@ -52,18 +60,18 @@ def two_quick_edits(user, project):
     return project.finish()
 
 
-def test_harnesssyncs_own_lock_loses_the_second_edit(user):
+def test_harnesssyncs_own_lock_loses_the_second_edit(user, make_project):
     """The defect the drop-in fixes, reproduced: the second hook finds the
     flock taken and skips; nothing syncs v2 until some later edit."""
-    project = make_project(user, adopted=False)
+    project = make_project(adopted=False)
     err_a, err_b = two_quick_edits(user, project)
     assert "synced 3 targets" in err_a
     assert "sync in progress, skipping" in err_b
     assert project.targets() == {t: "rules v1\n" for t in hst.TARGETS}  # v2 lost
 
 
-def test_with_the_drop_ins_both_edits_reach_every_target(user):
-    project = make_project(user, adopted=True)
+def test_with_the_drop_ins_both_edits_reach_every_target(user, make_project):
+    project = make_project(adopted=True)
     err_a, err_b = two_quick_edits(user, project)
     assert "synced 3 targets" in err_a and "synced 3 targets" in err_b, (err_a, err_b)
     assert project.started() == ["rules v1\n", "rules v2\n"]
@@ -75,10 +83,10 @@ def test_with_the_drop_ins_both_edits_reach_every_target(user):
     sm.close()
 
 
-def test_a_third_edit_is_covered_by_the_queued_run_and_nothing_runs_twice(user):
+def test_a_third_edit_is_covered_by_the_queued_run_and_nothing_runs_twice(user, make_project):
     """While one sync runs and one waits, a third edit's hook is debounced:
     the waiting run has not read CLAUDE.md yet, so it syncs the third edit."""
-    project = make_project(user, adopted=True)
+    project = make_project(adopted=True)
     project.edit("rules v1\n")
     project.hook()
     hst.wait_until(lambda: project.started() == ["rules v1\n"], "the first sync runs")
@@ -96,10 +104,10 @@ def test_a_third_edit_is_covered_by_the_queued_run_and_nothing_runs_twice(user):
     assert project.targets() == {t: "rules v3\n" for t in hst.TARGETS}
 
 
-def test_an_edit_right_after_a_sync_is_not_debounced(user):
+def test_an_edit_right_after_a_sync_is_not_debounced(user, make_project):
     """HarnessSync's 3 s debounce skipped an edit made just after a sync
     ended; with the drop-in only a queued run debounces."""
-    project = make_project(user, adopted=True)
+    project = make_project(adopted=True)
     project.open_gate()
     project.edit("rules v1\n")
     project.hook()
