@@ -291,6 +291,13 @@ def judge_target(target, cs, win, r, t_start, targets):
     if excuse is not None:
         r.excuse("change " + excuse)
         return
+    if clr is not None and clr.status == "refused":
+        if win.copied(clr.sent, clr.answer[0]) is not None:
+            r.excuse("refused clear copied by an outside save")
+        else:
+            r.anomaly("a clear answered with an error was applied (or the record was lost)",
+                      t=rel(clr.sent, t_start), target=target, record=rec.where(t_start), **clr.where(t_start))
+        return
     kind = {"acked": "acknowledged change lost", "confirmed": "change seen durable, then lost",
             "implied": "notification lost (a later request on its connection was acknowledged)",
             "owed": "message sent before a clean close never applied"}[rec.status]

@@ -27,12 +27,12 @@ def block(title, d):
     return ["%s:" % title] + ["  %-58s %d" % (k, v) for k, v in sorted(d.items())]
 
 
-def render(rep, w, seed, args, groups, events):
+def render(rep, counts, run_dir, seed, seconds, groups):
     lines = ["", "== torture: seed %d, %.0f s of storm, actors %s" % (seed, rep.figures.get("seconds", 0),
                                                                      ",".join(groups))]
-    lines += block("operations", w.counts)
+    lines += block("operations", counts)
     lines += block("judged", rep.counts)
-    lines += block("faults injected (daemon calls failed or delayed)", injected_faults(w.run_dir))
+    lines += block("faults injected (daemon calls failed or delayed)", injected_faults(run_dir))
     lines += block("excused (an outside writer's, a kill's or a fault's doing)", rep.excused)
     lines += ["figures:"] + ["  %-58s %s" % (k, v) for k, v in sorted(rep.figures.items())]
     kinds = rep.kinds()
@@ -45,11 +45,11 @@ def render(rep, w, seed, args, groups, events):
     if rep.anomalies:
         lines.append("replay: %s --seconds %g --seed %d --actors %s" % (
             os.path.relpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "torture.py")),
-            args.seconds, seed, ",".join(groups)))
+            seconds, seed, ",".join(groups)))
         lines.append("(times are seconds from the start of the storm; the journal is <run dir>/journal/)")
     return "\n".join(lines)
 
 
-def as_json(rep, seed, args, groups):
-    return {"seed": seed, "seconds": args.seconds, "actors": groups, "counts": rep.counts, "excused": rep.excused,
+def as_json(rep, seed, seconds, groups):
+    return {"seed": seed, "seconds": seconds, "actors": groups, "counts": rep.counts, "excused": rep.excused,
             "figures": rep.figures, "anomaly_kinds": rep.kinds(), "anomalies": rep.anomalies}

@@ -106,6 +106,30 @@ def case_refused_and_absent():
     return j, final(), [], []
 
 
+def case_refused_clear_undone_is_no_loss():
+    j = J()
+    j.change("r1-1", 1.0, ans=1.1)
+    j.change("r1-1", 2.0, kind="clr", ans=2.1, ok=False, code=1)
+    return j, final(["r1-1"]), [], []
+
+
+def case_refused_clear_whose_file_an_outside_save_copied():
+    """A write whose directory fsync failed is undone after its rename:
+    a save that read in between keeps the clear that was refused."""
+    j = J()
+    j.change("r1-1", 1.0, ans=1.1)
+    j.change("r1-1", 2.0, kind="clr", ans=2.1, ok=False, code=1)
+    j.save("w1-1", r0=2.05, p0=2.2)
+    return j, final(["w1-1"]), [], ["refused clear copied by an outside save"]
+
+
+def case_refused_clear_and_target_gone():
+    j = J()
+    j.change("r1-1", 1.0, ans=1.1)
+    j.change("r1-1", 2.0, kind="clr", ans=2.1, ok=False, code=1)
+    return j, final(), ["a clear answered with an error was applied (or the record was lost)"], []
+
+
 def case_half_message_and_invalid_record_applied():
     j = J()
     j.change("r1-1", 1.0, via="partial", complete=False)

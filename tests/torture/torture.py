@@ -105,7 +105,7 @@ def settle(w, final):
     r = c.call(1, "state.record", wire.record_params("zz-final", {"scope": "all", "synced": 1, "skipped": 0,
                                                                   "failed": 0}))
     if "result" not in r:
-        final.setdefault("notes", []).append("final record refused: %s" % r)
+        final["settle_error"] = "the last change, with no fault on, was refused: %s" % json.dumps(r)[:300]
     # Every client has ended: no lock may remain (allow the daemon a moment).
     deadline = now() + 10.0
     locks = None
@@ -156,6 +156,27 @@ def read_final(w, final):
                     final["sanitizer"].append("%s: %s" % (os.path.basename(log), line.strip()[:300]))
 
 
+def judge_run(run_dir, final):
+    """The oracle's verdict on a run dir's journal and final state."""
+    events, torn = read_events(journal_files(run_dir))
+    rep = oracle.judge(events, final, t_start=final["t_start"], own_pid=final["own_pid"],
+                       check_rss=not final["sanitized"])
+    rep.figures["seconds"] = round(final["t_end"] - final["t_start"], 1)
+    rep.figures["torn_journal_lines"] = torn
+    return rep
+
+
+def judge_again(run_dir):
+    """--judge: the oracle again on a kept run (after a change to it)."""
+    with open(os.path.join(run_dir, "final.json")) as f:
+        final = json.load(f)
+    events, _ = read_events(journal_files(run_dir))
+    begin = next(e for e in events if e["ev"] == "begin")
+    rep = judge_run(run_dir, final)
+    print(report.render(rep, {}, run_dir, begin["seed"], begin["seconds"], begin["actors"]))
+    return 1 if rep.anomalies else 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=60.0, help="how long the storm lasts (default 60)")
@@ -172,7 +193,10 @@ def main(argv=None):
                     help="the daemon is an ASan build: its RSS is not judged (default: $HS_SANITIZED)")
     ap.add_argument("--keep", action="store_true", help="keep the run dir even when nothing was found")
     ap.add_argument("--json", help="also write the report here")
+    ap.add_argument("--judge", metavar="RUN_DIR", help="only judge a kept run dir again, and report")
     args = ap.parse_args(argv)
+    if args.judge:
+        return judge_again(args.judge)
 
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
     groups = [g for g in args.actors.split(",") if g]
@@ -231,15 +255,15 @@ def main(argv=None):
             w.daemon.kill()
         w.journal.close()
 
-    events, torn = read_events(journal_files(run_dir))
-    rep = oracle.judge(events, final, t_start=t_start, own_pid=os.getpid(), check_rss=not args.sanitized)
-    rep.figures["seconds"] = round(t_end - t_start, 1)
-    rep.figures["torn_journal_lines"] = torn
-    text = report.render(rep, w, seed, args, groups, events)
+    final.update(t_start=t_start, t_end=t_end, own_pid=os.getpid(), sanitized=args.sanitized)
+    with open(os.path.join(run_dir, "final.json"), "w") as f:
+        json.dump(final, f)
+    rep = judge_run(run_dir, final)
+    text = report.render(rep, w.counts, run_dir, seed, args.seconds, groups)
     print(text, flush=True)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(report.as_json(rep, seed, args, groups), f, indent=1)
+            json.dump(report.as_json(rep, seed, args.seconds, groups), f, indent=1)
     if rep.anomalies or args.keep:
         print("torture: run dir kept: %s" % run_dir)
     else:
