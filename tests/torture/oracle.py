@@ -413,7 +413,8 @@ def judge_locks(events, final, win, r, t_start, own_pid):
             continue
         listed, d = e.get("listed") or {}, e.get("d") or {}
         if listed.get("waiting"):
-            r.anomaly("a closed connection still waits for a lock", t=rel(e["t"], t_start), lock=e["lock"], listed=listed)
+            r.anomaly("a closed connection still waits for a lock", t=rel(e["t"], t_start), lock=e["lock"],
+                      listed=listed)
         elif listed.get("owed") is not True or d.get("owed") is not True:
             r.anomaly("coalesced callers' run not owed after their covering waiter left", t=rel(e["t"], t_start),
                       lock=e["lock"], listed=listed, next_grant=d)

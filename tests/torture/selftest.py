@@ -262,7 +262,8 @@ def case_drift_differs():
     j.add("drift", 1.0, target="f0", t0=1.0, t1=1.1, same_entry=True, expected=dict(same, changed=["/x"]), got=same)
     j.add("drift", 2.0, target="f1", t0=2.0, t1=2.1, same_entry=False, expected=dict(same, changed=["/x"]), got=same)
     f = final(drift_end=[{"target": "f2", "expected": same, "got": dict(same, removed=["/y"])}])
-    return j, f, ["state.drift differs from hashing every file", "final state.drift differs from hashing every file"], []
+    return j, f, ["state.drift differs from hashing every file",
+                  "final state.drift differs from hashing every file"], []
 
 
 def case_slow_ping():

@@ -66,7 +66,10 @@ class Plan:
         fields = random_fields(self.rng)
         uid = self._chg("rec", target, "notif" if notify else "req", fields)
         params = wire.record_params(target, fields)
-        msg = wire.notification("state.record", params) if notify else wire.request(self._id(uid), "state.record", params)
+        if notify:
+            msg = wire.notification("state.record", params)
+        else:
+            msg = wire.request(self._id(uid), "state.record", params)
         if into is not None:
             into.append((msg, uid))
             return uid
