@@ -153,7 +153,7 @@ def judge(events, final, t_start=0.0, own_pid=None, check_rss=True):
     r = Report()
     win = Windows(events)
     targets = final.get("targets") or {}
-    changes = judge_changes(events, final, win, r, t_start, targets)
+    changes = judge_changes(events, win, r, t_start, targets)
     judge_saves(events, win, r, t_start, targets)
     judge_state(events, final, r, t_start, targets)
     judge_locks(events, final, win, r, t_start, own_pid)
@@ -166,14 +166,13 @@ def judge(events, final, t_start=0.0, own_pid=None, check_rss=True):
 
 # ---- changes sent by RPC clients ---------------------------------------------
 
-def judge_changes(events, final, win, r, t_start, targets):
+def judge_changes(events, win, r, t_start, targets):
     changes = {}
     by_conn = {}
     sends = {}       # (conn, seq) -> send event
     sent = set()
     calm = {}
     ends = {}
-    partial = []
     for e in events:
         ev = e["ev"]
         if ev == "chg":
@@ -182,8 +181,6 @@ def judge_changes(events, final, win, r, t_start, targets):
             by_conn.setdefault(c.conn, []).append(c)
         elif ev == "send":
             sends[(e["conn"], e["seq"])] = e
-            if e.get("partial"):
-                partial.append(e["partial"])
         elif ev == "sent":
             sent.add((e["conn"], e["seq"]))
         elif ev == "ans":
@@ -403,7 +400,7 @@ def judge_locks(events, final, win, r, t_start, own_pid):
                       died_at=rel(died, t_start), held_ms=entry.get("held_ms"))
     if final.get("locks_end"):
         r.anomaly("locks left after every client ended", locks=final["locks_end"])
-    judge_double_grants(events, win, r, t_start)
+    judge_double_grants(events, r, t_start)
     for e in events:
         if e["ev"] != "owed_probe" or "aborted" in e:
             continue
@@ -420,7 +417,7 @@ def judge_locks(events, final, win, r, t_start, own_pid):
                       lock=e["lock"], listed=listed, next_grant=d)
 
 
-def judge_double_grants(events, win, r, t_start):
+def judge_double_grants(events, r, t_start):
     """A lock is proven held from the answer that granted it to each later
     sign of life of its holder, until the holder releases it, breaks its
     session or dies, or the daemon does. Two proven holds of one name that
