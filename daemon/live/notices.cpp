@@ -44,7 +44,8 @@ net::ResponseText drifted_message(uint64_t subscription, const std::string& targ
   return r;
 }
 
-net::ResponseText changed_message(uint64_t subscription, const sequencer::ChangeNote& note, const json::value& last_sync) {
+net::ResponseText changed_message(uint64_t subscription, const sequencer::ChangeNote& note,
+                                  const json::value& last_sync) {
   json::object params;
   params["subscription"] = subscription;
   if (note.target) {

@@ -25,6 +25,7 @@ net::ResponseText drifted_message(uint64_t subscription, const std::string& targ
                              const std::optional<std::string>& account, const proto::JsonText& body);
 
 /// {"jsonrpc":"2.0","method":"state.changed","params":{"subscription","target" or null,"account"?,"kind","last_sync"}}
-net::ResponseText changed_message(uint64_t subscription, const sequencer::ChangeNote& note, const boost::json::value& last_sync);
+net::ResponseText changed_message(uint64_t subscription, const sequencer::ChangeNote& note,
+                                  const boost::json::value& last_sync);
 
 }  // namespace hs::daemon::live

@@ -76,7 +76,8 @@ Subscriptions::Conn& Subscriptions::conn_for(const std::shared_ptr<net::Session>
   return it->second;
 }
 
-std::optional<uint64_t> Subscriptions::add(const std::shared_ptr<net::Session>& session, std::optional<std::string> account,
+std::optional<uint64_t> Subscriptions::add(const std::shared_ptr<net::Session>& session,
+                                           std::optional<std::string> account,
                                            std::optional<std::vector<std::string>> targets) {
   Conn& c = conn_for(session);
   if (c.subs.size() >= kMaxPerConnection) return std::nullopt;

@@ -19,7 +19,7 @@ namespace hs::daemon::rpc {
 
 /// `ticket` is held until the message's last answer is queued (see
 /// net::Session::track).
-void dispatch(Context& ctx, const std::shared_ptr<net::Session>& session, proto::Framing framing, boost::json::value msg,
-              std::shared_ptr<void> ticket);
+void dispatch(Context& ctx, const std::shared_ptr<net::Session>& session, proto::Framing framing,
+              boost::json::value msg, std::shared_ptr<void> ticket);
 
 }  // namespace hs::daemon::rpc

@@ -138,7 +138,8 @@ void state_migrate_cc2all(Context& ctx, Call&& c) {
         return json::value(migrated.to_json());
       },
       answer(std::move(c.reply)),
-      sequencer::ChangeNote{"migrated", std::nullopt, std::nullopt, [](const json::value& v) { return v.at("migrated").as_bool(); }});
+      sequencer::ChangeNote{"migrated", std::nullopt, std::nullopt,
+                            [](const json::value& v) { return v.at("migrated").as_bool(); }});
 }
 
 }  // namespace hs::daemon::rpc

@@ -13,7 +13,7 @@ namespace asio = boost::asio;
 namespace {
 
 // The write's own error (Errc::os from the failing step), as the kind the
-// methods layer tells apart from the change's own errors.
+// rpc layer tells apart from the change's own errors.
 Error write_failed_error(const Error& e) {
   Error w = e;
   w.code = Errc::write_failed;
