@@ -22,7 +22,7 @@ JOBS=${JOBS:-$(nproc)}
 # unversioned libboost-*-dev are 1.74, which lacks Boost.JSON.
 PACKAGES=(
   g++ clang-14 libclang-rt-14-dev cmake ninja-build pkg-config
-  libboost1.81-dev libboost-json1.81-dev libsodium-dev catch2 libcli11-dev
+  libboost1.81-dev libboost-json1.81-dev libsodium-dev libssl-dev catch2 libcli11-dev
   libsystemd-dev systemd dpkg-dev file
   coreutils python3 python3-pytest socat netcat-openbsd
   neovim emacs-nox tmux
