@@ -103,11 +103,11 @@ package_vsix() {
   local out
   out="$(cd "$BUILD_DIR" && pwd)/harnesssync-vscode.vsix"
   (cd "$dir" && npm run --silent build \
-     && npx --no-install vsce package --allow-missing-repository --skip-license --out "$out" >/dev/null)
+     && npx --no-install vsce package --allow-missing-repository --out "$out" >/dev/null)
   python3 - "$out" <<'PY'
 import sys, zipfile
 names = set(zipfile.ZipFile(sys.argv[1]).namelist())
-need = {"extension/package.json", "extension/out/extension.js", "extension/out/model.js",
+need = {"extension/package.json", "extension/LICENSE.txt", "extension/out/extension.js", "extension/out/model.js",
         "extension/node_modules/vscode-jsonrpc/node.js"}
 missing = need - names
 sys.exit("dev.sh: the .vsix lacks " + ", ".join(sorted(missing)) if missing else 0)
