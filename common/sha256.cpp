@@ -79,7 +79,8 @@ std::string FileSha256::hex() {
 
 Result<std::string> sha256_file(const std::string& path) {
   HS_TRY_ASSIGN(FileSha256 file, FileSha256::open(path));
-  // One buffer per thread, not per call: drift checks hash many small files.
+  // One buffer per thread, not per call (256 KiB is an mmap and a munmap
+  // each time): the store's accept hashes its files one after another here.
   thread_local const std::unique_ptr<unsigned char[]> buf(new unsigned char[kSha256FileBuffer]);
   while (!file.done()) HS_TRY(file.step(std::span(buf.get(), kSha256FileBuffer), kSha256FileBuffer));
   return file.hex();
