@@ -3,8 +3,8 @@
 //
 // OpenSSL's libcrypto by default: it picks SHA-NI, AVX2 or the ARMv8 crypto
 // extensions at run time, so one binary hashes at the CPU's speed on every
-// machine (several times libsodium's portable C, which ran at ~160 MB/s per
-// core and made cold drift checks slower than sha256sum, issue 10).
+// machine; with SHA extensions that is about four times libsodium's portable
+// C, which hashes no faster than sha256sum (issue 10).
 // libsodium, which every other HarnessSync tool agrees with, is the build's
 // fallback (-DHS_WITH_OPENSSL=OFF) and the oracle the tests compare with.
 //

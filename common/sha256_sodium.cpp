@@ -1,5 +1,6 @@
 // The hasher of common/sha256.hpp on libsodium (-DHS_WITH_OPENSSL=OFF): the
-// same digests as libcrypto's, from portable C (about 160 MB/s per core).
+// same digests as libcrypto's, from portable C: about a quarter of libcrypto's
+// speed on a CPU with SHA extensions, about sha256sum's (docs/PERFORMANCE.md).
 #include <cstdlib>
 
 #include "common/sha256.hpp"
