@@ -39,7 +39,7 @@ def test_install_tree(prefix):
               libdir + "/pkgconfig/harnesssync-client.pc", "lib/systemd/user/harnesssyncd.service",
               "lib/systemd/user/harnesssyncd.socket", "share/man/man1/hsctl.1", "share/man/man8/harnesssyncd.8",
               "share/bash-completion/completions/hsctl", "share/zsh/vendor-completions/_hsctl",
-              "share/harnesssync/launchd/com.harnesssync.harnesssyncd.plist"]:
+              "share/harnesssync/launchd/com.harnesssync.harnesssyncd.plist", "share/doc/harnesssync/copyright"]:
         assert f in files, f
     r = subprocess.run([os.path.join(prefix, "bin", "hsctl"), "--version"], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.startswith("hsctl ")
