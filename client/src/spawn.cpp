@@ -16,6 +16,7 @@
 
 #include "client/src/errors.hpp"
 #include "common/fs.hpp"
+#include "common/result.hpp"
 #include "common/state_dir.hpp"
 
 namespace harnesssync::detail {
@@ -152,14 +153,13 @@ Result<Done> start_daemon(const SpawnPlan& plan, const std::string& log_path) {
   int status = 0;
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
-  auto line = read_ready_line(rd.get(), plan.deadline);
-  if (!line) return line.error();
-  if (*line == "READY") return Done{};
-  if (line->rfind(kExecFailed, 0) == 0) {
-    int err = std::atoi(line->c_str() + sizeof kExecFailed - 1);
+  HS_TRY_ASSIGN(const std::string line, read_ready_line(rd.get(), plan.deadline));
+  if (line == "READY") return Done{};
+  if (line.rfind(kExecFailed, 0) == 0) {
+    int err = std::atoi(line.c_str() + sizeof kExecFailed - 1);
     return errno_error(Error::Kind::spawn_failed, "harnesssyncd could not start: cannot run " + daemon, err);
   }
-  if (line->rfind("ERROR ", 0) == 0) return spawn_error(Error::Kind::spawn_failed, "harnesssyncd could not start: " + line->substr(6));
+  if (line.rfind("ERROR ", 0) == 0) return spawn_error(Error::Kind::spawn_failed, "harnesssyncd could not start: " + line.substr(6));
   return spawn_error(Error::Kind::spawn_failed, "harnesssyncd exited during start-up; see " + log_path);
 }
 
@@ -170,8 +170,7 @@ Result<Connection> connect_spawning(const SpawnPlan& plan, bool* started) {
   if (auto st = hs::ensure_state_dir(plan.state_dir); !st) {
     return spawn_error(Error::Kind::spawn_failed, "cannot start harnesssyncd: " + st.error().message());
   }
-  auto lock = take_spawn_lock(hs::fs::join(plan.state_dir, "harnesssyncd.spawn.lock"), plan.deadline);
-  if (!lock) return lock.error();
+  HS_TRY_ASSIGN(const hs::UniqueFd lock, take_spawn_lock(hs::fs::join(plan.state_dir, "harnesssyncd.spawn.lock"), plan.deadline));
   // Someone may have started the daemon while we waited for the lock.
   int err = 0;
   auto conn = Connection::open(plan.socket_path, plan.deadline, &err);
@@ -180,8 +179,7 @@ Result<Connection> connect_spawning(const SpawnPlan& plan, bool* started) {
   // other client is starting a daemon on it right now. (The daemon probes
   // again under its own lock before it binds.)
   if (err == ECONNREFUSED) ::unlink(plan.socket_path.c_str());
-  auto spawned = start_daemon(plan, hs::fs::join(plan.state_dir, "harnesssyncd.log"));
-  if (!spawned) return spawned.error();
+  HS_TRY(start_daemon(plan, hs::fs::join(plan.state_dir, "harnesssyncd.log")));
   *started = true;
   return Connection::open(plan.socket_path, plan.deadline);
 }

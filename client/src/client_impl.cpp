@@ -1,0 +1,101 @@
+#include "client/src/client_impl.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include "client/src/errors.hpp"
+#include "common/result.hpp"
+#include "proto/jsonrpc.hpp"
+
+namespace harnesssync {
+namespace json = boost::json;
+namespace proto = hs::proto;
+using detail::protocol_error;
+
+namespace {
+
+// The result or error of one answer (an object with an id).
+Result<json::value> answer_of(const json::object& o) {
+  if (const json::value* err = o.if_contains("error"); err != nullptr && err->is_object()) {
+    Error e;
+    e.kind = Error::Kind::rpc;
+    const auto& eo = err->get_object();
+    if (const auto* c = eo.if_contains("code"); c != nullptr && c->is_int64()) e.code = static_cast<int>(c->get_int64());
+    if (const auto* m = eo.if_contains("message"); m != nullptr && m->is_string()) e.message = m->get_string();
+    if (const auto* d = eo.if_contains("data")) e.data = *d;
+    return e;
+  }
+  if (const json::value* result = o.if_contains("result")) return *result;
+  return protocol_error("harnesssyncd sent an answer with neither result nor error");
+}
+
+}  // namespace
+
+Result<int64_t> Client::Impl::send(std::string_view method, json::object params, detail::Deadline deadline) {
+  const int64_t id = next_id++;
+  json::object req;
+  req["jsonrpc"] = "2.0";
+  req["id"] = id;
+  req["method"] = method;
+  if (!params.empty()) req["params"] = std::move(params);
+  HS_TRY(conn.send(proto::encode_frame(proto::Framing::ndjson, json::serialize(req)), deadline));
+  return id;
+}
+
+Result<json::value> Client::Impl::await(int64_t id, detail::Deadline deadline) {
+  for (;;) {
+    HS_TRY_ASSIGN(proto::Frame frame, conn.read_frame(deadline));
+    if (!frame.ok() || !frame.value.is_object()) return protocol_error("harnesssyncd sent an answer that is not a JSON object");
+    const json::object& o = frame.value.get_object();
+    const json::value* rid = o.if_contains("id");
+    if (rid == nullptr) {
+      deliver(frame.value);
+      continue;
+    }
+    // An error about a message the daemon could not read (id null) is ours.
+    if ((rid->is_int64() && rid->get_int64() == id) || rid->is_null()) return answer_of(o);
+  }
+}
+
+void Client::Impl::deliver(const json::value& msg) {
+  if (!msg.is_object()) return;
+  const auto& o = msg.get_object();
+  if (o.contains("id") || !on_notification) return;
+  const json::value* m = o.if_contains("method");
+  const json::value* p = o.if_contains("params");
+  if (m == nullptr || !m->is_string()) return;
+  static const json::object kEmpty;
+  in_handler = true;
+  struct Reset {
+    bool& flag;
+    ~Reset() { flag = false; }
+  } reset{in_handler};
+  on_notification(m->get_string(), p != nullptr && p->is_object() ? p->get_object() : kEmpty);
+}
+
+Result<json::value> Client::Impl::call(std::string_view method, json::object params, detail::Deadline deadline) {
+  if (in_handler) {
+    // Reading our answer from inside the handler would deliver the next
+    // notifications from inside it too, and interleave with the read the
+    // handler was called from.
+    return detail::usage_error(std::string(method) + ": called from the notification handler; call after it returns");
+  }
+  HS_TRY_ASSIGN(const int64_t id, send(method, std::move(params), deadline));
+  return await(id, deadline);
+}
+
+Result<int> Client::Impl::poll(std::chrono::milliseconds wait) {
+  if (in_handler) return detail::usage_error("poll_notifications: called from the notification handler");
+  int n = 0;
+  auto deadline = detail::deadline_after(wait);
+  for (;;) {
+    // Once something was delivered, only what is already here: the caller
+    // acts on a batch without waiting out the whole window.
+    HS_TRY_ASSIGN(auto frame, conn.try_read_frame(n > 0 ? std::chrono::steady_clock::now() : deadline));
+    if (!frame) return n;
+    if (!frame->ok()) return protocol_error("harnesssyncd sent a notification that is not JSON");
+    deliver(frame->value);
+    ++n;
+  }
+}
+
+}  // namespace harnesssync
