@@ -47,12 +47,14 @@ Result<Client> Client::connect(const ClientOptions& opts) {
   HS_TRY_ASSIGN(std::string path, resolve_socket_path(opts));
   bool started = false;
   HS_TRY_ASSIGN(Connection conn, open_or_spawn(opts, path, dir, &started));
-  Client client(std::make_unique<Impl>(std::move(conn), path, started, opts.timeout));
-  if (opts.check_state_dir.value_or(detail::names_state_dir(opts))) {
-    HS_TRY_ASSIGN(const json::object info, client.info());
-    HS_TRY(check_daemon_serves(info, path, dir));
+  auto impl = std::make_unique<Impl>(std::move(conn), std::move(path), started, opts.timeout);
+  if (opts.check_state_dir.value_or(detail::names_state_dir(opts))) impl->check_dir = dir;
+  impl->on_info = opts.on_info;
+  if (impl->check_dir || impl->on_info) {
+    impl->queue_check();
+    if (!opts.pipeline_check) HS_TRY(impl->settle_check());
   }
-  return client;
+  return Client(std::move(impl));
 }
 
 void Client::on_notification(std::function<void(std::string_view, const json::object&)> handler) {

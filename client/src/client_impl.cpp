@@ -1,6 +1,7 @@
 #include "client/src/client_impl.hpp"
 
 #include <boost/json/serialize.hpp>
+#include <array>
 
 #include "client/src/errors.hpp"
 #include "common/result.hpp"
@@ -10,6 +11,24 @@ namespace harnesssync {
 namespace json = boost::json;
 namespace proto = hs::proto;
 using detail::protocol_error;
+
+namespace detail {
+
+bool reads_only(std::string_view method) {
+  // Methods that change nothing the daemon keeps for anyone: not the state,
+  // not a lock, not a subscription (which would deliver another daemon's
+  // notifications). settings.dry_run is left out: it also sets.
+  static constexpr std::array<std::string_view, 13> kReadOnly = {
+      "daemon.info",   "daemon.ping", "rpc.discover",   "state.drift",   "state.target",
+      "state.all",     "state.account", "state.accounts", "hash.files",  "lock.list",
+      "plugins.status", "plugins.drift", "health.history"};
+  for (std::string_view m : kReadOnly) {
+    if (m == method) return true;
+  }
+  return false;
+}
+
+}  // namespace detail
 
 namespace {
 
@@ -30,14 +49,27 @@ Result<json::value> answer_of(const json::object& o) {
 
 }  // namespace
 
-Result<int64_t> Client::Impl::send(std::string_view method, json::object params, detail::Deadline deadline) {
+int64_t Client::Impl::queue(std::string_view method, json::object params) {
   const int64_t id = next_id++;
   json::object req;
   req["jsonrpc"] = "2.0";
   req["id"] = id;
   req["method"] = method;
   if (!params.empty()) req["params"] = std::move(params);
-  HS_TRY(conn.send(proto::encode_frame(proto::Framing::ndjson, json::serialize(req)), deadline));
+  outbox += proto::encode_frame(proto::Framing::ndjson, json::serialize(req));
+  return id;
+}
+
+Result<Done> Client::Impl::flush(detail::Deadline deadline) {
+  if (outbox.empty()) return Done{};
+  auto sent = conn.send(outbox, deadline);
+  outbox.clear();
+  return sent;
+}
+
+Result<int64_t> Client::Impl::send(std::string_view method, json::object params, detail::Deadline deadline) {
+  const int64_t id = queue(method, std::move(params));
+  HS_TRY(flush(deadline));
   return id;
 }
 
@@ -49,6 +81,10 @@ Result<json::value> Client::Impl::await(int64_t id, detail::Deadline deadline) {
     const json::value* rid = o.if_contains("id");
     if (rid == nullptr) {
       deliver(frame.value);
+      continue;
+    }
+    if (rid->is_int64() && info_id && rid->get_int64() == *info_id && id != *info_id) {
+      info_answer = answer_of(o);
       continue;
     }
     // An error about a message the daemon could not read (id null) is ours.
@@ -72,6 +108,32 @@ void Client::Impl::deliver(const json::value& msg) {
   on_notification(m->get_string(), p != nullptr && p->is_object() ? p->get_object() : kEmpty);
 }
 
+void Client::Impl::queue_check() { info_id = queue("daemon.info", {}); }
+
+Result<Done> Client::Impl::settle_check() {
+  if (broken) return *broken;
+  if (!info_id) return Done{};
+  if (!info_answer) {
+    const auto deadline = detail::deadline_after(timeout);
+    auto sent = flush(deadline);
+    info_answer = sent ? await(*info_id, deadline) : Result<json::value>(sent.error());
+  }
+  auto checked = check_info(*info_answer);
+  info_id.reset();
+  info_answer.reset();
+  if (!checked) broken = checked.error();
+  return checked;
+}
+
+Result<Done> Client::Impl::check_info(const Result<json::value>& answer) {
+  if (!answer) return answer.error();
+  if (!answer->is_object()) return protocol_error("daemon.info: the answer is not an object");
+  const json::object& info = answer->get_object();
+  if (check_dir) HS_TRY(check_daemon_serves(info, socket_path, *check_dir));
+  if (on_info) HS_TRY(on_info(info));
+  return Done{};
+}
+
 Result<json::value> Client::Impl::call(std::string_view method, json::object params, detail::Deadline deadline) {
   if (in_handler) {
     // Reading our answer from inside the handler would deliver the next
@@ -79,12 +141,20 @@ Result<json::value> Client::Impl::call(std::string_view method, json::object par
     // handler was called from.
     return detail::usage_error(std::string(method) + ": called from the notification handler; call after it returns");
   }
+  if (broken) return *broken;
+  // Never let a call that changes something reach a daemon not yet checked.
+  if (info_id && !detail::reads_only(method)) HS_TRY(settle_check());
   HS_TRY_ASSIGN(const int64_t id, send(method, std::move(params), deadline));
-  return await(id, deadline);
+  auto answer = await(id, deadline);
+  // A read-only call went out with the check: its answer counts only once
+  // the check passed.
+  if (info_id) HS_TRY(settle_check());
+  return answer;
 }
 
 Result<int> Client::Impl::poll(std::chrono::milliseconds wait) {
   if (in_handler) return detail::usage_error("poll_notifications: called from the notification handler");
+  HS_TRY(settle_check());
   int n = 0;
   auto deadline = detail::deadline_after(wait);
   for (;;) {

@@ -1,5 +1,6 @@
-// Client::connect against the real daemon:
-// autostart failures and the state dir check.
+// Client::connect against the real daemon and against scripted peers:
+// autostart failures, the state dir check, and the check pipelined with
+// the first call (ClientOptions::pipeline_check, on_info).
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -11,6 +12,7 @@
 #include "harnesssync/client.hpp"
 #include "tests/catch.hpp"
 #include "tests/support/live_daemon.hpp"
+#include "tests/support/scripted_peer.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace json = boost::json;
@@ -18,6 +20,9 @@ using harnesssync::Client;
 using harnesssync::ClientOptions;
 using harnesssync::Error;
 using hs::test::LiveDaemon;
+using hs::test::read_line;
+using hs::test::ScriptedPeer;
+using hs::test::write_str;
 
 TEST_CASE("client: naming a state dir checks that the daemon serves it", "[client]") {
   LiveDaemon d;
@@ -112,4 +117,153 @@ TEST_CASE("client: a full backlog is waited on, never taken for a connection", "
   CHECK(c.error().kind == Error::Kind::timeout);
   for (int f : fillers) ::close(f);
   ::close(l);
+}
+
+namespace {
+
+// A daemon.info answer naming `state_dir`'s state file.
+std::string info_serving(const std::string& state_dir) {
+  return json::serialize(json::object{{"name", "harnesssyncd"}, {"state_file", state_dir + "/state.json"}});
+}
+
+std::string method_of(const std::string& line) { return std::string(json::parse(line).at("method").as_string()); }
+
+}  // namespace
+
+TEST_CASE("client: a pipelined check goes out with a first call that only reads, in one round trip", "[client]") {
+  ScriptedPeer peer;
+  const std::string dir = peer.dir / "state";
+  peer.serve([dir](int fd) {
+    // Both requests arrive before either is answered: a client that waited
+    // for the check's answer before sending the call would time out here.
+    std::string info = read_line(fd);
+    std::string drift = read_line(fd);
+    if (method_of(info) != "daemon.info" || method_of(drift) != "state.drift") {
+      throw std::runtime_error("peer: got " + info + " then " + drift);
+    }
+    // Answered out of order: the client matches them by id.
+    write_str(fd, hs::test::answer(drift, R"({"target":"codex","tracked":true,"drifted":["/a"],"changed":["/a"]})"));
+    write_str(fd, hs::test::answer(info, info_serving(dir)));
+    read_line(fd);
+  });
+  ClientOptions o = peer.options();
+  o.state_dir = dir;
+  o.pipeline_check = true;
+  o.timeout = std::chrono::milliseconds(3000);
+  int infos = 0;
+  o.on_info = [&](const json::object& info) -> harnesssync::Result<harnesssync::Done> {
+    ++infos;
+    CHECK(info.at("name").as_string() == "harnesssyncd");
+    return harnesssync::Done{};
+  };
+  auto c = Client::connect(o);
+  REQUIRE(c);
+  CHECK(infos == 0);  // not read yet: it comes with the first call's answer
+  auto d = c->drift("codex", std::nullopt);
+  REQUIRE(d);
+  CHECK(d->changed == std::vector<std::string>{"/a"});
+  CHECK(infos == 1);
+}
+
+TEST_CASE("client: with a pipelined check, a wrong daemon is never sent a call that changes something",
+          "[client]") {
+  ScriptedPeer peer;
+  auto seen = std::make_shared<std::vector<std::string>>();
+  peer.serve([seen, other = peer.dir / "other"](int fd) {
+    for (std::string line = read_line(fd); !line.empty(); line = read_line(fd)) {
+      seen->push_back(method_of(line));
+      if (method_of(line) == "daemon.info") write_str(fd, hs::test::answer(line, info_serving(other)));
+      else write_str(fd, hs::test::answer(line, R"({"target":"codex","status":"success"})"));
+    }
+  });
+  ClientOptions o = peer.options();
+  o.state_dir = peer.dir / "state";
+  o.pipeline_check = true;
+  {
+    auto c = Client::connect(o);
+    REQUIRE(c);
+    harnesssync::RecordRequest r;
+    r.target = "codex";
+    auto rec = c->record(r);
+    REQUIRE_FALSE(rec);
+    CHECK(rec.error().kind == Error::Kind::wrong_daemon);
+    CHECK(rec.error().message == "harnesssyncd at " + peer.path + " serves " + (peer.dir / "other") +
+                                     "/state.json, not " + o.state_dir + "/state.json");
+    // The connection is not used again: every call fails the same way.
+    auto again = c->ping();
+    REQUIRE_FALSE(again);
+    CHECK(again.error().kind == Error::Kind::wrong_daemon);
+    CHECK_FALSE(c->poll_notifications(std::chrono::milliseconds(0)));
+  }  // the client hangs up: the peer has seen everything it was sent
+  CHECK(peer.take_failures() == std::vector<std::string>{});
+  CHECK(*seen == std::vector<std::string>{"daemon.info"});
+}
+
+TEST_CASE("client: with a pipelined check, a read-only call's answer from a wrong daemon is not returned",
+          "[client]") {
+  LiveDaemon d;
+  d.connect();  // starts it, for d.opts.state_dir
+  ClientOptions other = d.opts;
+  other.autostart = false;
+  other.state_dir = d.dir / "other";
+  other.pipeline_check = true;
+  auto c = Client::connect(other);
+  REQUIRE(c);  // the check's answer is not read yet
+  auto all = c->all();
+  REQUIRE_FALSE(all);
+  CHECK(all.error().kind == Error::Kind::wrong_daemon);
+  // A call that changes something is refused too, and was never applied.
+  harnesssync::RecordRequest r;
+  r.target = "codex";
+  auto rec = c->record(r);
+  REQUIRE_FALSE(rec);
+  CHECK(rec.error().kind == Error::Kind::wrong_daemon);
+  auto right = d.connect().all();
+  REQUIRE(right);
+  CHECK(right->at("targets").as_object().empty());
+  // The right state dir passes, pipelined or not, and a record goes through.
+  ClientOptions same = d.opts;
+  same.pipeline_check = true;
+  auto ok = Client::connect(same);
+  REQUIRE(ok);
+  REQUIRE(ok->record(r));
+  CHECK(d.connect().all()->at("targets").as_object().contains("codex"));
+}
+
+TEST_CASE("client: on_info sees the connect-time daemon.info once, and its error fails like the check's",
+          "[client]") {
+  LiveDaemon d;
+  int calls = 0;
+  ClientOptions o = d.opts;
+  o.check_state_dir = false;  // on_info alone makes connect() fetch daemon.info
+  o.on_info = [&](const json::object& info) -> harnesssync::Result<harnesssync::Done> {
+    ++calls;
+    if (!info.contains("pid")) return Error{Error::Kind::protocol, 0, "no pid", nullptr};
+    return harnesssync::Done{};
+  };
+  {
+    auto c = Client::connect(o);
+    REQUIRE(c);
+    CHECK(calls == 1);
+    REQUIRE(c->ping());
+    CHECK(calls == 1);
+  }
+  o.on_info = [&](const json::object&) -> harnesssync::Result<harnesssync::Done> {
+    ++calls;
+    return Error{Error::Kind::usage, 0, "refused by on_info", nullptr};
+  };
+  auto refused = Client::connect(o);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message == "refused by on_info");
+  CHECK(calls == 2);
+  o.pipeline_check = true;
+  auto later = Client::connect(o);
+  REQUIRE(later);
+  CHECK(calls == 2);
+  auto ping = later->ping();
+  REQUIRE_FALSE(ping);
+  CHECK(ping.error().message == "refused by on_info");
+  CHECK(calls == 3);
+  CHECK(later->ping().error().message == "refused by on_info");
+  CHECK(calls == 3);
 }

@@ -4,6 +4,7 @@
 
 #include <boost/json/object.hpp>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -32,6 +33,24 @@ struct ClientOptions {
   std::chrono::milliseconds timeout{10000};
   /// Waiting for a started daemon to be ready.
   std::chrono::milliseconds spawn_timeout{10000};
+  /// Called once with the daemon.info answer fetched when connecting, after
+  /// the check of check_state_dir passed: for a caller that reads daemon.info
+  /// anyway (a version check) without a round trip of its own. Setting it
+  /// makes connect() fetch daemon.info even with the check off. An Error it
+  /// returns fails as the check does.
+  std::function<Result<Done>(const boost::json::object& info)> on_info;
+  /// Send the daemon.info of the check (and of on_info) together with the
+  /// first call instead of before it: one round trip instead of two for a
+  /// process that connects to make one call. connect() then does not wait
+  /// for that answer, so a wrong daemon (or on_info's Error) fails the first
+  /// call, and every call after it, instead of connect(). The check still
+  /// comes first: a first call that only reads (daemon.info, daemon.ping,
+  /// rpc.discover, state.drift, state.target, state.all, state.account,
+  /// state.accounts, hash.files, lock.list, plugins.status, plugins.drift,
+  /// health.history) is sent at once, but its answer is used only once the
+  /// check passed; any other call is sent only once the check passed, so
+  /// nothing is ever changed, locked or subscribed to on a wrong daemon.
+  bool pipeline_check = false;
 };
 
 /// The socket path by the rules above (no connection is made).
