@@ -24,6 +24,7 @@ Result<LockResult> Client::lock_acquire(const std::string& name, int64_t wait_ms
   l.acquired = a->get_bool();
   if (const auto* c = member(o, "coalesced", json::kind::bool_)) l.coalesced = c->get_bool();
   if (const auto* h = member(o, "holder_pid", json::kind::int64)) l.holder_pid = h->get_int64();
+  if (const auto* w = member(o, "owed", json::kind::bool_)) l.owed = w->get_bool();
   return l;
 }
 

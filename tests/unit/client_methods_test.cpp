@@ -5,11 +5,13 @@
 #include "harnesssync/client.hpp"
 #include "tests/catch.hpp"
 #include "tests/support/live_daemon.hpp"
+#include "tests/support/scripted_peer.hpp"
 
 namespace json = boost::json;
 using harnesssync::Client;
 using harnesssync::Error;
 using hs::test::LiveDaemon;
+using hs::test::ScriptedAnswers;
 
 TEST_CASE("client: autostart, typed wrappers and errors against the real daemon", "[client]") {
   LiveDaemon d;
@@ -76,4 +78,29 @@ TEST_CASE("client: autostart, typed wrappers and errors against the real daemon"
   REQUIRE(c2);
   CHECK_FALSE(c2->started_daemon());
   CHECK(c2->info()->at("pid") == info->at("pid"));
+}
+
+TEST_CASE("client: lock.acquire's answer, with and without owed", "[client]") {
+  ScriptedAnswers s({R"({"acquired":true,"coalesced":false,"holder_pid":12,"owed":true})",
+                     R"({"acquired":false,"coalesced":true,"holder_pid":null})",
+                     R"({"coalesced":true})"});
+  {
+  Client c = s.connect();
+  auto owed = c.lock_acquire("sync", 100, true);
+  REQUIRE(owed);
+  CHECK(owed->acquired);
+  CHECK(owed->holder_pid == 12);
+  CHECK(owed->owed == true);
+  auto covered = c.lock_acquire("sync2");
+  REQUIRE(covered);
+  CHECK(covered->coalesced);
+  CHECK_FALSE(covered->holder_pid.has_value());
+  CHECK_FALSE(covered->owed.has_value());  // a daemon that does not say
+  auto bad = c.lock_acquire("sync3");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().kind == Error::Kind::protocol);
+  }  // the client hangs up: the peer ends
+  CHECK(s.peer.take_failures() == std::vector<std::string>{});
+  CHECK((*s.seen)[0] == json::object{{"name", "sync"}, {"wait_ms", 100}, {"coalesce", true}});
+  CHECK((*s.seen)[1] == json::object{{"name", "sync2"}, {"wait_ms", 0}});
 }

@@ -50,6 +50,10 @@ struct LockResult {
   /// covers this one (docs/PROTOCOL.md, lock.acquire).
   bool coalesced = false;
   std::optional<int64_t> holder_pid;
+  /// Acquired, and owed: a caller that covered others went away without
+  /// running, so this run must run for them (docs/PROTOCOL.md, lock.acquire).
+  /// nullopt when the daemon's answer does not say (a daemon without it).
+  std::optional<bool> owed;
 };
 
 /// One row of lock.list.
