@@ -110,8 +110,18 @@ int above_stdio(int fd) {
   return moved;
 }
 
-// Starts the daemon as a grandchild in its own session: not our child (no
-// zombie, outlives us), no controlling terminal, stdio to the log.
+// Starts the daemon as a grandchild in a process group of its own: not our
+// child (no zombie, outlives us), out of reach of the signals a terminal
+// sends to our job (^C, ^Z, a hangup), stdio to the log.
+//
+// Not in a session of its own (setsid), though: a new session is a new
+// scheduler autogroup, and on a busy machine every wake-up of a process in
+// a fresh autogroup waits for the other groups' slices, so the fork, the
+// exec and the daemon's start-up each waited milliseconds (8 ms of a 10 ms
+// cold start; docs/PERFORMANCE.md, "hsctl cold start"). In our session the
+// start runs in our group, which has the CPU we are not using while we
+// wait. A hangup of the terminal signals only its session leader and its
+// foreground process group, never this one.
 Result<Done> start_daemon(const SpawnPlan& plan, const std::string& log_path) {
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) return errno_error(Error::Kind::spawn_failed, "pipe", errno);
@@ -137,8 +147,9 @@ Result<Done> start_daemon(const SpawnPlan& plan, const std::string& log_path) {
     return errno_error(Error::Kind::spawn_failed, "fork", errno);
   }
   if (child == 0) {
-    ::setsid();
+    ::setpgid(0, 0);
     if (::fork() != 0) ::_exit(0);  // the grandchild is adopted by init
+    ::setpgid(0, 0);                // and leads its own group: kill -- -PID stops it alone
     ::dup2(null_fd, 0);
     ::dup2(log_fd, 1);
     ::dup2(log_fd, 2);
@@ -149,11 +160,14 @@ Result<Done> start_daemon(const SpawnPlan& plan, const std::string& log_path) {
   }
   ::close(log_fd);
   ::close(null_fd);
-  wr.reset();  // only the daemon holds the write end now: EOF means it is gone
+  wr.reset();  // only the daemon (and the child, until it exits) holds the write end now: EOF means it is gone
+  // The child is reaped after the daemon's word, not before: waiting for it
+  // first would put one more wake-up on the way to READY.
+  auto ready = read_ready_line(rd.get(), plan.deadline);
   int status = 0;
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
-  HS_TRY_ASSIGN(const std::string line, read_ready_line(rd.get(), plan.deadline));
+  HS_TRY_ASSIGN(const std::string line, std::move(ready));
   if (line == "READY") return Done{};
   if (line.rfind(kExecFailed, 0) == 0) {
     int err = std::atoi(line.c_str() + sizeof kExecFailed - 1);

@@ -389,9 +389,41 @@ def test_autostart_logs_to_the_state_dir_and_detaches(env):
     assert len(pids) == 1
     with open("/proc/%d/stat" % pids[0]) as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    ppid, sid = int(fields[1]), int(fields[3])
-    assert ppid != os.getpid() and sid != os.getsid(0)  # its own session, not our child
+    ppid, pgid, sid = int(fields[1]), int(fields[2]), int(fields[3])
+    assert ppid != os.getpid()  # not our child
+    # A process group of its own (no signal for our job reaches it), in our
+    # session (so that it starts in our scheduler autogroup).
+    assert pgid == pids[0] and pgid != os.getpgid(0) and sid == os.getsid(0)
     assert "serving" in open(os.path.join(env.state, "harnesssyncd.log")).read()
+
+
+def test_an_autostarted_daemon_outlives_the_terminal_it_was_started_from(env):
+    """Started from a shell on a terminal: ^C to the shell's job and the
+    terminal's hangup (its session leader and foreground job get SIGHUP)
+    reach hsctl's job, never the daemon."""
+    import pty
+    pid, master = pty.fork()
+    if pid == 0:  # a session leader on the pty, as a login shell is
+        try:
+            os.execve("/bin/sh", ["sh", "-c", '"$0" ping && echo started && exec sleep 600', HSCTL], env.env)
+        finally:
+            os._exit(127)
+    out = b""
+    while b"started" not in out:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            chunk = b""
+        assert chunk, out
+        out += chunk
+    daemon = env.daemon_pids()
+    assert len(daemon) == 1
+    os.write(master, b"\x03")  # ^C: SIGINT to the foreground job (sh, then sleep)
+    os.close(master)           # the hangup
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status), status
+    r = env.hsctl("--no-spawn", "--json", "info")
+    assert r.returncode == 0 and json.loads(r.stdout)["pid"] == daemon[0], (r.returncode, r.stderr)
 
 
 def test_sixteen_hsctl_race_to_start_exactly_one_daemon(env):
