@@ -118,9 +118,11 @@ Result<Done> Client::Impl::settle_check() {
     auto sent = flush(deadline);
     info_answer = sent ? await(*info_id, deadline) : Result<json::value>(sent.error());
   }
-  auto checked = check_info(*info_answer);
+  // Settled before the checks run, whatever they do.
+  const Result<json::value> answer = std::move(*info_answer);
   info_id.reset();
   info_answer.reset();
+  auto checked = check_info(answer);
   if (!checked) broken = checked.error();
   return checked;
 }

@@ -37,7 +37,8 @@ struct ClientOptions {
   /// the check of check_state_dir passed: for a caller that reads daemon.info
   /// anyway (a version check) without a round trip of its own. Setting it
   /// makes connect() fetch daemon.info even with the check off. An Error it
-  /// returns fails as the check does.
+  /// returns fails as the check does. It runs inside connect() or the first
+  /// call, and must not call the Client.
   std::function<Result<Done>(const boost::json::object& info)> on_info;
   /// Send the daemon.info of the check (and of on_info) together with the
   /// first call instead of before it: one round trip instead of two for a
