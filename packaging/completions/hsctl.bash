@@ -53,7 +53,7 @@ _hsctl() {
         fi
       done
       if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W "--wait --coalesce -- --help" -- "$cur"))
+        COMPREPLY=($(compgen -W "--wait --coalesce --json -- --help" -- "$cur"))
       fi ;;
     call) COMPREPLY=($(compgen -W "daemon.info daemon.ping daemon.shutdown rpc.discover state.record state.drift state.target state.all state.clear state.accept state.migrate_cc2all hash.files state.account state.accounts plugins.record plugins.status plugins.drift settings.dry_run health.record health.history lock.acquire lock.release lock.list" -- "$cur")) ;;
   esac
