@@ -8,7 +8,6 @@
 #include <iostream>
 #include <sstream>
 
-#include "common/state_dir.hpp"
 #include "common/version.hpp"
 
 namespace hsctl {
@@ -28,24 +27,8 @@ harnesssync::ClientOptions Context::client_options() const {
   return o;
 }
 
-std::optional<std::string> Context::named_state_dir() const {
-  if (!g_.state_dir.empty()) return g_.state_dir;
-  const char* env = std::getenv("HARNESSSYNC_HOME");
-  if (env != nullptr && *env != '\0') return std::string(env);
-  return std::nullopt;
-}
-
 std::optional<std::string> Context::state_dir_to_check() const {
-  if (auto named = named_state_dir()) return named;
-  const char* env = std::getenv("HARNESSSYNC_SOCKET");
-  if (!g_.socket.empty() || (env != nullptr && *env != '\0')) return std::nullopt;
-  // A socket derived from the default state dir belongs to that dir: a
-  // daemon found there that serves another one (started with --socket by
-  // hand, or by a client that derived names by another rule) is not ours
-  // to write to, nor to stop.
-  auto dir = hs::resolve_state_dir(std::nullopt);
-  if (!dir) return std::nullopt;  // no home: the socket could not be derived either
-  return *dir;
+  return harnesssync::state_dir_to_check(client_options());
 }
 
 harnesssync::Client* Context::client(bool allow_spawn) {

@@ -48,7 +48,7 @@ Result<Client> Client::connect(const ClientOptions& opts) {
   bool started = false;
   HS_TRY_ASSIGN(Connection conn, open_or_spawn(opts, path, dir, &started));
   auto impl = std::make_unique<Impl>(std::move(conn), std::move(path), started, opts.timeout);
-  if (opts.check_state_dir.value_or(detail::names_state_dir(opts))) impl->check_dir = dir;
+  if (opts.check_state_dir.value_or(state_dir_to_check(opts).has_value())) impl->check_dir = dir;
   impl->on_info = opts.on_info;
   if (impl->check_dir || impl->on_info) {
     impl->queue_check();

@@ -29,6 +29,7 @@ Result<std::string> resolve_state_dir(const ClientOptions& o) {
   return *dir;
 }
 
+// Whether the caller named a state dir (state_dir, or $HARNESSSYNC_HOME).
 bool names_state_dir(const ClientOptions& o) {
   if (!o.state_dir.empty()) return true;
   const char* env = std::getenv("HARNESSSYNC_HOME");
@@ -41,6 +42,21 @@ bool spawn_disabled_by_env() {
 }
 
 }  // namespace detail
+
+std::optional<std::string> state_dir_to_check(const ClientOptions& opts) {
+  const bool named = detail::names_state_dir(opts);
+  if (!named) {
+    // A socket chosen by hand serves whatever state dir it serves. One
+    // derived from the default state dir belongs to that dir: a daemon
+    // found there that serves another one (started with --socket by hand,
+    // or by a client of another HOME) is not ours to write to, nor to stop.
+    const char* env = std::getenv("HARNESSSYNC_SOCKET");
+    if (!opts.socket_path.empty() || (env != nullptr && *env != '\0')) return std::nullopt;
+  }
+  auto dir = detail::resolve_state_dir(opts);
+  if (!dir) return std::nullopt;  // no home: the socket could not be derived either
+  return *dir;
+}
 
 Result<std::string> resolve_socket_path(const ClientOptions& opts) {
   HS_TRY_ASSIGN(const std::string dir, detail::resolve_state_dir(opts));

@@ -11,8 +11,6 @@ namespace harnesssync::detail {
 
 /// ClientOptions::state_dir, else $HARNESSSYNC_HOME, else ~/.harnesssync.
 Result<std::string> resolve_state_dir(const ClientOptions& o);
-/// Whether the caller named a state dir (state_dir, or $HARNESSSYNC_HOME).
-bool names_state_dir(const ClientOptions& o);
 /// HARNESSSYNC_NO_SPAWN is set to anything but "" and "0".
 bool spawn_disabled_by_env();
 

@@ -3,6 +3,8 @@
 
 #include <sys/types.h>
 
+#include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,6 +23,32 @@ class TempDir {
 
  private:
   std::string path_;
+};
+
+/// Sets (or, with nullptr, unsets) an environment variable for one scope.
+class EnvVar {
+ public:
+  EnvVar(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value != nullptr) {
+      ::setenv(name, value, 1);
+    } else {
+      ::unsetenv(name);
+    }
+  }
+  ~EnvVar() {
+    if (old_) {
+      ::setenv(name_, old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+  EnvVar(const EnvVar&) = delete;
+  EnvVar& operator=(const EnvVar&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
 };
 
 /// Whole content of `path`; fails the test when it cannot be read.

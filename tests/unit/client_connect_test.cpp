@@ -49,6 +49,39 @@ TEST_CASE("client: naming a state dir checks that the daemon serves it", "[clien
   CHECK(none.error().kind == Error::Kind::protocol);
 }
 
+TEST_CASE("client: a socket derived from the default state dir must serve that dir", "[client]") {
+  // HOME elsewhere: the default state dir is <HOME>/.harnesssync, whose
+  // socket name is hashed (only the passwd entry's ~/.harnesssync has the
+  // plain one). A daemon of another state dir found at that derived path
+  // (here: reached through a symlink to it) must not be written to.
+  LiveDaemon d;
+  REQUIRE(Client::connect(d.opts));  // starts it, for d.opts.state_dir
+  hs::test::EnvVar home("HOME", (d.dir / "home").c_str());
+  hs::test::EnvVar xdg("XDG_RUNTIME_DIR", (d.dir / "run").c_str());
+  hs::test::EnvVar named("HARNESSSYNC_HOME", nullptr);
+  hs::test::EnvVar sock("HARNESSSYNC_SOCKET", nullptr);
+  REQUIRE(::mkdir((d.dir / "home").c_str(), 0700) == 0);
+  REQUIRE(::mkdir((d.dir / "run").c_str(), 0700) == 0);
+  ClientOptions mine;
+  mine.autostart = false;
+  REQUIRE(harnesssync::state_dir_to_check(mine) == d.dir / "home/.harnesssync");
+  auto derived = harnesssync::resolve_socket_path(mine);
+  REQUIRE(derived);
+  REQUIRE(::mkdir((d.dir / "run/harnesssync").c_str(), 0700) == 0);
+  REQUIRE(::symlink(d.opts.socket_path.c_str(), derived->c_str()) == 0);
+  auto wrong = Client::connect(mine);
+  REQUIRE_FALSE(wrong);
+  CHECK(wrong.error().kind == Error::Kind::wrong_daemon);
+  // A socket chosen by hand serves whatever it serves: no check.
+  ClientOptions by_hand = mine;
+  by_hand.socket_path = *derived;
+  CHECK_FALSE(harnesssync::state_dir_to_check(by_hand));
+  CHECK(Client::connect(by_hand));
+  hs::test::EnvVar env_sock("HARNESSSYNC_SOCKET", derived->c_str());
+  CHECK_FALSE(harnesssync::state_dir_to_check(mine));
+  CHECK(Client::connect(mine));
+}
+
 TEST_CASE("client: no daemon and no autostart is unreachable", "[client]") {
   hs::test::TempDir dir;
   ClientOptions o;

@@ -19,35 +19,8 @@
 #include "tests/catch.hpp"
 #include "tests/support/test_support.hpp"
 
+using hs::test::EnvVar;
 using hs::test::TempDir;
-
-namespace {
-
-// Sets an environment variable for one scope.
-class EnvVar {
- public:
-  EnvVar(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value != nullptr) {
-      ::setenv(name, value, 1);
-    } else {
-      ::unsetenv(name);
-    }
-  }
-  ~EnvVar() {
-    if (old_) {
-      ::setenv(name_, old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
-
-}  // namespace
 
 TEST_CASE("ISO timestamps are local, zone-less, with microseconds", "[clock]") {
   EnvVar tz("TZ", "UTC");

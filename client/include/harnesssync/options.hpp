@@ -17,13 +17,15 @@ struct ClientOptions {
   /// <name> as docs/PROTOCOL.md ("Socket") says, as the daemon does: the
   /// runtime dir is $XDG_RUNTIME_DIR, else a private ${TMPDIR:-/tmp}/
   /// harnesssync-<uid> (made 0700 here when missing); <name> is
-  /// harnesssyncd.sock for ~/.harnesssync, else one derived from the state dir.
+  /// harnesssyncd.sock for the ~/.harnesssync of the user's passwd entry (not
+  /// of $HOME), else one derived from the state dir.
   std::string socket_path;
   /// The state dir; empty: $HARNESSSYNC_HOME, else ~/.harnesssync.
   std::string state_dir;
   /// After connecting, check (daemon.info's state_file) that the daemon
   /// serves the state dir, failing with Kind::wrong_daemon when not. Unset:
-  /// check when a state dir was named (state_dir, or $HARNESSSYNC_HOME).
+  /// check as state_dir_to_check() says (a state dir named, or a socket
+  /// derived from the default one).
   std::optional<bool> check_state_dir;
   /// Start the daemon when nobody answers (also off when HARNESSSYNC_NO_SPAWN=1).
   bool autostart = true;
@@ -58,6 +60,14 @@ struct ClientOptions {
 /// Fails (Kind::usage) when it is longer than a Unix socket address holds,
 /// or (Kind::unreachable) when the private runtime dir is not ours alone.
 Result<std::string> resolve_socket_path(const ClientOptions& opts);
+
+/// The state dir connect() checks the daemon against when check_state_dir is
+/// unset: the one named (state_dir, or $HARNESSSYNC_HOME); else, when the
+/// socket is derived by the rule (no socket_path, no $HARNESSSYNC_SOCKET),
+/// the default one it was derived from, so that a daemon of another HOME
+/// found there is never written to or stopped; nullopt for a socket chosen
+/// by hand (or no home to derive from).
+std::optional<std::string> state_dir_to_check(const ClientOptions& opts);
 
 /// The check of ClientOptions::check_state_dir on a daemon.info answer:
 /// Kind::wrong_daemon (one line naming both) when its state_file is not in
