@@ -16,6 +16,7 @@ struct Limits {
   unsigned message_timeout_ms = 30000;     // a started message must be complete within this
   size_t max_batch = 1024;                 // requests in one batch
   size_t max_output_bytes = 64u << 20;     // unsent output per connection before it is closed
+  size_t max_locks = 1024;                 // lock names a connection holds or waits for at once
 };
 
 struct Options {

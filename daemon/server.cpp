@@ -23,7 +23,7 @@ Server::Server(asio::io_context& io, const Options& opts, store::StateStore& sto
       opts_(opts),
       hasher_(opts.hash_workers != 0 ? opts.hash_workers : Hasher::default_workers()),
       files_(io, FileWatch::Config{opts.max_watches}),
-      locks_(io),
+      locks_(io, opts.limits.max_locks),
       seq_(io, store),
       watch_(io, store.dir(), store::kStateFileName, [this] { seq_.check_disk(); }),
       ctx_{io, seq_, hasher_, files_, locks_, opts, store.state_path(), socket.path, iso_local(Clock::now()),

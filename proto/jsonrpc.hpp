@@ -18,6 +18,7 @@ inline constexpr int invalid_params = -32602;
 inline constexpr int internal_error = -32603;
 inline constexpr int shutting_down = -32000;
 inline constexpr int message_too_large = -32001;
+inline constexpr int over_limit = -32001;  // any per-connection limit, with {"limit": N}
 inline constexpr int state_write_failed = 1;
 inline constexpr int lock_not_held = 2;
 }  // namespace code

@@ -384,6 +384,7 @@ Result<LockResult> Client::lock_acquire(const std::string& name, int64_t wait_ms
   l.acquired = a->get_bool();
   if (const auto* c = member(*o, "coalesced", json::kind::bool_)) l.coalesced = c->get_bool();
   if (const auto* h = member(*o, "holder_pid", json::kind::int64)) l.holder_pid = h->get_int64();
+  if (const auto* d = member(*o, "owed", json::kind::bool_)) l.owed = d->get_bool();
   return l;
 }
 
@@ -405,6 +406,7 @@ Result<std::vector<LockInfo>> Client::lock_list() {
     if (const auto* h = member(*o, "holder_pid", json::kind::int64)) info.holder_pid = h->get_int64();
     if (const auto* h = member(*o, "held_ms", json::kind::int64)) info.held_ms = h->get_int64();
     if (const auto* w = o->if_contains("waiting"); w != nullptr && w->is_number()) info.waiting = w->to_number<int64_t>();
+    if (const auto* d = member(*o, "owed", json::kind::bool_)) info.owed = d->get_bool();
     out.push_back(std::move(info));
   }
   return out;

@@ -151,12 +151,13 @@ constexpr MethodSpec kMethods[] = {
     {"lock.acquire",
      "Takes a named lock for this connection (released when it closes), waiting up to wait_ms in FIFO order.",
      kLockAcquire,
-     R"({"type": "object", "required": ["acquired", "coalesced", "holder_pid"], "properties": {"acquired": {"type": "boolean"}, "coalesced": {"type": "boolean"}, "holder_pid": {"type": ["integer", "null"]}}})",
+     R"({"type": "object", "required": ["acquired", "coalesced", "holder_pid", "owed"], "properties": {"acquired": {"type": "boolean"}, "coalesced": {"type": "boolean"}, "holder_pid": {"type": ["integer", "null"]}, "owed": {"type": "boolean"}}})",
      lock_acquire},
     {"lock.release", "Releases a lock this connection holds (error 2 when it holds none of that name).", kLockName,
      R"({"const": true})", lock_release},
-    {"lock.list", "Every lock held or waited for: name, holder_pid, held_ms, waiting, waiters.", kNone,
-     R"({"type": "array", "items": {"type": "object", "required": ["name", "holder_pid", "held_ms", "waiting"]}})",
+    {"lock.list", "Every lock held, waited for or owed a run: name, holder_pid, held_ms, waiting, waiters, owed.",
+     kNone,
+     R"({"type": "array", "items": {"type": "object", "required": ["name", "holder_pid", "held_ms", "waiting", "owed"]}})",
      lock_list},
 };
 

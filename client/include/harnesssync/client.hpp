@@ -151,6 +151,9 @@ struct LockResult {
   /// covers this one (docs/PROTOCOL.md, lock.acquire).
   bool coalesced = false;
   std::optional<int64_t> holder_pid;
+  /// Granted with a debt: a covering caller left without running, so this
+  /// run must also do the work of those it covered (a daemon of issue 17).
+  bool owed = false;
 };
 
 /// One row of lock.list.
@@ -159,6 +162,7 @@ struct LockInfo {
   std::optional<int64_t> holder_pid;
   int64_t held_ms = 0;
   int64_t waiting = 0;  // callers queued for it
+  bool owed = false;    // a run is owed: see LockResult::owed
 };
 
 /// lock.acquire's wait_ms that waits without bound (about 31 years or more).

@@ -54,20 +54,23 @@ LOCK_WAIT_FOREVER_MS = 1 << 40  # lock.acquire's wait_ms without bound (about 31
 
 class LockResult:
     """lock.acquire's answer; true when acquired. holder_pid: the holder now
-    (this process when acquired), None when the daemon could not read it."""
-    __slots__ = ("acquired", "coalesced", "holder_pid")
+    (this process when acquired), None when the daemon could not read it.
+    owed: granted with a debt (a caller that covered others left without
+    running), so this run must do their work too."""
+    __slots__ = ("acquired", "coalesced", "holder_pid", "owed")
 
-    def __init__(self, acquired: bool, coalesced: bool, holder_pid: Optional[int]):
+    def __init__(self, acquired: bool, coalesced: bool, holder_pid: Optional[int], owed: bool = False):
         self.acquired = acquired
         self.coalesced = coalesced
         self.holder_pid = holder_pid
+        self.owed = owed
 
     def __bool__(self) -> bool:
         return self.acquired
 
     def __repr__(self) -> str:
-        return "LockResult(acquired=%r, coalesced=%r, holder_pid=%r)" % (self.acquired, self.coalesced,
-                                                                          self.holder_pid)
+        return "LockResult(acquired=%r, coalesced=%r, holder_pid=%r, owed=%r)" % (
+            self.acquired, self.coalesced, self.holder_pid, self.owed)
 
 
 class _Pending:
@@ -258,14 +261,15 @@ class Client:
         if not isinstance(r, dict) or not isinstance(r.get("acquired"), bool):
             raise ProtocolError("lock.acquire: the answer has no \"acquired\"")
         pid = r.get("holder_pid")
-        return LockResult(r["acquired"], bool(r.get("coalesced", False)), pid if isinstance(pid, int) else None)
+        return LockResult(r["acquired"], bool(r.get("coalesced", False)), pid if isinstance(pid, int) else None,
+                          r.get("owed") is True)
 
     def lock_release(self, name: str) -> None:
         """lock.release; LockNotHeld (error 2) when this connection does not hold it."""
         self.call("lock.release", {"name": name})
 
     def lock_list(self) -> List[Dict[str, Any]]:
-        """lock.list: [{"name", "holder_pid", "held_ms", "waiting", "waiters"}], by name."""
+        """lock.list: [{"name", "holder_pid", "held_ms", "waiting", "waiters", "owed"}], by name."""
         return self.call("lock.list")
 
     @contextlib.contextmanager
