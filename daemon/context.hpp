@@ -21,6 +21,9 @@ namespace hs::daemon {
 
 class Session;
 class Subscriptions;
+namespace triggers {
+class Service;
+}
 
 struct Context {
   boost::asio::io_context& io;
@@ -45,6 +48,9 @@ struct Context {
   /// state.subscribe's registry (daemon/live/subscriptions.hpp); set by the
   /// server, null where nothing serves subscriptions (unit rigs).
   Subscriptions* subs = nullptr;
+  /// trigger.*'s triggers (daemon/triggers/service.hpp); null where none
+  /// are served (unit rigs, or triggers.json could not be read).
+  triggers::Service* triggers = nullptr;
 };
 
 /// One method call: its params, the cancellation of its connection, where

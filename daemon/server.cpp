@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <boost/json/object.hpp>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -26,6 +28,7 @@ Server::Server(asio::io_context& io, const Options& opts, store::StateStore& sto
       locks_(io, opts.limits.max_locks),
       seq_(io, store),
       watch_(io, store.dir(), store::kStateFileName, [this] { seq_.check_disk(); }),
+      state_dir_(store.dir()),
       ctx_{io, seq_, hasher_, files_, locks_, opts, store.state_path(), socket.path, iso_local(Clock::now()),
            std::chrono::steady_clock::now(), [this] { request_shutdown("daemon.shutdown was called"); },
            /*stopping=*/false, /*pending_jobs=*/0, /*on_jobs_done=*/{}},
@@ -35,12 +38,37 @@ Server::Server(asio::io_context& io, const Options& opts, store::StateStore& sto
       grace_timer_(io),
       watchdog_timer_(io) {}
 
-Server::~Server() { remove_if_ours(listening_); }
+Server::~Server() {
+  // Before the lock table and the subscriptions it speaks to.
+  ctx_.triggers = nullptr;
+  triggers_.reset();
+  remove_if_ours(listening_);
+}
+
+void Server::start_triggers(const std::string& state_dir, const std::string& socket_path) {
+  triggers::Service::Config cfg;
+  cfg.state_dir = state_dir;
+  cfg.socket_path = socket_path;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) cfg.environ.emplace_back(*e);
+  cfg.watch.max_watches = opts_.max_watches;
+  triggers_ = std::make_unique<triggers::Service>(io_, locks_, std::move(cfg),
+                                                  [this](const char* method, boost::json::object params) {
+                                                    subs_.on_trigger(method, params);
+                                                  });
+  if (auto st = triggers_->start(); !st) {
+    // The state is served all the same; trigger.* say why they are not.
+    log::error("triggers are off: " + st.error().message());
+    triggers_.reset();
+    return;
+  }
+  ctx_.triggers = triggers_.get();
+}
 
 void Server::start() {
   ctx_.subs = &subs_;
   subs_.start();
   watch_.start();
+  start_triggers(state_dir_, ctx_.socket_path);
   signals_.async_wait([this](boost::system::error_code ec, int sig) {
     if (!ec) request_shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
   });
@@ -120,6 +148,13 @@ void Server::request_shutdown(std::string_view why) {
   // A hash in progress (a terabyte, say) must not hold the stop: its
   // request is answered -32000 instead.
   hasher_.cancel_all();
+  // Runs in progress get SIGTERM now (their groups SIGKILL 5 s later);
+  // what is owed is saved before the sessions close.
+  if (triggers_) {
+    triggers_->shutdown([this] { stop_step_done(); });
+  } else {
+    stop_step_done();
+  }
   // Waiters get -32000 now; holders keep their locks until their
   // connections close below.
   locks_.shutdown();
@@ -129,14 +164,18 @@ void Server::request_shutdown(std::string_view why) {
   // daemon.shutdown, say) finishes queueing its answers first.
   seq_.when_drained([this] {
     if (ctx_.pending_jobs == 0) {
-      asio::post(io_, [this] { close_sessions(); });
+      asio::post(io_, [this] { stop_step_done(); });
       return;
     }
     ctx_.on_jobs_done = [this] {
       ctx_.on_jobs_done = nullptr;
-      asio::post(io_, [this] { close_sessions(); });
+      asio::post(io_, [this] { stop_step_done(); });
     };
   });
+}
+
+void Server::stop_step_done() {
+  if (--stop_steps_ == 0) close_sessions();
 }
 
 void Server::close_sessions() {

@@ -19,6 +19,7 @@
 #include "daemon/live/subscriptions.hpp"
 #include "daemon/sequencer.hpp"
 #include "daemon/state_watch.hpp"
+#include "daemon/triggers/service.hpp"
 
 namespace hs::daemon {
 
@@ -45,6 +46,11 @@ class Server {
   boost::asio::awaitable<void> watchdog_loop(std::chrono::microseconds every);
   void close_sessions();
   void maybe_finish();
+  void start_triggers(const std::string& state_dir, const std::string& socket_path);
+  /// One of the things a stop waits for is done (the Sequencer drained
+  /// and the jobs answered; the triggers' runs ended): sessions close
+  /// after the last.
+  void stop_step_done();
 
   boost::asio::io_context& io_;
   const Options& opts_;
@@ -53,8 +59,11 @@ class Server {
   LockTable locks_;
   Sequencer seq_;
   StateWatch watch_;
+  std::string state_dir_;
   Context ctx_;
   Subscriptions subs_{ctx_};
+  std::unique_ptr<triggers::Service> triggers_;
+  int stop_steps_ = 2;
   ListeningSocket listening_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
   boost::asio::signal_set signals_;

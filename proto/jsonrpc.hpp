@@ -21,6 +21,7 @@ inline constexpr int message_too_large = -32001;
 inline constexpr int over_limit = -32001;  // any per-connection limit, with {"limit": N}
 inline constexpr int state_write_failed = 1;
 inline constexpr int lock_not_held = 2;
+inline constexpr int no_such_trigger = 2;  // trigger.remove, with {"name"}
 }  // namespace code
 
 /// The version of this protocol (daemon.info's "protocol").

@@ -60,4 +60,13 @@ ResponseText changed_message(uint64_t subscription, const ChangeNote& note, cons
   return r;
 }
 
+ResponseText trigger_message(uint64_t subscription, const char* method, const json::object& params) {
+  json::object p;
+  p["subscription"] = subscription;
+  for (const auto& [k, v] : params) p[k] = v;
+  ResponseText r;
+  r.head = proto::to_wire_json(json::object{{"jsonrpc", "2.0"}, {"method", method}, {"params", std::move(p)}});
+  return r;
+}
+
 }  // namespace hs::daemon
