@@ -75,6 +75,7 @@ int run(int argc, char** argv) {
     }
     break;
   }
+  take_trailing_command(argc, argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

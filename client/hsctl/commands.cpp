@@ -17,6 +17,8 @@ constexpr CommandSpec kCommands[] = {
     {"plugins", "The plugins recorded at the last sync (of --account)", setup_plugins},
     {"dry-run", "Show, or turn on or off, HarnessSync's global dry-run flag", setup_dry_run},
     {"health", "Record a health score of TARGET, or show its history", setup_health},
+    {"trigger", "Commands the daemon runs when watched files change (set, ls, rm, log, pause, resume, run)",
+     setup_trigger},
     {"lock", "Run a command while holding the daemon's lock NAME, like flock(1)", setup_lock},
     {"locks", "The daemon's locks: holder pid, time held, waiters", setup_locks},
     {"info", "The running daemon: version, pid, paths, uptime", setup_info},

@@ -168,6 +168,45 @@ struct LockInfo {
 /// lock.acquire's wait_ms that waits without bound (about 31 years or more).
 inline constexpr int64_t kWaitForever = int64_t{1} << 40;
 
+/// trigger.set's params (docs/PROTOCOL.md, "Triggers"): what the daemon
+/// runs, and when. Unset optionals take the daemon's defaults.
+struct TriggerSpec {
+  std::string name;
+  std::vector<std::string> watch;    // absolute; a directory covers everything below it
+  std::vector<std::string> command;  // argv; command[0] absolute, or a name on the daemon's PATH
+  std::optional<std::string> cwd;    // default: the state dir
+  std::map<std::string, std::string> env;
+  std::optional<int64_t> settle_ms, max_wait_ms, timeout_ms;
+  std::optional<std::string> lock;  // default "sync" (unless no_lock)
+  bool no_lock = false;             // run without a lock
+  std::optional<bool> enabled;
+};
+
+/// One run of a trigger, as trigger.log shows it.
+struct TriggerRun {
+  int64_t run = 0;
+  std::string started;
+  std::optional<std::string> ended;
+  std::optional<int> exit_code;  // nullopt: killed by a signal, or never started
+  std::optional<int> signal;
+  bool timed_out = false;
+  bool coalesced = false;          // a waiting caller of its lock covered it: it did not start
+  std::optional<int64_t> changed;  // paths on its stdin; nullopt: "*" (unknown)
+  int64_t duration_ms = 0;
+  std::string stdout_tail, stderr_tail;  // trigger.log only: the last 64 KiB of each
+};
+
+/// One trigger, as trigger.list shows it: its definition (command[0]
+/// resolved, defaults filled in) and its state.
+struct TriggerInfo {
+  TriggerSpec spec;
+  bool paused = false;
+  std::string state;  // idle, settling, waiting_lock, running, backing_off or paused
+  bool owed = false;  // a run is due
+  int64_t runs = 0;   // since it was set
+  std::optional<TriggerRun> last;
+};
+
 class Client {
  public:
   /// Connects to the daemon; when nobody answers and autostart is on, starts
@@ -266,6 +305,27 @@ class Client {
   Result<HealthEntry> health_record(const std::string& target, double score, const std::string& label = "");
   /// health.history: the last `n` (1 to 90) entries of `target`, oldest first.
   Result<std::vector<HealthEntry>> health_history(const std::string& target, int64_t n = 30);
+
+  // Triggers (docs/PROTOCOL.md, "Triggers"; client/src/triggers.cpp).
+  /// trigger.set: creates or replaces; the trigger as stored, once durable.
+  /// A bad param is an rpc error -32602 whose data names the field.
+  Result<TriggerInfo> trigger_set(const TriggerSpec& spec);
+  /// trigger.remove: an rpc error with code 2 when there is none of that name.
+  Result<Done> trigger_remove(const std::string& name);
+  /// trigger.list, sorted by name.
+  Result<std::vector<TriggerInfo>> trigger_list();
+  /// trigger.run: runs it now, or once more after the run in progress;
+  /// returns the number of the run that covers this request (its
+  /// trigger.finished says how it ended).
+  Result<int64_t> trigger_run(const std::string& name);
+  /// trigger.log: the last `runs` (1 to 100) runs, oldest first, with output.
+  Result<std::vector<TriggerRun>> trigger_log(const std::string& name, int64_t runs = 10);
+  /// trigger.pause / trigger.resume of one trigger, or (nullopt) of all.
+  Result<Done> trigger_pause(const std::optional<std::string>& name = std::nullopt);
+  Result<Done> trigger_resume(const std::optional<std::string>& name = std::nullopt);
+  /// state.subscribe {"triggers": true}: also trigger.started and
+  /// trigger.finished (and state.* of every top-level target).
+  Result<int64_t> subscribe_triggers();
 
  private:
   struct Impl;
