@@ -77,9 +77,13 @@ Result<std::string> socket_name(const std::string& state_dir) {
   // Real paths, so that a symlink and its target, or a relative and an
   // absolute spelling, name one socket.
   const std::string real = realpath_lenient(abspath(state_dir));
-  auto home = home_dir();
-  if (!home) return std::move(home).error();
-  if (real == realpath_lenient(pathlib_join(*home, ".harnesssync"))) return std::string("harnesssyncd.sock");
+  // Only the passwd entry's ~/.harnesssync, never $HOME's: the unhashed name
+  // is one path per user (the one the systemd units serve), and a process
+  // that points HOME elsewhere (a test, a sandbox) has another state dir
+  // that must not reach, or be reached by, the user's own daemon.
+  if (auto home = passwd_home(); home && real == realpath_lenient(pathlib_join(*home, ".harnesssync"))) {
+    return std::string("harnesssyncd.sock");
+  }
   return "harnesssyncd-" + sha256_hex(real).substr(0, 16) + ".sock";
 }
 

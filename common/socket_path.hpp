@@ -4,8 +4,9 @@
 //                 else <runtime dir>/harnesssync/<name>
 //   runtime dir = $XDG_RUNTIME_DIR, else ${TMPDIR:-/tmp}/harnesssync-<euid>
 //                 (created 0700; refused unless a directory of ours, 0700)
-//   name        = harnesssyncd.sock for the default state dir (~/.harnesssync),
-//                 else harnesssyncd-<16 hex of SHA-256(real path)>.sock
+//   name        = harnesssyncd.sock for the passwd entry's ~/.harnesssync
+//                 (getpwuid(getuid()), not $HOME), else
+//                 harnesssyncd-<16 hex of SHA-256(real path)>.sock
 // The Python client (harnesssync.paths) implements the same rule; the two
 // must agree byte for byte, so path spelling follows Python (real_path.hpp).
 #pragma once
@@ -21,8 +22,9 @@
   "Socket: --socket, else $HARNESSSYNC_SOCKET, else <runtime dir>/harnesssync/NAME.\n" \
   "The runtime dir is $XDG_RUNTIME_DIR, else ${TMPDIR:-/tmp}/harnesssync-<uid>\n" \
   "(made 0700; refused unless it is yours and 0700). NAME is harnesssyncd.sock for\n" \
-  "~/.harnesssync, else harnesssyncd-<16 hex of SHA-256 of the state dir's real\n" \
-  "path>.sock: one socket per state dir. 'hsctl socket-path' prints it.\n" \
+  "the ~/.harnesssync of your passwd entry (not of $HOME), else harnesssyncd-<16 hex\n" \
+  "of SHA-256 of the state dir's real path>.sock: one socket per state dir.\n" \
+  "'hsctl socket-path' prints it.\n" \
   "State dir: --state-dir, else $HARNESSSYNC_HOME, else ~/.harnesssync (0755 is\n" \
   "fine; one of another user's, or writable by group or others, is refused).\n"
 

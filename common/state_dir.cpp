@@ -27,22 +27,38 @@ std::string octal(mode_t m) {
   return buf;
 }
 
+// The home of the real uid's passwd entry, as it is spelled there;
+// Errc::os (ENOENT when there is no entry) otherwise.
+Result<std::string> passwd_entry_home() {
+  std::vector<char> buf(16384);
+  passwd pw {};
+  passwd* found = nullptr;
+  int rc = ::getpwuid_r(::getuid(), &pw, buf.data(), buf.size(), &found);
+  if (found == nullptr || pw.pw_dir == nullptr) return os_error("getpwuid", "", rc != 0 ? rc : ENOENT);
+  return std::string(pw.pw_dir);
+}
+
 }  // namespace
 
 Result<std::string> home_dir() {
   // As Python's Path.home() (which harnesssync.paths uses): $HOME whenever it
   // is set, even empty; the passwd entry only when it is not.
   if (const char* home = std::getenv("HOME"); home != nullptr) return without_trailing_slashes(home);
-  std::vector<char> buf(16384);
-  passwd pw {};
-  passwd* found = nullptr;
-  int rc = ::getpwuid_r(::getuid(), &pw, buf.data(), buf.size(), &found);
-  if (found == nullptr || pw.pw_dir == nullptr) {
-    Error e = os_error("getpwuid", "", rc != 0 ? rc : ENOENT);
+  auto entry = passwd_entry_home();
+  if (!entry) {
+    Error e = std::move(entry).error();
     e.detail = "cannot find the home directory ($HOME is not set)";
     return e;
   }
-  return without_trailing_slashes(pw.pw_dir);
+  return without_trailing_slashes(*entry);
+}
+
+std::optional<std::string> passwd_home() {
+  // As harnesssync.paths.passwd_home(): an empty pw_dir names no directory
+  // (joined with ".harnesssync" it would be relative to the cwd).
+  auto entry = passwd_entry_home();
+  if (!entry || entry->empty()) return std::nullopt;
+  return *entry;
 }
 
 Result<std::string> resolve_state_dir(const std::optional<std::string>& flag) {

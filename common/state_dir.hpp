@@ -12,6 +12,12 @@ namespace hs {
 /// (trailing slashes dropped; empty is "/"), else the passwd entry.
 Result<std::string> home_dir();
 
+/// The home directory of the passwd entry of the real uid
+/// (getpwuid(getuid())), whatever $HOME says; nullopt when there is no
+/// entry or it names no directory (a container's unnamed uid). Only its
+/// ~/.harnesssync has the unhashed socket name (socket_path.hpp).
+std::optional<std::string> passwd_home();
+
 /// The state dir path by the rules above (not created). `flag` is --state-dir.
 Result<std::string> resolve_state_dir(const std::optional<std::string>& flag);
 

@@ -9,8 +9,9 @@
 namespace hs::daemon {
 
 namespace {
-constexpr const char* kFooter = HS_SOCKET_RULE_HELP R"(Layout: --schema, else $HARNESSSYNC_SCHEMA, else 1. A state.json that is
-already version 2 is kept in layout 2 whatever the flag says.
+constexpr const char* kFooter = HS_SOCKET_RULE_HELP R"(Layout: --schema, else $HARNESSSYNC_SCHEMA, else 2 (HarnessSync 0.1.4's: version 2
+with accounts); 1 is the seed's. A state.json that is already version 2 is kept
+in layout 2 whatever the flag says.
 
 Runs in the foreground and logs to stderr. SIGTERM or SIGINT (or the
 daemon.shutdown method) stop it gracefully.
@@ -65,7 +66,7 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
       ->type_name("FD");
   app.add_option("--schema", o.schema,
                  "State file layout: 1 (version 1) or 2 (version 2 with accounts, as HarnessSync 0.1.4 "
-                 "writes); default $HARNESSSYNC_SCHEMA, else 1")
+                 "writes); default $HARNESSSYNC_SCHEMA, else 2")
       ->envname("HARNESSSYNC_SCHEMA")
       ->check([](const std::string& v) -> std::string {
         // Also says where it came from: a stray $HARNESSSYNC_SCHEMA is easy to miss.

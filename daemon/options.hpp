@@ -27,8 +27,10 @@ struct Options {
   /// Readiness pipe for clients that start the daemon: "READY\n" is written
   /// once it listens, or "ERROR <reason>\n" when start-up fails; then closed.
   int ready_fd = -1;
-  /// The state file's layout for new documents (STATE.md "Layout 2"): 1 or 2.
-  int schema = 1;
+  /// The state file's layout (STATE.md "Layout 2"): 1 or 2. One rule,
+  /// whoever starts the daemon: --schema, else $HARNESSSYNC_SCHEMA, else 2
+  /// (HarnessSync 0.1.4's); clients never choose it for the user.
+  int schema = 2;
   /// Hashing threads; 0: one per core, at least 2.
   size_t hash_workers = 0;
   /// Directory watches the file watch may use; 0: as many as the OS allows.

@@ -26,9 +26,9 @@ Exit status:
   4  the daemon answered with an error
   5  lock: the lock is busy and was not acquired within --wait (the message
      names the holder's pid)
-  6  the daemon on the socket serves another state dir than the one named
-     (--state-dir or $HARNESSSYNC_HOME): --socket or $HARNESSSYNC_SOCKET
-     point elsewhere
+  6  the daemon on the socket serves another state dir than the one meant:
+     the one named (--state-dir or $HARNESSSYNC_HOME), or the default one
+     the socket was derived from (no --socket, no $HARNESSSYNC_SOCKET)
   7  the daemon's answer lacks something hsctl needs (a daemon of another
      version: 'hsctl shutdown' stops it)
 

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "common/state_dir.hpp"
 #include "common/version.hpp"
 
 namespace hsctl {
@@ -34,6 +35,19 @@ std::optional<std::string> Context::named_state_dir() const {
   return std::nullopt;
 }
 
+std::optional<std::string> Context::state_dir_to_check() const {
+  if (auto named = named_state_dir()) return named;
+  const char* env = std::getenv("HARNESSSYNC_SOCKET");
+  if (!g_.socket.empty() || (env != nullptr && *env != '\0')) return std::nullopt;
+  // A socket derived from the default state dir belongs to that dir: a
+  // daemon found there that serves another one (started with --socket by
+  // hand, or by a client that derived names by another rule) is not ours
+  // to write to, nor to stop.
+  auto dir = hs::resolve_state_dir(std::nullopt);
+  if (!dir) return std::nullopt;  // no home: the socket could not be derived either
+  return *dir;
+}
+
 harnesssync::Client* Context::client(bool allow_spawn) {
   if (client_) return &*client_;
   auto opts = client_options();
@@ -46,10 +60,10 @@ harnesssync::Client* Context::client(bool allow_spawn) {
     return nullptr;
   }
   auto info = c->info();
-  if (auto named = named_state_dir()) {
-    // A state dir was named: the daemon reached must serve it (another
-    // daemon's socket in --socket or $HARNESSSYNC_SOCKET, say, must not be
-    // written to in its stead).
+  if (auto named = state_dir_to_check()) {
+    // The daemon reached must serve the state dir we mean (another daemon's
+    // socket in --socket or $HARNESSSYNC_SOCKET, say, must not be written
+    // to, or stopped, in its stead).
     if (!info) {
       last_code_ = fail(info.error());
       return nullptr;

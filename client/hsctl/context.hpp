@@ -43,6 +43,11 @@ class Context {
   harnesssync::ClientOptions client_options() const;
   /// The state dir the user named (--state-dir, else $HARNESSSYNC_HOME), if any.
   std::optional<std::string> named_state_dir() const;
+  /// The state dir the daemon reached must serve: the one named; else, when
+  /// the socket comes from the rule (neither --socket nor
+  /// $HARNESSSYNC_SOCKET), the default one it was derived from. nullopt: no
+  /// check (a socket chosen by hand, for whatever state dir it serves).
+  std::optional<std::string> state_dir_to_check() const;
 
   /// The connection, made on first use. Null after printing why it failed
   /// (exit_code() then says which code).

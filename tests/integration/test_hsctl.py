@@ -534,5 +534,12 @@ def test_health(env):
 
 
 def test_info_shows_the_layout(env):
+    """hsctl passes no --schema: the daemon it starts has the daemon's
+    default layout, 2 (HarnessSync's), or the one $HARNESSSYNC_SCHEMA asks for."""
+    env.env.pop("HARNESSSYNC_SCHEMA", None)
+    assert env.json("info")["schema"] == 2
+    assert "layout      schema 2\n" in env.ok("info").stdout
+    env.ok("shutdown")
+    env.env["HARNESSSYNC_SCHEMA"] = "1"
     assert env.json("info")["schema"] == 1
     assert "layout      schema 1\n" in env.ok("info").stdout

@@ -29,7 +29,18 @@ def raw_state(daemon):
         return f.read()
 
 
-def test_default_is_layout_1(daemon):
+def test_default_is_layout_2(start):
+    """Neither --schema nor $HARNESSSYNC_SCHEMA: HarnessSync 0.1.4's layout."""
+    d = start(env={"HARNESSSYNC_SCHEMA": None})
+    c = d.client()
+    assert c.call("daemon.info")["schema"] == 2
+    assert c.call("state.all") == EMPTY2
+    c.call("state.record", record_params("codex"))
+    assert d.state()["version"] == 2 and d.state()["accounts"] == {}
+
+
+def test_layout_1_is_asked_for(daemon):
+    """The fixture's daemon asks for layout 1 ($HARNESSSYNC_SCHEMA=1)."""
     c = daemon.client()
     assert c.call("daemon.info")["schema"] == 1
     c.call("state.record", record_params("codex"))

@@ -55,6 +55,8 @@ def test_units_content():
                  "RestrictAddressFamilies=AF_UNIX", "LockPersonality=yes", "MemoryDenyWriteExecute=yes",
                  "SystemCallArchitectures=native", "UMask=0077", "ExecStart=" + os.path.realpath(os.path.dirname(DAEMON))]:
         assert line in service, line
+    # The layout is the daemon's own rule (STATE.md "Layout 2"): no unit chooses it.
+    assert "--schema" not in service and "HARNESSSYNC_SCHEMA" not in service
     with open(os.path.join(UNITS, "harnesssyncd.socket")) as f:
         sock = f.read()
     for line in ["ListenStream=%t/harnesssync/harnesssyncd.sock", "SocketMode=0600", "DirectoryMode=0700"]:
@@ -70,8 +72,9 @@ def test_socket_activation(tmp):
     log = open(os.path.join(tmp, "log"), "w+")
     # It binds the socket, and on the first connection execs the daemon with
     # LISTEN_FDS=1 (the same process: its pid is the daemon's).
+    env = {k: v for k, v in os.environ.items() if k != "HARNESSSYNC_SCHEMA"}
     p = subprocess.Popen([activate, "-l", path, DAEMON, "--state-dir", state, "--log-level", "debug"],
-                         stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+                         stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env)
     try:
         for _ in range(200):
             if os.path.exists(path):
@@ -81,6 +84,7 @@ def test_socket_activation(tmp):
         info = c.call("daemon.info")
         assert info["socket"] == path
         assert info["pid"] == p.pid
+        assert info["schema"] == 2  # started as the unit starts it: the daemon's own layout rule
         c.call("state.record", {"target": "codex", "scope": "all", "file_hashes": {}, "synced": 1, "skipped": 0,
                                 "failed": 0})
         p.send_signal(signal.SIGTERM)
@@ -134,7 +138,8 @@ def test_launchd_plist_lints():
     with open(path, "rb") as f:
         plist = plistlib.load(f)
     assert plist["Label"] == "com.harnesssync.harnesssyncd"
-    assert plist["ProgramArguments"][0].endswith("/harnesssyncd")
+    assert len(plist["ProgramArguments"]) == 1 and plist["ProgramArguments"][0].endswith("/harnesssyncd")
+    assert "HARNESSSYNC_SCHEMA" not in plist.get("EnvironmentVariables", {})  # the daemon's own rule
     listener = plist["Sockets"]["Listeners"]
     assert listener["SockPathMode"] == 0o600
     # Filled in from `hsctl socket-path` at install (README.md, "macOS").

@@ -1,8 +1,10 @@
 """The socket rule of docs/PROTOCOL.md ("Find the socket") end to end, with
 the real hsctl and harnesssyncd: the private runtime dir when
-XDG_RUNTIME_DIR is unset, one socket per state dir, 0755 state dirs
-accepted and unsafe ones refused, the state dir check of clients, and
-agreement with the Python client's harnesssync.paths."""
+XDG_RUNTIME_DIR is unset, one socket per state dir (only the passwd
+home's ~/.harnesssync unhashed), 0755 state dirs accepted and unsafe ones
+refused, the state dir check of clients, and one table of cases run
+against hsctl (C++) and the Python client's harnesssync.paths."""
+import hashlib
 import json
 import os
 import pwd
@@ -18,6 +20,23 @@ from conftest import DAEMON, harnesssyncd_pids
 HSCTL = os.environ.get("HS_HSCTL", os.path.join(os.path.dirname(DAEMON), "hsctl"))
 PKG_DIR = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "client", "python"))
 UID = os.geteuid()
+# The one state dir with the unhashed socket name. The tests only compute
+# names for it; they never start a daemon there.
+PASSWD_HOME = pwd.getpwuid(os.getuid()).pw_dir
+PASSWD_STATE = os.path.join(PASSWD_HOME, ".harnesssync")
+PLAIN = "harnesssyncd.sock"
+
+
+def hashed(state_dir):
+    """The socket name of any other state dir, computed here on its own."""
+    real = os.path.realpath(os.path.abspath(state_dir))
+    return "harnesssyncd-%s.sock" % hashlib.sha256(real.encode()).hexdigest()[:16]
+
+
+def merged(base, extra):
+    """base updated with extra; a None value removes the variable."""
+    env = dict(base, **(extra or {}))
+    return {k: v for k, v in env.items() if v is not None}
 
 
 class World:
@@ -36,8 +55,8 @@ class World:
         self.runtime = os.path.join(self.tmpdir, "harnesssync-%d" % UID)
 
     def hsctl(self, *args, env=None, timeout=60):
-        e = dict(self.env, **(env or {}))
-        return subprocess.run([HSCTL, *args], capture_output=True, text=True, env=e, timeout=timeout)
+        return subprocess.run([HSCTL, *args], capture_output=True, text=True, env=merged(self.env, env),
+                              timeout=timeout)
 
     def ok(self, *args, **kw):
         r = self.hsctl(*args, **kw)
@@ -51,9 +70,17 @@ class World:
         code = ("import sys; sys.path.insert(0, sys.argv[1]); from harnesssync import paths; "
                 "print(paths.socket_path(sys.argv[2] if len(sys.argv) > 2 else None))")
         args = [sys.executable, "-c", code, PKG_DIR] + ([state_dir] if state_dir is not None else [])
-        r = subprocess.run(args, capture_output=True, text=True, env=dict(self.env, **(env or {})), timeout=60)
+        r = subprocess.run(args, capture_output=True, text=True, env=merged(self.env, env), timeout=60)
         assert r.returncode == 0, r.stderr
         return r.stdout.strip()
+
+    def python(self, code, env=None):
+        """Runs `code` with this package; its stdout."""
+        r = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, %r)\n%s" % (PKG_DIR, code)],
+                           capture_output=True, text=True, timeout=120,
+                           env=merged(dict(self.env, HARNESSSYNC_DAEMON=DAEMON), env))
+        assert r.returncode == 0, r.stderr
+        return r.stdout
 
     def daemon_pids(self):
         """Daemons serving a state dir under tmp: only ones this test started."""
@@ -94,7 +121,7 @@ def test_a_fresh_0755_harnesssync_dir_works_without_xdg_runtime_dir(world):
     os.chmod(state, 0o755)
     world.ok("ping")
     assert oct(os.stat(state).st_mode & 0o7777) == oct(0o755)
-    sock = os.path.join(world.runtime, "harnesssync", "harnesssyncd.sock")
+    sock = os.path.join(world.runtime, "harnesssync", hashed(state))  # HOME is not the passwd home
     assert world.ok("socket-path").stdout.strip() == sock
     info = world.info()
     assert info["socket"] == sock and info["state_file"] == os.path.join(state, "state.json")
@@ -252,28 +279,106 @@ def test_a_client_that_names_a_state_dir_and_reaches_another_daemon_fails(world)
                       env={"HARNESSSYNC_SOCKET": ia["socket"]})["pid"] == ia["pid"]
 
 
-@pytest.mark.parametrize("xdg", [False, True])
-def test_hsctl_socket_path_equals_pythons(world, xdg):
-    extra = {"XDG_RUNTIME_DIR": os.path.join(world.tmp, "run") + "/"} if xdg else {}
-    state = os.path.join(world.tmp, "named")
+def socket_name_cases(world):
+    """(what, environment changes, state dir or None for the default, the
+    socket name). World's HOME is not the passwd home."""
+    home_state = os.path.join(world.home, ".harnesssync")
+    named = os.path.join(world.tmp, "named")
     os.mkdir(os.path.join(world.tmp, "real"), 0o700)
     os.symlink(os.path.join(world.tmp, "real"), os.path.join(world.tmp, "sym"))
-    cases = [
-        ([], None),                                            # the default state dir
-        (["--state-dir", os.path.join(world.home, ".harnesssync")], os.path.join(world.home, ".harnesssync")),
-        (["--state-dir", state], state),                       # a non-default one
-        (["--state-dir", state + "/"], state + "/"),
-        (["--state-dir", os.path.join(world.tmp, "sym", "sub")], os.path.join(world.tmp, "sym", "sub")),
-        (["--state-dir", os.path.join(world.tmp, "x", "..", "named")], os.path.join(world.tmp, "x", "..", "named")),
-        (["--state-dir", "rel"], "rel"),                       # relative to the cwd (the same for both)
+    os.symlink(PASSWD_STATE, os.path.join(world.tmp, "alias"))
+    os.symlink(PASSWD_HOME, os.path.join(world.tmp, "home-link"))
+    return [
+        ("default, HOME elsewhere", {}, None, hashed(home_state)),
+        ("default, HOME is the passwd home", {"HOME": PASSWD_HOME}, None, PLAIN),
+        ("default, HOME is the passwd home and a slash", {"HOME": PASSWD_HOME + "/"}, None, PLAIN),
+        ("default, HOME a symlink to the passwd home", {"HOME": os.path.join(world.tmp, "home-link")}, None,
+         PLAIN),
+        ("default, HOME unset", {"HOME": None}, None, PLAIN),
+        ("HOME/.harnesssync named", {}, home_state, hashed(home_state)),
+        ("HARNESSSYNC_HOME=HOME/.harnesssync", {"HARNESSSYNC_HOME": home_state}, None, hashed(home_state)),
+        ("the passwd home's, named, HOME elsewhere", {}, PASSWD_STATE, PLAIN),
+        ("the passwd home's, spelled //x/", {}, PASSWD_HOME + "//.harnesssync/", PLAIN),
+        ("HARNESSSYNC_HOME=the passwd home's", {"HARNESSSYNC_HOME": PASSWD_STATE}, None, PLAIN),
+        ("a symlink to the passwd home's", {}, os.path.join(world.tmp, "alias"), PLAIN),
+        ("another dir", {}, named, hashed(named)),
+        ("another dir and a slash", {}, named + "/", hashed(named)),
+        ("under a symlink", {}, os.path.join(world.tmp, "sym", "sub"), hashed(os.path.join(world.tmp, "real", "sub"))),
+        ("with ..", {}, os.path.join(world.tmp, "x", "..", "named"), hashed(named)),
+        ("relative to the cwd", {}, "rel", hashed("rel")),
     ]
-    for args, named in cases:
-        mine = world.ok(*args, "socket-path", env=extra).stdout.strip()
-        assert mine == world.python_socket_path(named, env=extra), args
-    assert world.ok("socket-path", env=extra).stdout.strip().endswith("/harnesssync/harnesssyncd.sock")
-    # HARNESSSYNC_HOME, and a TMPDIR spelled with a trailing slash.
-    env = dict(extra, HARNESSSYNC_HOME=state, TMPDIR=world.tmpdir + "//")
+
+
+@pytest.mark.parametrize("xdg", [False, True])
+def test_one_table_of_socket_names_for_hsctl_and_python(world, xdg):
+    """Only the passwd entry's ~/.harnesssync has the unhashed name; every
+    other state dir, $HOME's included when HOME is elsewhere, is hashed.
+    hsctl (common/socket_path.cpp) and harnesssync.paths give the same
+    answers, and both are the answer computed here."""
+    run = os.path.join(world.tmp, "run")
+    extra = {"XDG_RUNTIME_DIR": run + "/"} if xdg else {}
+    base = os.path.join(run if xdg else world.runtime, "harnesssync")
+    for what, env, state_dir, name in socket_name_cases(world):
+        env = dict(extra, **env)
+        args = ["--state-dir", state_dir] if state_dir is not None else []
+        want = os.path.join(base, name)
+        assert world.ok(*args, "socket-path", env=env).stdout.strip() == want, what
+        assert world.python_socket_path(state_dir, env=env) == want, what
+    # A TMPDIR spelled with a trailing slash.
+    env = dict(extra, HARNESSSYNC_HOME=PASSWD_STATE, TMPDIR=world.tmpdir + "//")
     assert world.ok("socket-path", env=env).stdout.strip() == world.python_socket_path(None, env=env)
+
+
+def test_two_homes_get_two_daemons(world):
+    """Two processes whose HOMEs differ (HarnessSync's tests point HOME at a
+    temp dir) have two default state dirs: two sockets, two daemons, each
+    serving its own, for hsctl and Python alike."""
+    home2 = os.path.join(world.tmp, "home2")
+    os.mkdir(home2, 0o755)
+    one = world.info()
+    two = world.info(env={"HOME": home2})
+    assert one["pid"] != two["pid"] and one["socket"] != two["socket"]
+    assert one["state_file"] == os.path.join(world.home, ".harnesssync", "state.json")
+    assert two["state_file"] == os.path.join(home2, ".harnesssync", "state.json")
+    code = ("from harnesssync import StateManager\n"
+            "sm = StateManager()\n"
+            "print(sm._connected().info()['pid'])\n")
+    assert int(world.python(code)) == one["pid"]
+    assert int(world.python(code, env={"HOME": home2})) == two["pid"]
+    # Stopping one, from its own HOME, leaves the other running.
+    world.ok("shutdown", env={"HOME": home2})
+    assert world.info()["pid"] == one["pid"]
+    assert one["pid"] in world.daemon_pids() and two["pid"] not in world.daemon_pids()
+
+
+def test_shutdown_never_stops_a_daemon_of_another_state_dir(world):
+    """hsctl shutdown, like every command, checks that the daemon on the
+    socket it derived serves the state dir it derived it from. Here one
+    serving another state dir was started by hand on that socket."""
+    sock = world.ok("socket-path").stdout.strip()
+    other = os.path.join(world.tmp, "other")
+    d = subprocess.Popen([DAEMON, "--state-dir", other, "--socket", sock], env=world.env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while world.hsctl("--socket", sock, "ping").returncode != 0:
+            assert d.poll() is None and time.monotonic() < deadline, "the daemon did not start"
+            time.sleep(0.02)
+        r = world.hsctl("shutdown")
+        assert r.returncode == 6, (r.returncode, r.stderr)
+        assert one_line(r) == "hsctl: harnesssyncd at %s serves %s/state.json, not %s/.harnesssync/state.json" % (
+            sock, other, world.home)
+        for cmd in (["record", "codex", "--scope", "all"], ["status"]):
+            assert world.hsctl(*cmd).returncode == 6, cmd
+        assert d.poll() is None  # still running
+        assert not os.path.exists(os.path.join(other, "state.json"))  # nothing recorded
+        # A socket named by hand, with no state dir named: whatever it serves.
+        world.ok("--socket", sock, "shutdown")
+        assert d.wait(30) == 0
+    finally:
+        if d.poll() is None:
+            d.kill()
+            d.wait()
 
 
 def test_a_socket_path_longer_than_sun_path_is_a_clear_error(world):

@@ -9,6 +9,7 @@
 #include "common/error.hpp"
 #include "common/instance_lock.hpp"
 #include "common/real_path.hpp"
+#include "common/sha256.hpp"
 #include "common/socket_path.hpp"
 #include "common/state_dir.hpp"
 #include "tests/catch.hpp"
@@ -160,11 +161,22 @@ TEST_CASE("realpath_lenient resolves what exists and keeps the rest", "[socket_p
   CHECK(hs::realpath_lenient("/nonexistent-hs-test//state/") == "/nonexistent-hs-test/state");
 }
 
-TEST_CASE("socket name: harnesssyncd.sock for ~/.harnesssync, else a hash of the real path", "[socket_path]") {
+TEST_CASE("socket name: harnesssyncd.sock for the passwd home's ~/.harnesssync, else a hash", "[socket_path]") {
+  // Only the passwd entry's ~/.harnesssync, never $HOME's: a process that
+  // points HOME elsewhere must not share the user's socket.
   TempDir home;
   EnvVar h("HOME", home.path().c_str());
-  CHECK(*hs::socket_name(home / ".harnesssync") == "harnesssyncd.sock");
-  CHECK(*hs::socket_name(home.path() + "//.harnesssync/") == "harnesssyncd.sock");
+  const auto passwd = hs::passwd_home();
+  REQUIRE(passwd);
+  const std::string mine = hs::pathlib_join(*passwd, ".harnesssync");
+  CHECK(*hs::socket_name(mine) == "harnesssyncd.sock");
+  CHECK(*hs::socket_name(*passwd + "//.harnesssync/") == "harnesssyncd.sock");
+  CHECK(*hs::socket_name(home / ".harnesssync") ==
+        "harnesssyncd-" + hs::sha256_hex(hs::realpath_lenient(home / ".harnesssync")).substr(0, 16) + ".sock");
+  {
+    EnvVar unset("HOME", nullptr);
+    CHECK(*hs::socket_name(mine) == "harnesssyncd.sock");
+  }
   // hashlib.sha256(b"/nonexistent-hs-test/state").hexdigest()[:16]
   CHECK(*hs::socket_name("/nonexistent-hs-test/state") == "harnesssyncd-fce487811c34f6a2.sock");
   CHECK(*hs::socket_name("/nonexistent-hs-test/./state/") == "harnesssyncd-fce487811c34f6a2.sock");
@@ -172,9 +184,8 @@ TEST_CASE("socket name: harnesssyncd.sock for ~/.harnesssync, else a hash of the
   REQUIRE(::symlink("real", (home / "link").c_str()) == 0);
   CHECK(*hs::socket_name(home / "link") == *hs::socket_name(home / "real"));
   CHECK(*hs::socket_name(home / "link") != *hs::socket_name(home / "other"));
-  // A symlink to ~/.harnesssync is the default state dir too.
-  REQUIRE(::mkdir((home / ".harnesssync").c_str(), 0755) == 0);
-  REQUIRE(::symlink(".harnesssync", (home / "alias").c_str()) == 0);
+  // A symlink to the passwd home's ~/.harnesssync is that state dir too.
+  REQUIRE(::symlink(mine.c_str(), (home / "alias").c_str()) == 0);
   CHECK(*hs::socket_name(home / "alias") == "harnesssyncd.sock");
 }
 
@@ -182,7 +193,7 @@ TEST_CASE("socket path: flag, env, then the runtime dir rule", "[socket_path]") 
   TempDir tmp;
   EnvVar h("HOME", tmp.path().c_str());
   EnvVar sock("HARNESSSYNC_SOCKET", nullptr);
-  const std::string state = tmp / ".harnesssync";
+  const std::string state = hs::pathlib_join(*hs::passwd_home(), ".harnesssync");  // only computed, never made
   {
     EnvVar xdg("XDG_RUNTIME_DIR", (tmp.path() + "/run/").c_str());
     CHECK(*hs::resolve_socket_path(std::string("/f.sock"), state) == "/f.sock");

@@ -43,7 +43,8 @@ bool socket_gone(const std::string& path, const struct stat& before) {
 Action setup_shutdown(CLI::App& sub, Context& ctx) {
   sub.footer("Never starts a daemon. Waits (up to --timeout) until the daemon's process has exited, so\n"
              "a new daemon can start at once (a daemon that does not report its pid: until its socket\n"
-             "is gone).");
+             "is gone). Like every command, it refuses (exit 6) a daemon that serves another state dir\n"
+             "than the one named, or than the default one its socket was derived from.");
   return [&ctx]() -> int {
     auto* c = ctx.client(/*allow_spawn=*/false);
     if (c == nullptr) return ctx.last_error_code();

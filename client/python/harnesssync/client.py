@@ -55,8 +55,9 @@ LOCK_WAIT_FOREVER_MS = 1 << 40  # lock.acquire's wait_ms without bound (about 31
 class LockResult:
     """lock.acquire's answer; true when acquired. holder_pid: the holder now
     (this process when acquired), None when the daemon could not read it.
-    owed: granted with a debt (a caller that covered others left without
-    running), so this run must do their work too."""
+    owed: acquired with a debt, because a waiting caller that covered others
+    (answered coalesced) went away without running; this caller must run
+    for them (False from daemons that do not report it)."""
     __slots__ = ("acquired", "coalesced", "holder_pid", "owed")
 
     def __init__(self, acquired: bool, coalesced: bool, holder_pid: Optional[int], owed: bool = False):
@@ -92,13 +93,14 @@ class Client:
     socket_path: --socket; else $HARNESSSYNC_SOCKET; else the rule of
       docs/PROTOCOL.md for state_dir (harnesssync.paths.socket_path).
     state_dir: the state dir (else $HARNESSSYNC_HOME, else ~/.harnesssync).
-      When it is named (here or by $HARNESSSYNC_HOME), the daemon reached must
-      serve it (daemon.info state_file), else WrongDaemon.
+      When it is named (here or by $HARNESSSYNC_HOME), or the socket is
+      derived from it (no socket_path, no $HARNESSSYNC_SOCKET), the daemon
+      reached must serve it (daemon.info state_file), else WrongDaemon.
     autostart: start harnesssyncd when nobody answers (unless
       $HARNESSSYNC_NO_SPAWN is set), as hsctl does.
     daemon: the harnesssyncd to start (else $HARNESSSYNC_DAEMON, else the one
       installed beside this package, else $PATH); daemon_args are added to its
-      command line (e.g. ["--schema", "2"]).
+      command line (e.g. ["--log-level", "debug"]).
     timeout: default seconds to wait for each answer (per call overridable).
     on_notification(method, params): called on a background reader thread
       for every message without an id (state.changed, state.drifted, ...).
@@ -111,7 +113,12 @@ class Client:
                  timeout: Optional[float] = DEFAULT_TIMEOUT, spawn_timeout: float = DEFAULT_SPAWN_TIMEOUT,
                  daemon: Optional[str] = None, daemon_args: Sequence[str] = (),
                  on_notification: Optional[NotificationHandler] = None, check_state_dir: Optional[bool] = None):
+        # As hsctl: a socket derived from the state dir belongs to it, so the
+        # daemon found there must serve it; a socket chosen by hand is
+        # checked only when a state dir is named too.
         named = state_dir is not None or bool(os.environ.get("HARNESSSYNC_HOME"))
+        derived = not (socket_path is not None and os.fspath(socket_path)) and \
+            not os.environ.get("HARNESSSYNC_SOCKET")
         self.state_dir: Path = paths.resolve_state_dir(state_dir)
         self.socket_path: str = paths.socket_path(self.state_dir, socket_path)
         self.timeout = timeout
@@ -134,7 +141,7 @@ class Client:
             self._reading = True  # the background thread is the reader, for good
             self._reader = threading.Thread(target=self._read_loop, name="harnesssync-reader", daemon=True)
             self._reader.start()
-        if check_state_dir if check_state_dir is not None else named:
+        if check_state_dir if check_state_dir is not None else (named or derived):
             try:
                 self.check_serves(self.state_dir)
             except BaseException:
@@ -265,7 +272,7 @@ class Client:
         if not isinstance(r, dict) or not isinstance(r.get("acquired"), bool):
             raise ProtocolError("lock.acquire: the answer has no \"acquired\"")
         pid = r.get("holder_pid")
-        return LockResult(r["acquired"], bool(r.get("coalesced", False)), pid if isinstance(pid, int) else None,
+        return LockResult(r["acquired"], r.get("coalesced") is True, pid if isinstance(pid, int) else None,
                           r.get("owed") is True)
 
     def lock_release(self, name: str) -> None:
@@ -273,7 +280,7 @@ class Client:
         self.call("lock.release", {"name": name})
 
     def lock_list(self) -> List[Dict[str, Any]]:
-        """lock.list: [{"name", "holder_pid", "held_ms", "waiting", "waiters", "owed"}], by name."""
+        """lock.list: [{"name", "holder_pid", "held_ms", "waiting", "waiters", "owed"?}], by name."""
         return self.call("lock.list")
 
     @contextlib.contextmanager

@@ -5,14 +5,18 @@ The rule is the same for the daemon and every client:
            else <runtime dir>/harnesssync/<name>
   runtime dir = $XDG_RUNTIME_DIR, else ${TMPDIR:-/tmp}/harnesssync-<uid>
            (created 0700; refused unless it is a directory owned by us, 0700)
-  name = harnesssyncd.sock for the default state dir (~/.harnesssync),
+  name = harnesssyncd.sock for the passwd entry's ~/.harnesssync (the home
+         of getpwuid(getuid()), not $HOME: the one the systemd units serve),
          harnesssyncd-<16 hex of SHA-256(real path of the state dir)>.sock else
-so two state dirs never share a socket, and the path stays short.
+so two state dirs never share a socket, and the path stays short. common/
+socket_path.cpp is the same rule in C++ (for the daemon, hsctl and the C++
+library); tests/integration/test_socket_rule.py runs one table against both.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import pwd
 import stat
 from pathlib import Path
 from typing import Optional, Union
@@ -83,12 +87,31 @@ def runtime_dir(create: bool = True) -> Path:
     return path
 
 
+def passwd_home() -> Optional[str]:
+    """The home directory of the passwd entry of the real uid, whatever
+    $HOME says; None when there is no entry or it names no directory (a
+    container's unnamed uid)."""
+    try:
+        home = pwd.getpwuid(os.getuid()).pw_dir
+    except KeyError:
+        return None
+    # Empty names no directory: joined with ".harnesssync" it would be
+    # relative to the cwd.
+    return home or None
+
+
 def socket_name(state_dir: PathLike) -> str:
-    """harnesssyncd.sock for ~/.harnesssync, else harnesssyncd-<hash>.sock,
-    the hash taken over the state dir's absolute real path (so a symlink
-    and its target, or a relative and an absolute name, agree)."""
+    """harnesssyncd.sock for the passwd entry's ~/.harnesssync, else
+    harnesssyncd-<hash>.sock, the hash taken over the state dir's absolute
+    real path (so a symlink and its target, or a relative and an absolute
+    name, agree).
+
+    Only the passwd home's, never $HOME's: a process that points HOME
+    elsewhere (a test, a sandbox) has another state dir, which must not
+    reach, or be reached by, the user's own daemon."""
     real = os.path.realpath(os.path.abspath(os.fspath(state_dir)))
-    if real == os.path.realpath(os.fspath(default_state_dir())):
+    home = passwd_home()
+    if home is not None and real == os.path.realpath(os.fspath(Path(home) / ".harnesssync")):
         return DEFAULT_SOCKET_NAME
     digest = hashlib.sha256(os.fsencode(real)).hexdigest()
     return "harnesssyncd-%s.sock" % digest[:16]

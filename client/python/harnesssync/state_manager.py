@@ -3,9 +3,12 @@
 A drop-in for HarnessSync's src/state_manager.py: the same constructor,
 methods, properties, arguments and return values, but every read and every
 change goes to the daemon, which is the only writer of state.json. This
-class never opens state.json. Change one import to adopt it:
+class never opens state.json. HarnessSync adopts it with one line appended
+to its src/state_manager.py (docs/HARNESSSYNC.md):
 
-    from harnesssync import StateManager      # was: from src.state_manager import StateManager
+    from harnesssync.state_manager import StateManager  # noqa: E402,F401,F811  harnesssyncd
+
+and other code with `from harnesssync import StateManager`.
 
 Differences that follow from the daemon owning the file (docs in README.md):
 - No cached copy: every getter asks the daemon, so a StateManager sees the
@@ -13,8 +16,9 @@ Differences that follow from the daemon owning the file (docs in README.md):
 - get_all_status() returns a fresh copy; changing it changes nothing.
 - The default state dir honours $HARNESSSYNC_HOME (as hsctl and the daemon
   do) before ~/.harnesssync.
-- The daemon it starts runs in layout 2, as HarnessSync 0.1.4 writes, unless
-  $HARNESSSYNC_SCHEMA says otherwise.
+- The layout is the daemon's one rule (--schema, else $HARNESSSYNC_SCHEMA,
+  else 2, as HarnessSync 0.1.4 writes): this class passes no --schema, so
+  the file looks the same whichever client started the daemon.
 - Every failure raises StateError whose message names the method and the
   cause; the underlying harnesssync error is its __cause__.
 """
@@ -27,21 +31,11 @@ from typing import Any, Callable, Dict, List, Optional, TypeVar
 
 from . import paths, sparkline
 from .client import Client
-from .errors import (ClientClosed, ConfigError, ConnectionClosed, HarnessSyncError, ShuttingDown, StateError)
+from .errors import ClientClosed, ConnectionClosed, HarnessSyncError, ShuttingDown, StateError
 
 T = TypeVar("T")
 
 HEALTH_HISTORY_MAX = 90
-
-
-def schema_args() -> List[str]:
-    """The daemon flags for the layout StateManager starts daemons in:
-    $HARNESSSYNC_SCHEMA, else 2. Layout 1 is the daemon's own default, so
-    no flag is passed for it (daemons that predate --schema then still start)."""
-    schema = os.environ.get("HARNESSSYNC_SCHEMA") or "2"
-    if schema not in ("1", "2"):
-        raise ConfigError("HARNESSSYNC_SCHEMA is %r; it must be 1 or 2" % schema)
-    return [] if schema == "1" else ["--schema", schema]
 
 
 def _opt(params: Dict[str, Any], name: str, value: Any) -> Dict[str, Any]:
@@ -83,7 +77,7 @@ class StateManager:
                 if c is not None and os.getpid() == c._pid:
                     c.close()
                 c = Client(self._socket_path, state_dir=self.state_dir, timeout=self._timeout,
-                           daemon=self._daemon, daemon_args=schema_args(), check_state_dir=True)
+                           daemon=self._daemon, check_state_dir=True)
                 self._client = c
             return c
 

@@ -1,5 +1,6 @@
 """Autostart: the socket rule end to end, the spawn race, and start-up
 failures reported with the daemon's own reason."""
+import hashlib
 import json
 import os
 import stat
@@ -9,7 +10,7 @@ import sys
 import pytest
 
 from conftest import DAEMON, PKG_DIR, raw_call
-from harnesssync import Client, DaemonUnavailable, SpawnError, StateManager, paths
+from harnesssync import Client, DaemonUnavailable, SpawnError, StateManager, WrongDaemon, paths
 
 
 def test_first_use_starts_the_daemon_on_the_rule_socket(env):
@@ -100,7 +101,9 @@ def test_harnesssync_made_0755_state_dir_without_xdg(env, monkeypatch):
     assert sm.get_target_status("codex")["status"] == "success"
     rd = os.path.join(env["tmp"], "harnesssync-%d" % os.geteuid())
     assert stat.S_IMODE(os.stat(rd).st_mode) == 0o700
-    info = raw_call(os.path.join(rd, "harnesssync", "harnesssyncd.sock"), "daemon.info")["result"]
+    # HOME is not the passwd entry's home: its ~/.harnesssync has a hashed name.
+    name = "harnesssyncd-%s.sock" % hashlib.sha256(os.path.realpath(state).encode()).hexdigest()[:16]
+    info = raw_call(os.path.join(rd, "harnesssync", name), "daemon.info")["result"]
     assert info["state_file"] == os.path.join(state, "state.json")
     assert stat.S_IMODE(os.stat(state).st_mode) == 0o755  # left as HarnessSync made it
     sm.close()
@@ -187,3 +190,18 @@ def test_hsctl_and_python_starters_share_the_spawn_lock(env, monkeypatch):
         assert p.returncode == 0, err
         pids.add(json.loads(out)["pid"])
     assert len(pids) == 1
+
+
+def test_a_derived_socket_must_serve_the_default_state_dir(env, start):
+    """No state dir named and no socket given: the socket is derived from
+    ~/.harnesssync, so a daemon there that serves another state dir (started
+    by hand with --socket) is refused, as hsctl refuses it; one chosen by
+    hand is used for whatever it serves."""
+    sock = paths.socket_path()
+    os.makedirs(os.path.dirname(sock), 0o700, exist_ok=True)
+    d = start(state_dir=os.path.join(env["tmp"], "other"), socket_path=sock)
+    with pytest.raises(WrongDaemon, match="serves %s/state.json, not %s/.harnesssync/state.json"
+                       % (d.state_dir, env["home"])):
+        Client()
+    with Client(sock) as c:
+        assert c.info()["state_file"] == os.path.join(d.state_dir, "state.json")

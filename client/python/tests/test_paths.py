@@ -1,6 +1,7 @@
 """The socket rule of docs/PROTOCOL.md ("Socket"), pure Python."""
 import hashlib
 import os
+import pwd
 import stat
 
 import pytest
@@ -23,6 +24,9 @@ def short_hash(path):
     return hashlib.sha256(os.path.realpath(path).encode()).hexdigest()[:16]
 
 
+PASSWD_STATE = os.path.join(pwd.getpwuid(os.getuid()).pw_dir, ".harnesssync")
+
+
 def test_flag_then_env_then_rule(clean, monkeypatch):
     monkeypatch.setenv("XDG_RUNTIME_DIR", "/run/user/7")
     assert paths.socket_path(socket="/x/flag.sock") == "/x/flag.sock"
@@ -30,13 +34,37 @@ def test_flag_then_env_then_rule(clean, monkeypatch):
     assert paths.socket_path(socket="/x/flag.sock") == "/x/flag.sock"
     assert paths.socket_path() == "/x/env.sock"
     monkeypatch.delenv("HARNESSSYNC_SOCKET")
-    assert paths.socket_path() == "/run/user/7/harnesssync/harnesssyncd.sock"
+    assert paths.socket_path() == "/run/user/7/harnesssync/harnesssyncd-%s.sock" % \
+        short_hash(os.path.join(os.environ["HOME"], ".harnesssync"))
+    assert paths.socket_path(PASSWD_STATE) == "/run/user/7/harnesssync/harnesssyncd.sock"
 
 
-def test_default_state_dir_gets_the_plain_name_others_a_hash(clean, monkeypatch):
+def test_only_the_passwd_homes_state_dir_gets_the_plain_name(clean, monkeypatch):
+    """$HOME/.harnesssync is hashed unless $HOME is the passwd entry's home:
+    a process that points HOME elsewhere (HarnessSync's own tests do) must
+    not reach the user's daemon."""
     monkeypatch.setenv("XDG_RUNTIME_DIR", "/run/user/7")
     home = os.environ["HOME"]
-    assert paths.socket_path(os.path.join(home, ".harnesssync")) == "/run/user/7/harnesssync/harnesssyncd.sock"
+    assert paths.socket_name(os.path.join(home, ".harnesssync")) == \
+        "harnesssyncd-%s.sock" % short_hash(os.path.join(home, ".harnesssync"))
+    assert paths.socket_name(PASSWD_STATE) == "harnesssyncd.sock"
+    assert paths.socket_name(PASSWD_STATE + "/") == "harnesssyncd.sock"
+    monkeypatch.delenv("HOME")  # Path.home() then asks passwd too
+    assert paths.socket_path() == "/run/user/7/harnesssync/harnesssyncd.sock"
+    # A passwd entry that names no home, or none at all: every dir is hashed.
+    monkeypatch.setattr(pwd, "getpwuid", lambda uid: pwd.struct_passwd(("u", "x", uid, uid, "", "", "/bin/sh")))
+    assert paths.passwd_home() is None
+    assert paths.socket_name(PASSWD_STATE).startswith("harnesssyncd-")
+
+    def no_entry(uid):
+        raise KeyError("getpwuid(): uid not found: %d" % uid)
+    monkeypatch.setattr(pwd, "getpwuid", no_entry)
+    assert paths.passwd_home() is None
+    assert paths.socket_name(PASSWD_STATE) == "harnesssyncd-%s.sock" % short_hash(PASSWD_STATE)
+
+
+def test_any_other_state_dir_gets_a_hash(clean, monkeypatch):
+    monkeypatch.setenv("XDG_RUNTIME_DIR", "/run/user/7")
     other = os.path.join(clean, "other")
     assert paths.socket_path(other) == "/run/user/7/harnesssync/harnesssyncd-%s.sock" % short_hash(other)
     # $HARNESSSYNC_HOME names a state dir; it is not the default one.
@@ -55,7 +83,10 @@ def test_the_hash_is_of_the_real_absolute_path(clean, monkeypatch):
     monkeypatch.chdir(clean)
     assert paths.socket_name(link) == paths.socket_name(real) == paths.socket_name("real")
     assert paths.socket_name("real/../real/") == paths.socket_name(real)
-    assert paths.socket_name(os.path.join(os.environ["HOME"], ".harnesssync")) == "harnesssyncd.sock"
+    # A symlink to the passwd home's state dir is that state dir.
+    alias = os.path.join(clean, "alias")
+    os.symlink(PASSWD_STATE, alias)
+    assert paths.socket_name(alias) == "harnesssyncd.sock"
     # Known answer: the first 16 hex digits of SHA-256 of the path's bytes.
     assert paths.socket_name("/nonexistent/dir") == "harnesssyncd-%s.sock" % \
         hashlib.sha256(b"/nonexistent/dir").hexdigest()[:16]

@@ -183,17 +183,30 @@ def test_never_writes_state_json_itself():
     assert "open(" not in (pkg / "state_manager.py").read_text()
 
 
-def test_schema_flag(monkeypatch):
-    from harnesssync.state_manager import schema_args
-    monkeypatch.delenv("HARNESSSYNC_SCHEMA", raising=False)
-    assert schema_args() == ["--schema", "2"]
-    monkeypatch.setenv("HARNESSSYNC_SCHEMA", "2")
-    assert schema_args() == ["--schema", "2"]
-    monkeypatch.setenv("HARNESSSYNC_SCHEMA", "1")
-    assert schema_args() == []
+def daemon_argv(m):
+    with open("/proc/%d/cmdline" % m._connected().info()["pid"], "rb") as f:
+        return f.read().split(b"\0")
+
+
+@pytest.mark.daemon_info("schema")
+@pytest.mark.parametrize("schema", [None, "1", "2"])
+def test_the_layout_is_the_daemons_rule(env, monkeypatch, schema):
+    """StateManager passes no --schema: the daemon it starts follows
+    $HARNESSSYNC_SCHEMA, else 2, as when hsctl or a unit starts it."""
+    if schema is None:
+        monkeypatch.delenv("HARNESSSYNC_SCHEMA")
+    else:
+        monkeypatch.setenv("HARNESSSYNC_SCHEMA", schema)
+    m = StateManager(state_dir=Path(env["tmp"]) / "s")
+    assert b"--schema" not in daemon_argv(m)
+    assert m._connected().info()["schema"] == int(schema or 2)
+    m.close()
+
+
+def test_a_bad_layout_is_the_daemons_error(env, monkeypatch):
     monkeypatch.setenv("HARNESSSYNC_SCHEMA", "3")
-    with pytest.raises(Exception, match="must be 1 or 2"):
-        schema_args()
+    with pytest.raises(StateError, match="must be 1 or 2 .*HARNESSSYNC_SCHEMA.*'3'"):
+        StateManager(state_dir=Path(env["tmp"]) / "s")
 
 
 # -- accounts ------------------------------------------------------------------
@@ -346,7 +359,7 @@ def test_health_history_bad_n_is_invalid_params(env, start):
 
 @pytest.fixture
 def sm2(env, monkeypatch):
-    monkeypatch.delenv("HARNESSSYNC_SCHEMA")  # StateManager's default: layout 2
+    monkeypatch.delenv("HARNESSSYNC_SCHEMA")  # the daemon's default: layout 2
 
     def make(name="state"):
         return StateManager(state_dir=Path(env["tmp"]) / name)
