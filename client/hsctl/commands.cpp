@@ -19,6 +19,8 @@ constexpr CommandSpec kCommands[] = {
     {"health", "Record a health score of TARGET, or show its history", setup_health},
     {"trigger", "Commands the daemon runs when watched files change (set, ls, rm, log, pause, resume, run)",
      setup_trigger},
+    {"harnesssync", "HarnessSync's auto-sync: 'setup' defines the trigger that runs its sync; 'sources'",
+     setup_harnesssync},
     {"lock", "Run a command while holding the daemon's lock NAME, like flock(1)", setup_lock},
     {"locks", "The daemon's locks: holder pid, time held, waiters", setup_locks},
     {"info", "The running daemon: version, pid, paths, uptime", setup_info},

@@ -43,6 +43,7 @@ Action setup_locks(CLI::App&, Context&);
 Action setup_socket_path(CLI::App&, Context&);
 Action setup_watch(CLI::App&, Context&);
 Action setup_trigger(CLI::App&, Context&);
+Action setup_harnesssync(CLI::App&, Context&);
 /// `hsctl trigger run` (commands/trigger_run.cpp), a subcommand of trigger.
 Action setup_trigger_run(CLI::App&, Context&);
 /// For `hsctl trigger set ... -- COMMAND...`: takes the words after "--"

@@ -2,13 +2,13 @@
 _hsctl() {
   local cur prev words cword
   _init_completion 2>/dev/null || { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; }
-  local commands="status drift record accept clear migrate hash accounts plugins dry-run health trigger lock locks info ping shutdown call socket-path"
+  local commands="status drift record accept clear migrate hash accounts plugins dry-run health trigger harnesssync lock locks info ping shutdown call socket-path"
   local globals="--socket --state-dir --account --json --timeout --no-spawn --version --help"
   case $prev in
     --socket|--state-dir|--from|--hashes|--params|--file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --scope) COMPREPLY=($(compgen -W "all user project" -- "$cur")); return ;;
-    --watch|--cwd) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-    --account|--timeout|--synced|--skipped|--failed|--method|--label|-n|--runs|--wait|--settle|--max-wait|--lock|--env) return ;;
+    --watch|--cwd|--project|--plugin-dir|--home|--python) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --account|--timeout|--synced|--skipped|--failed|--method|--label|-n|--runs|--wait|--settle|--max-wait|--lock|--env|--name) return ;;
   esac
   local cmd="" i
   for ((i = 1; i < cword; i++)); do
@@ -76,6 +76,12 @@ _hsctl() {
         esac
       elif [[ $sub != set && $sub != ls && $sub != list ]]; then
         COMPREPLY=($(compgen -W "$(hsctl trigger ls 2>/dev/null | awk 'NR > 1 { print $1 }')" -- "$cur"))
+      fi ;;
+    harnesssync)
+      if ((i == cword - 1)); then
+        COMPREPLY=($(compgen -W "setup sources --help" -- "$cur"))
+      elif [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "--project --plugin-dir --name --python --help" -- "$cur"))
       fi ;;
     call) COMPREPLY=($(compgen -W "daemon.info daemon.ping daemon.shutdown rpc.discover state.record state.drift state.target state.all state.clear state.accept state.migrate_cc2all hash.files state.account state.accounts plugins.record plugins.status plugins.drift settings.dry_run health.record health.history lock.acquire lock.release lock.list trigger.set trigger.remove trigger.list trigger.run trigger.log trigger.pause trigger.resume" -- "$cur")) ;;
   esac
