@@ -91,7 +91,7 @@ LockTable::Refusal LockTable::acquire(ConnId conn, std::optional<int64_t> pid, c
   return Refusal::none;
 }
 
-LockTable::Done LockTable::drop_waiter(std::map<std::string, Lock>::iterator it, std::deque<Waiter>::iterator w,
+LockTable::Done LockTable::drop_waiter(std::map<std::string, Lock>::iterator it, std::list<Waiter>::iterator w,
                                        Pending& out) {
   Done done = std::move(w->done);
   --waiting_;
