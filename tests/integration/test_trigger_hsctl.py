@@ -53,6 +53,7 @@ def test_set_ls_log_pause_resume_rm(daemon, tmp):
 
     r = hsctl(daemon, "status")
     assert r.returncode == 0 and "sync " in r.stdout and "RUNS" in r.stdout, r
+    assert "triggers    1, 0 running, 0 paused" in hsctl(daemon, "info").stdout
     r = hsctl(daemon, "--json", "status")
     assert [t["name"] for t in json.loads(r.stdout)["triggers"]] == ["sync"]
 
