@@ -6,14 +6,12 @@
 #include <boost/asio/write.hpp>
 #include <cerrno>
 
-#include "daemon/triggers/spawn.hpp"
 
 namespace hs::daemon::triggers {
 namespace asio = boost::asio;
 
 Process::Process(asio::io_context& io, ProcessSpec spec, Done done)
-    : io_(io),
-      spec_(std::move(spec)),
+    : spec_(std::move(spec)),
       done_(std::move(done)),
       in_(io),
       out_(io, spec_.output_cap),
@@ -23,8 +21,14 @@ Process::Process(asio::io_context& io, ProcessSpec spec, Done done)
       grace_(io) {}
 
 Result<std::shared_ptr<Process>> Process::start(asio::io_context& io, Reaper& reaper, ProcessSpec spec, Done done) {
+  HS_TRY_ASSIGN(Child c, spawn(spec));
+  return adopt(io, reaper, std::move(spec), std::move(c), std::move(done));
+}
+
+Result<Child> Process::spawn(const ProcessSpec& spec) { return spawn_child(spec.argv, spec.cwd, spec.env); }
+
+std::shared_ptr<Process> Process::adopt(asio::io_context& io, Reaper& reaper, ProcessSpec spec, Child c, Done done) {
   auto p = std::make_shared<Process>(io, std::move(spec), std::move(done));
-  HS_TRY_ASSIGN(Child c, spawn_child(p->spec_.argv, p->spec_.cwd, p->spec_.env));
   p->pid_ = c.pid;
   p->started_ = std::chrono::steady_clock::now();
   p->in_.assign(c.stdin_w.release());

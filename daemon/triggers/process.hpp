@@ -24,6 +24,7 @@
 
 #include "common/result.hpp"
 #include "daemon/triggers/reaper.hpp"
+#include "daemon/triggers/spawn.hpp"
 
 namespace hs::daemon::triggers {
 
@@ -73,9 +74,17 @@ class Process : public std::enable_shared_from_this<Process> {
   /// Starts `spec` and calls `done` on the loop once the run ended (see
   /// above); an error (nothing started, `done` never called) when it
   /// cannot be started: the pipes, or posix_spawn (command missing, not
-  /// executable, cwd not enterable).
+  /// executable, cwd not enterable). spawn() then adopt(), on the loop.
   static Result<std::shared_ptr<Process>> start(boost::asio::io_context& io, Reaper& reaper, ProcessSpec spec,
                                                 Done done);
+  /// The blocking half: posix_spawn looks the command up and enters its
+  /// cwd, file system calls that a hung mount can stall, so the daemon
+  /// makes them off the loop. Safe on any thread.
+  static Result<Child> spawn(const ProcessSpec& spec);
+  /// The loop half: reads, writes, the timeout and the reaping of a child
+  /// spawn() started. REQUIRES: on the loop.
+  static std::shared_ptr<Process> adopt(boost::asio::io_context& io, Reaper& reaper, ProcessSpec spec, Child child,
+                                        Done done);
 
   pid_t pid() const { return pid_; }
   bool ended() const { return ended_; }
@@ -102,7 +111,6 @@ class Process : public std::enable_shared_from_this<Process> {
   void close_all();
   void maybe_finish();
 
-  boost::asio::io_context& io_;
   ProcessSpec spec_;
   Done done_;
   pid_t pid_ = -1;

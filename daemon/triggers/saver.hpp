@@ -5,16 +5,13 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <condition_variable>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common/result.hpp"
+#include "daemon/triggers/worker.hpp"
 
 namespace hs::daemon::triggers {
 
@@ -24,41 +21,27 @@ class Saver {
   using Snapshot = std::function<std::string()>;
   using Done = std::function<void(const Status&)>;
 
-  Saver(boost::asio::io_context& io, std::string path, Snapshot snapshot);
-  ~Saver();
+  Saver(Worker& worker, std::string path, Snapshot snapshot);
   Saver(const Saver&) = delete;
   Saver& operator=(const Saver&) = delete;
 
   /// Saves the state as it is now, or later; `done` (optional) runs on the
   /// loop once a save that started after this call ended, with its status.
+  /// The saves run on `worker`, in order with its other jobs.
   void save(Done done = {});
   /// Whether a save is in flight or asked for.
   bool busy() const { return in_flight_ || dirty_; }
-  /// Runs `blocking` (file system work: checks, resolving) on the saver's
-  /// thread, in order with the saves, then `then` on the loop.
-  void run_off_loop(std::function<void()> blocking, std::function<void()> then);
-  /// Joins the thread; saves asked for afterwards are not made.
-  void stop();
 
  private:
   void start();
-  void post(std::function<void()> job);
-  void work();
 
-  boost::asio::io_context& io_;
+  Worker& worker_;
   std::string path_;
   Snapshot snapshot_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool in_flight_ = false;
   bool dirty_ = false;
-  std::vector<Done> waiting_;    // for the next save
+  std::vector<Done> waiting_;  // for the next save
   std::vector<Done> in_flight_done_;
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;
-  bool quit_ = false;
-  std::thread thread_;
 };
 
 }  // namespace hs::daemon::triggers

@@ -33,7 +33,9 @@ Service::Service(asio::io_context& io, LockTable& locks, Config cfg, Notify noti
           [this](const std::string& key, std::vector<std::string> paths, bool unknown) {
             on_change(key, std::move(paths), unknown);
           })),
-      saver_(std::make_unique<Saver>(io, fs::join(cfg_.state_dir, kTriggersFileName), [this] { return snapshot(); })),
+      files_(std::make_unique<Worker>(io)),
+      spawns_(std::make_unique<Worker>(io)),
+      saver_(std::make_unique<Saver>(*files_, fs::join(cfg_.state_dir, kTriggersFileName), [this] { return snapshot(); })),
       host_{io,
             locks,
             *reaper_,
@@ -46,6 +48,9 @@ Service::Service(asio::io_context& io, LockTable& locks, Config cfg, Notify noti
               watch_->signature(name, std::move(done));
             },
             [this] { saver_->save(); },
+            [this](std::function<void()> blocking, std::function<void()> then) {
+              spawns_->post(std::move(blocking), std::move(then));
+            },
             cfg_.kill_after} {
   locks_.add_on_owed([this, alive = alive_](const std::string& name) {
     if (*alive) on_lock_owed(name);
@@ -54,7 +59,8 @@ Service::Service(asio::io_context& io, LockTable& locks, Config cfg, Notify noti
 
 Service::~Service() {
   *alive_ = false;
-  saver_->stop();
+  files_->stop();
+  spawns_->stop();
   watch_->stop();
   triggers_.clear();
   retiring_.clear();
@@ -157,7 +163,7 @@ void Service::next_change() {
 void Service::set(json::object params, Done done) {
   enqueue([this, params = std::move(params), done = std::move(done)]() mutable {
     auto parsed = std::make_shared<std::optional<Result<Spec>>>();
-    saver_->run_off_loop(
+    files_->post(
         [this, parsed, params = std::move(params)] { parsed->emplace(parse_spec(params, cfg_.state_dir, &checks_)); },
         [this, parsed, done = std::move(done)]() mutable {
           Result<Spec>& spec = **parsed;

@@ -26,6 +26,7 @@
 #include "daemon/triggers/saver.hpp"
 #include "daemon/triggers/spec.hpp"
 #include "daemon/triggers/trigger.hpp"
+#include "daemon/triggers/worker.hpp"
 #include "daemon/watch/tree_watch.hpp"
 
 namespace hs::daemon::triggers {
@@ -104,6 +105,9 @@ class Service {
   SpecChecks checks_;
   std::unique_ptr<Reaper> reaper_;
   std::unique_ptr<watch::TreeWatch> watch_;
+  // Saves and checks on one thread, spawns on another: a slow fsync must
+  // not hold a run's start.
+  std::unique_ptr<Worker> files_, spawns_;
   std::unique_ptr<Saver> saver_;
   Host host_;
   std::map<std::string, std::unique_ptr<Trigger>> triggers_;

@@ -1,5 +1,7 @@
 #include "daemon/triggers/trigger.hpp"
 
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
@@ -83,7 +85,7 @@ void Trigger::retire(bool terminate, std::function<void()> done) {
   retired_ = true;
   timer_.cancel();
   cancel_lock();
-  if (!proc_ || proc_->ended()) {
+  if (!spawning_ && (!proc_ || proc_->ended())) {
     release_lock();
     if (done) done();
     return;
@@ -91,7 +93,11 @@ void Trigger::retire(bool terminate, std::function<void()> done) {
   on_retired_ = std::move(done);
   if (terminate) {
     cut_short_ = true;
-    proc_->terminate();
+    if (proc_) {
+      proc_->terminate();
+    } else {
+      terminate_on_start_ = true;  // spawned() sends it
+    }
   }
 }
 
@@ -177,26 +183,22 @@ void Trigger::start_run(std::optional<std::vector<std::string>> changed) {
   started_ = std::chrono::steady_clock::now();
   current_ = rec;
   saved_.in_run = true;
+  spawning_ = true;
   auto alive = alive_;
-  auto p = Process::start(host_.io, host_.reaper, std::move(ps), [this, alive](ProcessResult r) {
-    if (*alive) finished(std::move(r));
-  });
+  auto spec = std::make_shared<ProcessSpec>(std::move(ps));
+  auto child = std::make_shared<std::optional<Result<Child>>>();
+  host_.off_loop([spec, child] { child->emplace(Process::spawn(*spec)); },
+                 [this, alive, spec, child] {
+                   if (*alive) {
+                     spawned(spec, std::move(**child));
+                   } else if (**child) {
+                     // The trigger went (the daemon stops): nobody will reap
+                     // or record it, so it does not outlive the moment.
+                     ::kill(-(**child)->pid, SIGKILL);
+                     ::waitpid((**child)->pid, nullptr, 0);
+                   }
+                 });
   host_.notify("trigger.started", started_notice(s.name, rec));
-  if (!p) {
-    // Never started (the command or its cwd went away since it was set):
-    // a failed run, as a shell reports a command it cannot run.
-    log::warn("trigger " + s.name + ": cannot start its command: " + p.error().message());
-    ProcessResult r;
-    r.exit_code = 127;
-    r.stderr_tail = "harnesssyncd: " + p.error().message() + "\n";
-    asio::post(host_.io, [this, alive, r = std::move(r)]() mutable {
-      if (*alive) finished(std::move(r));
-    });
-  } else {
-    proc_ = std::move(*p);
-    if (lock_held_) host_.locks.set_holder_pid(conn_, *lock_held_, proc_->pid());
-    log::debug("trigger " + s.name + ": run " + std::to_string(rec.run) + " started, pid " + std::to_string(proc_->pid()));
-  }
   // "As its last run started": edits made after this and before the next
   // start-up are seen by comparing the signature then.
   host_.signature(s.name, [this, alive](std::string sig) {
@@ -205,6 +207,29 @@ void Trigger::start_run(std::optional<std::vector<std::string>> changed) {
     host_.save();
   });
   host_.save();
+}
+
+void Trigger::spawned(std::shared_ptr<ProcessSpec> ps, Result<Child> child) {
+  spawning_ = false;
+  const std::string& name = saved_.spec.name;
+  if (!child) {
+    // Never started (the command or its cwd went away since it was set):
+    // a failed run, as a shell reports a command it cannot run.
+    log::warn("trigger " + name + ": cannot start its command: " + child.error().message());
+    ProcessResult r;
+    r.exit_code = 127;
+    r.stderr_tail = "harnesssyncd: " + child.error().message() + "\n";
+    finished(std::move(r));
+    return;
+  }
+  proc_ = Process::adopt(host_.io, host_.reaper, std::move(*ps), std::move(*child),
+                         [this, alive = alive_](ProcessResult r) {
+                           if (*alive) finished(std::move(r));
+                         });
+  if (lock_held_) host_.locks.set_holder_pid(conn_, *lock_held_, proc_->pid());
+  log::debug("trigger " + name + ": run " + std::to_string(current_ ? current_->run : 0) + " started, pid " +
+             std::to_string(proc_->pid()));
+  if (terminate_on_start_) proc_->terminate();
 }
 
 void Trigger::finished(ProcessResult r) {

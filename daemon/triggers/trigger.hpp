@@ -35,6 +35,8 @@ struct Host {
   std::function<void(const std::string& name, std::function<void(std::string)> done)> signature;
   /// triggers.json must be saved again.
   std::function<void()> save;
+  /// Runs `blocking` off the loop (posix_spawn), then `then` on it.
+  std::function<void(std::function<void()> blocking, std::function<void()> then)> off_loop;
   std::chrono::milliseconds kill_after{5000};
 };
 
@@ -89,6 +91,7 @@ class Trigger final : public Effects {
 
  private:
   static Machine::Timing timing_of(const Spec& s);
+  void spawned(std::shared_ptr<ProcessSpec> ps, Result<Child> child);
   void finished(ProcessResult r);
   void push_log(RunRecord r);
   void end_retire();
@@ -100,6 +103,8 @@ class Trigger final : public Effects {
   const LockTable::ConnId conn_;
   std::optional<std::string> lock_waiting_, lock_held_;
   std::shared_ptr<Process> proc_;
+  bool spawning_ = false;        // posix_spawn in progress off the loop
+  bool terminate_on_start_ = false;  // the daemon stops meanwhile
   std::optional<RunRecord> current_;
   std::chrono::steady_clock::time_point started_;
   bool cut_short_ = false;  // the daemon stopped it: owed again
