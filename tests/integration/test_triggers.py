@@ -209,3 +209,31 @@ def test_daemon_info_counts_triggers(daemon, tmp):
     assert info["watch"]["dirs"] >= 1
     assert {"trigger.set", "trigger.remove", "trigger.list", "trigger.run", "trigger.log", "trigger.pause",
             "trigger.resume"} <= set(c.call("daemon.info")["methods"])
+
+
+def test_a_save_that_fails_is_error_1_and_takes_the_change_back(start, tmp):
+    """A file size limit (RLIMIT_FSIZE, which binds root too) makes the
+    write of a big triggers.json fail (EFBIG): trigger.set answers error 1,
+    the trigger is not there, and triggers.json is as it was."""
+    import resource
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    d = start(preexec=limited)
+    c = d.client()
+    c.call("trigger.set", {"name": "small", "watch": [tmp], "command": ["/bin/true"]})
+    path = os.path.join(d.state_dir, "triggers.json")
+    with open(path, "rb") as f:
+        before = f.read()
+    resp = c.request("trigger.set", {"name": "big", "watch": [tmp], "command": ["/bin/echo", "x" * 8000]})
+    assert resp["error"]["code"] == 1, resp
+    assert resp["error"]["data"]["errno"] == 27  # EFBIG
+    assert [t["name"] for t in c.call("trigger.list")] == ["small"]
+    with open(path, "rb") as f:
+        assert f.read() == before
+    # Replacing one: its definition as it was.
+    resp = c.request("trigger.set", {"name": "small", "watch": [tmp], "command": ["/bin/echo", "y" * 8000]})
+    assert resp["error"]["code"] == 1, resp
+    assert trigger(c, "small")["command"] == ["/bin/true"]
+    assert c.call("trigger.remove", {"name": "small"}) is True
