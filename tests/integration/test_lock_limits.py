@@ -12,6 +12,8 @@ import time
 from test_lock import acquire, locks, send_acquire, wait_until, waiting
 
 ME = os.getpid()
+# ASan keeps freed memory in quarantine (256 MB): RSS bounds mean nothing there.
+SANITIZED = os.environ.get("HS_SANITIZED", "0") in ("1", "ON", "TRUE", "true")
 
 
 def rss_kib(pid):
@@ -67,7 +69,8 @@ def test_one_connection_grabbing_names_without_end_cannot_grow_the_daemon(start)
         refused += sum(1 for r in got if "error" in r)
     assert refused == 20 * 5000 - 1024
     grown = rss_kib(d.proc.pid) - base
-    assert grown < 64 * 1024, "the daemon grew by %d KiB" % grown
+    if not SANITIZED:
+        assert grown < 64 * 1024, "the daemon grew by %d KiB" % grown
     assert len(locks(d)) == 1024
     # Closing it frees them all at once.
     c.close()
