@@ -12,12 +12,6 @@
 namespace hs {
 namespace {
 
-std::pair<std::string, std::string> split_path(const std::string& path) {
-  auto slash = path.rfind('/');
-  if (slash == std::string::npos) return {".", path};
-  return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1)};
-}
-
 // Removes the temp file unless dismissed: every early return cleans up.
 class TempGuard {
  public:
@@ -45,7 +39,7 @@ Status replace_file_durably(const std::string& path, std::string_view data, mode
                             const std::function<Status()>& before_rename,
                             const std::function<void()>& after_rename) {
   if (renamed != nullptr) *renamed = false;
-  auto [dir, base] = split_path(path);
+  auto [dir, base] = fs::split(path);
   std::string tmpl = fs::join(dir, durable_temp_prefix(base) + "XXXXXX");
   // mkostemp creates the file exclusively with mode 0600, so no other user
   // can read it even for the moment before fchmod.

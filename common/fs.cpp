@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <memory>
 
 namespace hs::fs {
@@ -130,6 +131,18 @@ std::string join(std::string_view dir, std::string_view name) {
   if (out.empty() || out.back() != '/') out += '/';
   out += name;
   return out;
+}
+
+std::pair<std::string, std::string> split(std::string_view path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string_view::npos) return {".", std::string(path)};
+  return {slash == 0 ? "/" : std::string(path.substr(0, slash)), std::string(path.substr(slash + 1))};
+}
+
+std::string octal(mode_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+  return buf;
 }
 
 }  // namespace hs::fs

@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/result.hpp"
@@ -29,7 +30,14 @@ Status fsync_dir(const std::string& dir);
 Result<std::vector<std::string>> list_dir(const std::string& dir);
 /// Creates `dir` and its missing parents with `mode`. Existing ones are left as they are.
 Status make_dirs(const std::string& dir, mode_t mode);
-/// `dir` + "/" + `name`.
+/// `dir` + "/" + `name` (one slash between them, none added after a
+/// trailing one: join("/", "x") is "/x").
 std::string join(std::string_view dir, std::string_view name);
+/// `path` split at its last slash into (directory, name), as dirname(1)
+/// and basename(1) would for a path without a trailing slash:
+/// "a/b/c" -> ("a/b", "c"), "/c" -> ("/", "c"), "c" -> (".", "c").
+std::pair<std::string, std::string> split(std::string_view path);
+/// A mode's permission bits (07777) as four octal digits ("0755"), for messages.
+std::string octal(mode_t mode);
 
 }  // namespace hs::fs

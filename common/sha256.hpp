@@ -1,19 +1,20 @@
-// SHA-256 of bytes and of files, as lowercase hex.
+// SHA-256 of bytes and of files, as lowercase hex: the daemon's digests
+// (hash.files, drift, the stat cache), from a kept library.
 //
-// Two implementations of one function. libsodium's crypto_hash_sha256 is the
-// reference and the fallback: it is what every other HarnessSync tool agrees
-// with, and it runs everywhere, but its portable C does ~160 MB/s per core,
-// which makes cold drift checks of large files slower than sha256sum (issue
-// 10). Where the CPU has the x86 SHA extensions (checked at run time, so one
-// binary serves every x86-64 machine) the compression function runs on
-// SHA-NI instead, with its own padding and length; the tests compare it with
-// libsodium byte for byte at every block boundary.
+// OpenSSL's libcrypto by default: it picks SHA-NI, AVX2 or the ARMv8 crypto
+// extensions at run time, so one binary hashes at the CPU's speed on every
+// machine; with SHA extensions that is about four times libsodium's portable
+// C, which hashes no faster than sha256sum (issue 10).
+// libsodium, which every other HarnessSync tool agrees with, is the build's
+// fallback (-DHS_WITH_OPENSSL=OFF) and the oracle the tests compare with.
+//
+// This is the hs_sha256 target, apart from hs_common, so that libcrypto
+// never reaches hsctl or the client library: loading and starting it costs
+// about as much as the rest of an hsctl start. The socket rule's digest, the
+// one hsctl needs, is libsodium's (socket_path.cpp).
 #pragma once
 
-#include <sodium.h>
-
 #include <cstddef>
-#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -21,36 +22,43 @@
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
 
+#if !defined(HS_SHA256_OPENSSL)
+#error "common/sha256.hpp: link hs_sha256, which says which library hashes (HS_SHA256_OPENSSL)"
+#endif
+#if HS_SHA256_OPENSSL
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
+#else
+#include <sodium.h>
+#endif
+
 namespace hs {
+
+constexpr size_t kSha256Bytes = 32;
 
 namespace sha256_detail {
 
-/// An incremental SHA-256: on SHA-NI when the CPU has it (and the portable
-/// path is not forced), else libsodium's incremental API. The choice is made
-/// once per hasher, at construction.
+/// An incremental SHA-256 on the build's library. Moved, never copied; a
+/// moved-from hasher may only be destroyed or assigned to.
 class Hasher {
  public:
   Hasher();
+  ~Hasher();
+  Hasher(Hasher&& other) noexcept;
+  Hasher& operator=(Hasher&& other) noexcept;
+  Hasher(const Hasher&) = delete;
+  Hasher& operator=(const Hasher&) = delete;
+
   void update(const unsigned char* data, size_t size);
   /// The digest; the hasher must not be updated afterwards.
-  void final(unsigned char (&digest)[crypto_hash_sha256_BYTES]);
-  bool fast() const { return fast_; }
+  void final(unsigned char (&digest)[kSha256Bytes]);
 
  private:
-  bool fast_ = false;
-  // The fast path's streaming state: chaining value, partial block, length.
-  uint32_t h_[8]{};
-  unsigned char block_[64]{};
-  size_t block_len_ = 0;
-  uint64_t total_len_ = 0;
-  crypto_hash_sha256_state sodium_{};
+#if HS_SHA256_OPENSSL
+  evp_md_ctx_st* ctx_ = nullptr;  // owned
+#else
+  crypto_hash_sha256_state state_{};
+#endif
 };
-
-/// Forces libsodium for hashers constructed afterwards (tests compare both
-/// paths; a way to rule SHA-NI out if a digest were ever in doubt).
-void force_portable(bool on);
-/// True when a hasher constructed now would use SHA-NI.
-bool fast_path_available();
 
 }  // namespace sha256_detail
 
@@ -61,6 +69,9 @@ std::string sha256_hex(std::string_view data);
 /// Fails with Errc::os: ENOENT (or ENOTDIR) when the file does not exist,
 /// EISDIR when it is not a regular file, or the read error.
 Result<std::string> sha256_file(const std::string& path);
+
+/// sha256_file reads through a buffer of this size.
+constexpr size_t kSha256FileBuffer = size_t{256} * 1024;
 
 /// One file hashed in pieces, so that a scheduler can interleave many files
 /// (and give up between pieces) instead of reading one to its end. The

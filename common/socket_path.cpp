@@ -1,15 +1,15 @@
 #include "common/socket_path.hpp"
 
+#include <sodium.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 
+#include "common/fs.hpp"
 #include "common/real_path.hpp"
-#include "common/sha256.hpp"
 #include "common/state_dir.hpp"
 
 namespace hs {
@@ -41,6 +41,26 @@ Result<std::string> checked_length(std::string path) {
   return path;
 }
 
+// The first 16 hex digits of SHA-256(`text`). libsodium's, not libcrypto's
+// (common/sha256.hpp): every hsctl start computes this, and loading and
+// starting libcrypto would cost more than the rest of that start
+// (docs/PERFORMANCE.md, "hsctl end to end"). The daemon uses it too, so
+// that both sides of the rule are one function.
+std::string digest16(const std::string& text) {
+  // sodium_init is thread-safe and idempotent; a static makes it run once.
+  static const int ready = sodium_init();
+  if (ready < 0) std::abort();  // libsodium cannot work at all (no entropy source)
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(16, '\0');
+  for (size_t i = 0; i < 8; ++i) {
+    out[2 * i] = kDigits[digest[i] >> 4];
+    out[2 * i + 1] = kDigits[digest[i] & 0xf];
+  }
+  return out;
+}
+
 }  // namespace
 
 size_t max_socket_path() { return sizeof(sockaddr_un::sun_path) - 1; }
@@ -64,10 +84,8 @@ Result<std::string> runtime_dir(bool create) {
     return runtime_dir_error(Errc::unsafe_socket_dir, dir, 0, "is not a directory; remove it");
   }
   if (st.st_uid != uid || (st.st_mode & 07777) != 0700) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
     return runtime_dir_error(Errc::unsafe_socket_dir, dir, 0,
-                             std::string("is mode ") + mode + " owned by uid " + std::to_string(st.st_uid) +
+                             "is mode " + fs::octal(st.st_mode) + " owned by uid " + std::to_string(st.st_uid) +
                                  "; it must be 0700 and owned by uid " + std::to_string(uid));
   }
   return dir;
@@ -84,7 +102,7 @@ Result<std::string> socket_name(const std::string& state_dir) {
   if (auto home = passwd_home(); home && real == realpath_lenient(pathlib_join(*home, ".harnesssync"))) {
     return std::string("harnesssyncd.sock");
   }
-  return "harnesssyncd-" + sha256_hex(real).substr(0, 16) + ".sock";
+  return "harnesssyncd-" + digest16(real) + ".sock";
 }
 
 Result<std::string> resolve_socket_path(const std::optional<std::string>& flag, const std::string& state_dir,

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 #include <vector>
 
@@ -19,12 +18,6 @@ namespace {
 std::string without_trailing_slashes(std::string s) {
   while (!s.empty() && s.back() == '/') s.pop_back();
   return s.empty() ? "/" : s;
-}
-
-std::string octal(mode_t m) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
-  return buf;
 }
 
 // The home of the real uid's passwd entry, as it is spelled there;
@@ -88,11 +81,11 @@ Status check_state_dir(const std::string& dir) {
   // replace state.json or take the daemon's lock from under us.
   const uid_t uid = ::geteuid();
   if (st.st_uid != uid) {
-    return unsafe_state_dir(dir, "is owned by uid " + std::to_string(st.st_uid) + " (mode " + octal(st.st_mode) +
+    return unsafe_state_dir(dir, "is owned by uid " + std::to_string(st.st_uid) + " (mode " + fs::octal(st.st_mode) +
                                      "), not by uid " + std::to_string(uid) + " who runs harnesssyncd");
   }
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    return unsafe_state_dir(dir, "is mode " + octal(st.st_mode) + " (owned by uid " + std::to_string(st.st_uid) +
+    return unsafe_state_dir(dir, "is mode " + fs::octal(st.st_mode) + " (owned by uid " + std::to_string(st.st_uid) +
                                      "): writable by " + ((st.st_mode & S_IWOTH) != 0 ? "others" : "its group") +
                                      "; make it private: chmod go-w " + dir);
   }

@@ -7,23 +7,15 @@
 #include <variant>
 
 #include "common/log.hpp"
+#include "daemon/net/limits.hpp"
 
 namespace hs::daemon {
-
-struct Limits {
-  size_t max_message_bytes = 16u << 20;    // larger messages get -32001, then the connection closes
-  size_t max_connections = 512;            // past it, new connections are closed at once
-  unsigned message_timeout_ms = 30000;     // a started message must be complete within this
-  size_t max_batch = 1024;                 // requests in one batch
-  size_t max_output_bytes = 64u << 20;     // unsent output per connection before it is closed
-  size_t max_locks = 1024;                 // lock names a connection holds or waits for at once
-};
 
 struct Options {
   std::optional<std::string> state_dir;
   std::optional<std::string> socket;
   log::Level log_level = log::Level::info;
-  Limits limits;
+  net::Limits limits;
   /// Readiness pipe for clients that start the daemon: "READY\n" is written
   /// once it listens, or "ERROR <reason>\n" when start-up fails; then closed.
   int ready_fd = -1;
@@ -35,6 +27,9 @@ struct Options {
   size_t hash_workers = 0;
   /// Directory watches the file watch may use; 0: as many as the OS allows.
   size_t max_watches = 0;
+  /// Lock names one connection may hold or wait for at once (PROTOCOL.md,
+  /// "Limits"): the lock table's, not a session's, so not in net::Limits.
+  size_t max_locks = 1024;
 };
 
 /// Exit statuses of harnesssyncd (documented in --help and README.md).

@@ -3,20 +3,218 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/object.hpp>
 #include <cerrno>
+#include <memory>
 
+#include "common/clock.hpp"
 #include "common/log.hpp"
-#include "common/version.hpp"
 #include "common/socket_path.hpp"
 #include "common/state_dir.hpp"
-#include "daemon/listener.hpp"
-#include "daemon/server.hpp"
+#include "common/version.hpp"
+#include "daemon/hashing/drift_checker.hpp"
+#include "daemon/hashing/hasher.hpp"
+#include "daemon/hashing/jobs.hpp"
+#include "daemon/live/subscriptions.hpp"
+#include "daemon/locks/lock_table.hpp"
+#include "daemon/net/co_spawn_logged.hpp"
+#include "daemon/net/listener.hpp"
+#include "daemon/net/server.hpp"
+#include "daemon/rpc/context.hpp"
+#include "daemon/rpc/dispatcher.hpp"
+#include "daemon/sequencer/sequencer.hpp"
 #include "daemon/service_manager.hpp"
+#include "daemon/store/load.hpp"
 #include "daemon/store/state_store.hpp"
+#include "daemon/triggers/service.hpp"
+#include "daemon/watch/file_watch.hpp"
+#include "daemon/watch/state_watch.hpp"
 
 namespace hs::daemon {
 namespace {
+namespace asio = boost::asio;
+
+// The daemon's parts, wired together: each layer gets what it uses, and
+// the shutdown below stops them in the one order that loses nothing.
+class Daemon {
+ public:
+  Daemon(asio::io_context& io, const Options& opts, store::StateStore& store, net::ListeningSocket socket)
+      : io_(io),
+        hasher_(opts.hash_workers != 0 ? opts.hash_workers : hashing::Hasher::default_workers()),
+        jobs_(io, hasher_),
+        files_(io, watch::FileWatch::Config{opts.max_watches}),
+        drift_(files_, jobs_),
+        locks_(io, opts.max_locks),
+        seq_(io, store),
+        state_watch_(io, store.dir(), store::kStateFileName, [this] { seq_.check_disk(); }),
+        state_dir_(store.dir()),
+        max_watches_(opts.max_watches),
+        ctx_{io,
+             seq_,
+             jobs_,
+             drift_,
+             files_,
+             locks_,
+             opts.limits,
+             store.state_path(),
+             socket.path,
+             iso_local(Clock::now()),
+             std::chrono::steady_clock::now(),
+             [this] { request_shutdown("daemon.shutdown was called"); },
+             /*stopping=*/false,
+             &subs_},
+        subs_(io, seq_, files_, drift_),
+        server_(io, opts.limits, std::move(socket),
+                [this](const std::shared_ptr<net::Session>& session, proto::Framing framing, boost::json::value msg,
+                       std::shared_ptr<void> ticket) {
+                  rpc::dispatch(ctx_, session, framing, std::move(msg), std::move(ticket));
+                }),
+        signals_(io, SIGTERM, SIGINT),
+        watchdog_timer_(io) {}
+
+  /// Before the lock table and the subscriptions the triggers speak to.
+  ~Daemon() {
+    ctx_.triggers = nullptr;
+    triggers_.reset();
+  }
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  /// Starts accepting and handling signals. io.run() returns after shutdown.
+  void start();
+  /// True when the daemon stopped because a loop of its own failed: the
+  /// process then exits with an error status.
+  bool failed() const { return failed_; }
+
+ private:
+  void request_shutdown(std::string_view why);
+  void start_triggers();
+  /// One of what a stop waits for is done (the changes written and the
+  /// jobs answered; the triggers' runs ended and what is owed saved): the
+  /// sessions close after the last.
+  void stop_step_done();
+  void fail(std::string_view why);
+  asio::awaitable<void> watchdog_loop(std::chrono::microseconds every);
+
+  asio::io_context& io_;
+  hashing::Hasher hasher_;
+  hashing::Jobs jobs_;
+  watch::FileWatch files_;
+  hashing::DriftChecker drift_;
+  locks::LockTable locks_;
+  sequencer::Sequencer seq_;
+  watch::StateWatch state_watch_;
+  std::string state_dir_;
+  size_t max_watches_;
+  rpc::Context ctx_;
+  live::Subscriptions subs_;
+  std::unique_ptr<triggers::Service> triggers_;
+  int stop_steps_ = 2;
+  net::Server server_;
+  asio::signal_set signals_;
+  asio::steady_timer watchdog_timer_;
+  bool failed_ = false;
+};
+
+void Daemon::start_triggers() {
+  triggers::Service::Config cfg;
+  cfg.state_dir = state_dir_;
+  cfg.socket_path = ctx_.socket_path;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) cfg.environ.emplace_back(*e);
+  cfg.watch.max_watches = max_watches_;
+  triggers_ = std::make_unique<triggers::Service>(
+      io_, locks_, std::move(cfg),
+      [this](const char* method, boost::json::object params) { subs_.on_trigger(method, params); });
+  if (auto st = triggers_->start(); !st) {
+    // The state is served all the same; trigger.* say why they are not.
+    log::error("triggers are off: " + st.error().message());
+    triggers_.reset();
+    return;
+  }
+  ctx_.triggers = triggers_.get();
+}
+
+void Daemon::start() {
+  subs_.start();
+  state_watch_.start();
+  start_triggers();
+  signals_.async_wait([this](boost::system::error_code ec, int sig) {
+    if (!ec) request_shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  });
+  // Neither loop may die quietly: a daemon that accepts nothing while its
+  // watchdog reports healthy is worse than one that stops.
+  server_.start([this] { fail("the accept loop failed"); });
+  if (auto every = service::watchdog_interval(); every.count() > 0) {
+    log::info("watchdog: keep-alive every " + std::to_string(every.count() / 1000) + " ms");
+    net::spawn_logged(io_, watchdog_loop(every), "the watchdog", [this] { fail("the watchdog failed"); });
+  }
+}
+
+void Daemon::fail(std::string_view why) {
+  failed_ = true;
+  request_shutdown(why);
+}
+
+asio::awaitable<void> Daemon::watchdog_loop(std::chrono::microseconds every) {
+  // Runs on the event loop itself: if the loop hangs, the keep-alives stop
+  // and the service manager restarts us, which is the point.
+  while (!ctx_.stopping) {
+    service::watchdog();
+    watchdog_timer_.expires_after(every);
+    co_await watchdog_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+// The graceful stop (SIGTERM, SIGINT or daemon.shutdown; idempotent): stop
+// accepting, answer -32000 to anything newer, finish the queued changes and
+// the write in flight, flush and close the sessions, remove the socket if it
+// is still ours. The order matters, step by step.
+void Daemon::request_shutdown(std::string_view why) {
+  if (ctx_.stopping) return;
+  ctx_.stopping = true;
+  log::info(std::string("shutting down (") + std::string(why) + ")");
+  service::stopping(std::string("shutting down (") + std::string(why) + ")");
+  server_.stop_accepting();
+  boost::system::error_code ignored;
+  signals_.cancel(ignored);
+  watchdog_timer_.cancel();
+  state_watch_.stop();
+  subs_.stop();
+  files_.stop();
+  drift_.stop();
+  // A hash in progress (a terabyte, say) must not hold the stop: its
+  // request is answered -32000 instead.
+  hasher_.cancel_all();
+  // Runs in progress get SIGTERM now (their groups SIGKILL 5 s later);
+  // what is owed is saved before the sessions close.
+  if (triggers_) {
+    triggers_->shutdown([this] { stop_step_done(); });
+  } else {
+    stop_step_done();
+  }
+  // Waiters get -32000 now; holders keep their locks until their
+  // connections close below.
+  locks_.shutdown();
+  // Wait for every change received so far to be written, and every job on
+  // the blocking pool to be answered; then flush and close the sessions.
+  // Posted, so that the request being dispatched now (a batch holding
+  // daemon.shutdown, say) finishes queueing its answers first.
+  seq_.when_drained([this] {
+    jobs_.when_idle([this] { asio::post(io_, [this] { stop_step_done(); }); });
+  });
+}
+
+void Daemon::stop_step_done() {
+  if (--stop_steps_ != 0) return;
+  server_.close_sessions(std::chrono::seconds(2), [] { log::info("stopped"); });
+}
 
 // Tells a client that started us how start-up ended (see Options::ready_fd).
 void report_ready(int fd, const std::string& line) {
@@ -93,7 +291,7 @@ int run(const Options& opts) {
   // launchd is used as it is.
   auto inherited = service::activated_socket();
   if (!inherited) return fail(opts, exit_code::usage, "cannot use the activated socket: " + inherited.error().message());
-  auto listening = *inherited >= 0 ? adopt_socket(*inherited) : listen_unix(*socket_path);
+  auto listening = *inherited >= 0 ? net::adopt_socket(*inherited) : net::listen_unix(*socket_path);
   if (!listening) {
     return fail(opts, listen_exit_code(listening.error()), "cannot listen: " + listening.error().message());
   }
@@ -110,8 +308,8 @@ int run(const Options& opts) {
   ::signal(SIGXFSZ, SIG_IGN);
   boost::asio::io_context io(1);
   const std::string listening_path = listening->path;
-  Server server(io, opts, **store, std::move(*listening));
-  server.start();
+  Daemon daemon(io, opts, **store, std::move(*listening));
+  daemon.start();
   report_ready(opts.ready_fd, "READY");
   const std::string serving = "serving " + (*store)->state_path() + " on " + listening_path +
                               (*inherited >= 0 ? " (socket-activated)" : "");
@@ -126,7 +324,7 @@ int run(const Options& opts) {
       log::error(std::string("unexpected error, continuing: ") + e.what());
     }
   }
-  return server.failed() ? exit_code::failure : exit_code::ok;
+  return daemon.failed() ? exit_code::failure : exit_code::ok;
 }
 
 }  // namespace hs::daemon

@@ -1,4 +1,5 @@
-// harnesssyncd from options to exit status: open the store, listen, serve.
+// harnesssyncd from options to exit status: open the store, listen, build
+// the layers and wire them together (run.cpp), serve, and stop them in order.
 #pragma once
 
 #include "daemon/options.hpp"

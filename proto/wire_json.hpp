@@ -9,9 +9,15 @@
 #pragma once
 
 #include <boost/json/value.hpp>
+#include <memory>
 #include <string>
 
 namespace hs::proto {
+
+/// A result already serialized as compact, valid JSON text, shared between
+/// the answers that carry it: state.all of one document version is
+/// serialized once, however many requests ask for it.
+using JsonText = std::shared_ptr<const std::string>;
 
 /// Appends `v` as compact JSON to `out`.
 void append_wire_json(std::string& out, const boost::json::value& v);

@@ -52,43 +52,51 @@ harnesssync::Client* Context::client(bool allow_spawn) {
   if (client_) return &*client_;
   auto opts = client_options();
   opts.autostart = opts.autostart && allow_spawn;
-  // Checked below, on the daemon.info fetched for the version check anyway.
+  // Resolved once here: the check below names it.
+  auto path = harnesssync::resolve_socket_path(opts);
+  if (!path) {
+    last_code_ = fail(path.error());
+    return nullptr;
+  }
+  opts.socket_path = *path;
+  // The check is made on the daemon.info that the version check reads
+  // anyway, sent with the command's first call: one round trip for both.
+  // The library sends a call that changes something only once it passed.
   opts.check_state_dir = false;
+  opts.pipeline_check = true;
+  opts.on_info = [this, socket = *path](const boost::json::object& info) { return check_info(info, socket); };
   auto c = harnesssync::Client::connect(opts);
   if (!c) {
     last_code_ = fail(c.error());
     return nullptr;
   }
-  auto info = c->info();
+  client_.emplace(std::move(*c));
+  return &*client_;
+}
+
+harnesssync::Result<harnesssync::Done> Context::check_info(const boost::json::object& info, const std::string& socket) {
+  info_ = info;
   if (auto named = state_dir_to_check()) {
     // The daemon reached must serve the state dir we mean (another daemon's
     // socket in --socket or $HARNESSSYNC_SOCKET, say, must not be written
     // to, or stopped, in its stead).
-    if (!info) {
-      last_code_ = fail(info.error());
-      return nullptr;
+    if (string_member(info, "state_file") == std::nullopt) {
+      harnesssync::Error e;
+      e.kind = harnesssync::Error::Kind::protocol;
+      e.message = incompatible_text("daemon.info", "\"state_file\"");
+      incompatible_ = e.message;
+      return e;
     }
-    if (string_member(*info, "state_file") == std::nullopt) {
-      last_code_ = incompatible("daemon.info", "\"state_file\"");
-      return nullptr;
-    }
-    auto serves = harnesssync::check_daemon_serves(*info, c->socket_path(), *named);
-    if (!serves) {
-      last_code_ = fail(serves.error());
-      return nullptr;
-    }
+    auto serves = harnesssync::check_daemon_serves(info, socket, *named);
+    if (!serves) return serves.error();
   }
-  client_.emplace(std::move(*c));
   // An upgrade can leave an old daemon running: say so, once, on stderr.
-  if (info) {
-    info_ = *info;
-    const auto* v = info->if_contains("version");
-    if (v != nullptr && v->is_string() && v->get_string() != hs::kVersion) {
-      std::cerr << "hsctl: warning: harnesssyncd is version " << v->get_string().c_str() << ", hsctl is "
-                << hs::kVersion << "; restart it with 'hsctl shutdown'\n";
-    }
+  const auto* v = info.if_contains("version");
+  if (v != nullptr && v->is_string() && v->get_string() != hs::kVersion) {
+    std::cerr << "hsctl: warning: harnesssyncd is version " << v->get_string().c_str() << ", hsctl is "
+              << hs::kVersion << "; restart it with 'hsctl shutdown'\n";
   }
-  return &*client_;
+  return harnesssync::Done{};
 }
 
 harnesssync::Result<boost::json::object> Context::daemon_info() {
@@ -114,6 +122,11 @@ int Context::fail(const harnesssync::Error& e) {
     if (c == '\n' || c == '\r') c = ' ';
   }
   std::cerr << "hsctl: " << msg << "\n";
+  // The check's refusal of a daemon that lacks state_file, as every call
+  // on that connection reports it.
+  if (incompatible_ && e.kind == harnesssync::Error::Kind::protocol && e.message == *incompatible_) {
+    return exit_code::incompatible;
+  }
   return code_for(e);
 }
 
@@ -122,9 +135,13 @@ int Context::usage(const std::string& message) {
   return exit_code::usage;
 }
 
+std::string Context::incompatible_text(std::string_view method, std::string_view what) {
+  return "harnesssyncd's answer to " + std::string(method) + " lacks " + std::string(what) +
+         " (a daemon of another version? 'hsctl shutdown' stops it)";
+}
+
 int Context::incompatible(std::string_view method, std::string_view what) {
-  std::cerr << "hsctl: harnesssyncd's answer to " << method << " lacks " << what
-            << " (a daemon of another version? 'hsctl shutdown' stops it)\n";
+  std::cerr << "hsctl: " << incompatible_text(method, what) << "\n";
   return exit_code::incompatible;
 }
 

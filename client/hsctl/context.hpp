@@ -53,8 +53,8 @@ class Context {
   /// (exit_code() then says which code).
   harnesssync::Client* client(bool allow_spawn = true);
 
-  /// The daemon's daemon.info, as fetched once when connecting (for the
-  /// version check). REQUIRES: client() returned a connection.
+  /// The daemon's daemon.info, as fetched for the checks (with the first
+  /// call), else fetched now. REQUIRES: client() returned a connection.
   harnesssync::Result<boost::json::object> daemon_info();
 
   /// Prints "hsctl: <message>" for `e` and returns its exit code.
@@ -64,6 +64,7 @@ class Context {
   /// For an answer to `method` that lacks `what` (a daemon of another
   /// version): prints one line saying so and returns exit_code::incompatible.
   int incompatible(std::string_view method, std::string_view what);
+  static std::string incompatible_text(std::string_view method, std::string_view what);
   /// The exit code for an error.
   static int code_for(const harnesssync::Error& e);
   int last_error_code() const { return last_code_; }
@@ -75,6 +76,11 @@ class Context {
   Globals& g_;
   std::optional<harnesssync::Client> client_;
   std::optional<boost::json::object> info_;  // daemon.info from connecting
+  std::optional<std::string> incompatible_;  // why check_info refused the daemon's daemon.info
+
+  /// The checks on the connect-time daemon.info (ClientOptions::on_info):
+  /// the named state dir is the one served, and the version warning.
+  harnesssync::Result<harnesssync::Done> check_info(const boost::json::object& info, const std::string& socket);
   int last_code_ = exit_code::unreachable;
 };
 

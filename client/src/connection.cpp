@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "client/src/errors.hpp"
+#include "common/result.hpp"
 
 namespace harnesssync::detail {
 namespace {
@@ -106,10 +107,9 @@ Result<std::optional<proto::Frame>> Connection::try_read_frame(Deadline deadline
 }
 
 Result<proto::Frame> Connection::read_frame(Deadline deadline) {
-  auto f = try_read_frame(deadline);
-  if (!f) return f.error();
-  if (!*f) return make_error(Error::Kind::timeout, "timed out waiting for harnesssyncd to answer");
-  return std::move(**f);
+  HS_TRY_ASSIGN(std::optional<proto::Frame> f, try_read_frame(deadline));
+  if (!f) return make_error(Error::Kind::timeout, "timed out waiting for harnesssyncd to answer");
+  return std::move(*f);
 }
 
 }  // namespace harnesssync::detail

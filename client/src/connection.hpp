@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "common/unique_fd.hpp"
-#include "harnesssync/client.hpp"
+#include "harnesssync/result.hpp"
 #include "proto/framing.hpp"
 
 namespace harnesssync::detail {

@@ -16,6 +16,7 @@
 
 #include "client/src/errors.hpp"
 #include "common/fs.hpp"
+#include "common/result.hpp"
 #include "common/state_dir.hpp"
 
 namespace harnesssync::detail {
@@ -109,8 +110,18 @@ int above_stdio(int fd) {
   return moved;
 }
 
-// Starts the daemon as a grandchild in its own session: not our child (no
-// zombie, outlives us), no controlling terminal, stdio to the log.
+// Starts the daemon as a grandchild in a process group of its own: not our
+// child (no zombie, outlives us), out of reach of the signals a terminal
+// sends to our job (^C, ^Z, a hangup), stdio to the log.
+//
+// Not in a session of its own (setsid), though: a new session is a new
+// scheduler autogroup, and on a busy machine every wake-up of a process in
+// a fresh autogroup waits for the other groups' slices, so the fork, the
+// exec and the daemon's start-up each waited milliseconds (8 ms of a 10 ms
+// cold start; docs/PERFORMANCE.md, "hsctl cold start"). In our session the
+// start runs in our group, which has the CPU we are not using while we
+// wait. A hangup of the terminal signals only its session leader and its
+// foreground process group, never this one.
 Result<Done> start_daemon(const SpawnPlan& plan, const std::string& log_path) {
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) return errno_error(Error::Kind::spawn_failed, "pipe", errno);
@@ -136,8 +147,9 @@ Result<Done> start_daemon(const SpawnPlan& plan, const std::string& log_path) {
     return errno_error(Error::Kind::spawn_failed, "fork", errno);
   }
   if (child == 0) {
-    ::setsid();
+    ::setpgid(0, 0);
     if (::fork() != 0) ::_exit(0);  // the grandchild is adopted by init
+    ::setpgid(0, 0);                // and leads its own group: kill -- -PID stops it alone
     ::dup2(null_fd, 0);
     ::dup2(log_fd, 1);
     ::dup2(log_fd, 2);
@@ -148,18 +160,20 @@ Result<Done> start_daemon(const SpawnPlan& plan, const std::string& log_path) {
   }
   ::close(log_fd);
   ::close(null_fd);
-  wr.reset();  // only the daemon holds the write end now: EOF means it is gone
+  wr.reset();  // only the daemon (and the child, until it exits) holds the write end now: EOF means it is gone
+  // The child is reaped after the daemon's word, not before: waiting for it
+  // first would put one more wake-up on the way to READY.
+  auto ready = read_ready_line(rd.get(), plan.deadline);
   int status = 0;
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
-  auto line = read_ready_line(rd.get(), plan.deadline);
-  if (!line) return line.error();
-  if (*line == "READY") return Done{};
-  if (line->rfind(kExecFailed, 0) == 0) {
-    int err = std::atoi(line->c_str() + sizeof kExecFailed - 1);
+  HS_TRY_ASSIGN(const std::string line, std::move(ready));
+  if (line == "READY") return Done{};
+  if (line.rfind(kExecFailed, 0) == 0) {
+    int err = std::atoi(line.c_str() + sizeof kExecFailed - 1);
     return errno_error(Error::Kind::spawn_failed, "harnesssyncd could not start: cannot run " + daemon, err);
   }
-  if (line->rfind("ERROR ", 0) == 0) return spawn_error(Error::Kind::spawn_failed, "harnesssyncd could not start: " + line->substr(6));
+  if (line.rfind("ERROR ", 0) == 0) return spawn_error(Error::Kind::spawn_failed, "harnesssyncd could not start: " + line.substr(6));
   return spawn_error(Error::Kind::spawn_failed, "harnesssyncd exited during start-up; see " + log_path);
 }
 
@@ -170,8 +184,7 @@ Result<Connection> connect_spawning(const SpawnPlan& plan, bool* started) {
   if (auto st = hs::ensure_state_dir(plan.state_dir); !st) {
     return spawn_error(Error::Kind::spawn_failed, "cannot start harnesssyncd: " + st.error().message());
   }
-  auto lock = take_spawn_lock(hs::fs::join(plan.state_dir, "harnesssyncd.spawn.lock"), plan.deadline);
-  if (!lock) return lock.error();
+  HS_TRY_ASSIGN(const hs::UniqueFd lock, take_spawn_lock(hs::fs::join(plan.state_dir, "harnesssyncd.spawn.lock"), plan.deadline));
   // Someone may have started the daemon while we waited for the lock.
   int err = 0;
   auto conn = Connection::open(plan.socket_path, plan.deadline, &err);
@@ -180,8 +193,7 @@ Result<Connection> connect_spawning(const SpawnPlan& plan, bool* started) {
   // other client is starting a daemon on it right now. (The daemon probes
   // again under its own lock before it binds.)
   if (err == ECONNREFUSED) ::unlink(plan.socket_path.c_str());
-  auto spawned = start_daemon(plan, hs::fs::join(plan.state_dir, "harnesssyncd.log"));
-  if (!spawned) return spawned.error();
+  HS_TRY(start_daemon(plan, hs::fs::join(plan.state_dir, "harnesssyncd.log")));
   *started = true;
   return Connection::open(plan.socket_path, plan.deadline);
 }

@@ -10,7 +10,7 @@ namespace harnesssync {
 namespace json = boost::json;
 namespace {
 
-Error protocol_error(std::string message) { return detail::make_error(Error::Kind::protocol, std::move(message)); }
+using detail::protocol_error;
 
 std::optional<std::string> str(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);

@@ -11,8 +11,9 @@
 
 #include "common/log.hpp"
 #include "common/sha256.hpp"
+#include "daemon/hashing/stat_cache.hpp"
 
-namespace hs::daemon {
+namespace hs::daemon::hashing {
 namespace {
 
 // A slice also ends after this many files opened, or this many stat
@@ -358,4 +359,4 @@ void Hasher::work() {
   }
 }
 
-}  // namespace hs::daemon
+}  // namespace hs::daemon::hashing

@@ -36,10 +36,10 @@
 #include <vector>
 
 #include "common/result.hpp"
-#include "daemon/cancel.hpp"
-#include "daemon/hashing/file_stat.hpp"
+#include "common/cancel.hpp"
+#include "common/file_stat.hpp"
 
-namespace hs::daemon {
+namespace hs::daemon::hashing {
 
 class Hasher {
  public:
@@ -63,7 +63,7 @@ class Hasher {
     bool matched = false;                       // stat == known: the cached digest holds
     Result<std::string> digest = std::string();  // when !matched: the digest or why not
     std::optional<FileStat> stat;               // when hashed: fstat of what was read
-    bool racy = true;                           // when hashed: see file_stat.hpp
+    bool racy = true;                           // when hashed: see stat_cache.hpp
   };
   using Outcomes = std::vector<Outcome>;
   using CheckedDone = std::function<void(std::optional<Outcomes>)>;
@@ -149,4 +149,4 @@ class Hasher {
   std::vector<std::thread> threads_;
 };
 
-}  // namespace hs::daemon
+}  // namespace hs::daemon::hashing

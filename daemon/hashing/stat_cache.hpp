@@ -4,7 +4,7 @@
 //   and no event touched it since the entry was made (watch_gen equal to
 //   FileWatch::generation, never 0) — no system call at all; or
 // - else, a stat(2) of the path equals the entry's and the entry is not
-//   racy (file_stat.hpp).
+//   racy (below).
 // Anything else is hashed again. Only the event loop touches the cache. An
 // entry's st, digest and racy never change once it is made (hashing threads
 // read st through a check's own pointer to it); watch_gen is written on the
@@ -12,13 +12,25 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <unordered_map>
 
-#include "daemon/hashing/file_stat.hpp"
+#include "common/file_stat.hpp"
 
-namespace hs::daemon {
+namespace hs::daemon::hashing {
+
+/// The racy rule (git's "racily clean" entries): a file whose mtime or
+/// ctime is not older than the start of its hashing, give or take the file
+/// system's timestamp granularity, may change again within the same
+/// timestamp, so its stat cannot vouch for its content next time. The
+/// margin covers coarse kernel clocks (a jiffy behind real time) and file
+/// systems with 1 s or 2 s timestamps (ext3, FAT).
+inline constexpr int64_t kRacyMarginNs = int64_t{2} * 1000000000;
+inline bool racy(const FileStat& st, int64_t hash_started_ns) {
+  return st.mtime_ns >= hash_started_ns - kRacyMarginNs || st.ctime_ns >= hash_started_ns - kRacyMarginNs;
+}
 
 class StatCache {
  public:
@@ -65,4 +77,4 @@ class StatCache {
   std::unordered_map<std::string, EntryPtr> map_;
 };
 
-}  // namespace hs::daemon
+}  // namespace hs::daemon::hashing

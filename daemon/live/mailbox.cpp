@@ -1,8 +1,8 @@
 #include "daemon/live/mailbox.hpp"
 
-namespace hs::daemon {
+namespace hs::daemon::live {
 
-void Mailbox::put_drifted(uint64_t subscription, const std::string& key, ResponseText msg) {
+void Mailbox::put_drifted(uint64_t subscription, const std::string& key, net::ResponseText msg) {
   if (resync_) return;
   Key k{subscription, key};
   if (auto it = drifted_.find(k); it != drifted_.end()) {
@@ -15,14 +15,14 @@ void Mailbox::put_drifted(uint64_t subscription, const std::string& key, Respons
   drifted_.emplace(std::move(k), std::prev(entries_.end()));
 }
 
-void Mailbox::put_changed(uint64_t subscription, ResponseText msg) {
+void Mailbox::put_changed(uint64_t subscription, net::ResponseText msg) {
   if (resync_) return;
   if (changed_ >= kMaxChanged) return overflow();
   entries_.push_back(Entry{subscription, std::nullopt, std::move(msg)});
   ++changed_;
 }
 
-std::optional<ResponseText> Mailbox::pop() {
+std::optional<net::ResponseText> Mailbox::pop() {
   if (entries_.empty()) return std::nullopt;
   Entry& e = entries_.front();
   if (e.key) {
@@ -30,7 +30,7 @@ std::optional<ResponseText> Mailbox::pop() {
   } else {
     --changed_;
   }
-  ResponseText out = std::move(e.msg);
+  net::ResponseText out = std::move(e.msg);
   entries_.pop_front();
   return out;
 }
@@ -58,4 +58,4 @@ void Mailbox::overflow() {
   ++overflows_;
 }
 
-}  // namespace hs::daemon
+}  // namespace hs::daemon::live

@@ -20,9 +20,9 @@
 #include <string>
 #include <utility>
 
-#include "daemon/session.hpp"
+#include "daemon/net/response_text.hpp"
 
-namespace hs::daemon {
+namespace hs::daemon::live {
 
 class Mailbox {
  public:
@@ -36,11 +36,11 @@ class Mailbox {
   /// Queues a state.drifted for (subscription, target key), replacing an
   /// unsent older one (which loses its place: the newer goes last, after
   /// the state.changed that led to it).
-  void put_drifted(uint64_t subscription, const std::string& key, ResponseText msg);
+  void put_drifted(uint64_t subscription, const std::string& key, net::ResponseText msg);
   /// Queues a state.changed.
-  void put_changed(uint64_t subscription, ResponseText msg);
+  void put_changed(uint64_t subscription, net::ResponseText msg);
   /// The oldest queued message, removed; nullopt when empty.
-  std::optional<ResponseText> pop();
+  std::optional<net::ResponseText> pop();
   /// Forgets what is queued for a subscription that ended.
   void drop_subscription(uint64_t subscription);
   /// Drops everything and owes a resync (the session's output is over
@@ -60,7 +60,7 @@ class Mailbox {
   struct Entry {
     uint64_t subscription;
     std::optional<std::string> key;  // set for state.drifted
-    ResponseText msg;
+    net::ResponseText msg;
   };
   using Key = std::pair<uint64_t, std::string>;
   std::list<Entry> entries_;
@@ -70,4 +70,4 @@ class Mailbox {
   uint64_t overflows_ = 0;
 };
 
-}  // namespace hs::daemon
+}  // namespace hs::daemon::live

@@ -6,7 +6,7 @@
 
 #include "proto/wire_json.hpp"
 
-namespace hs::daemon {
+namespace hs::daemon::live {
 namespace json = boost::json;
 
 namespace {
@@ -21,7 +21,7 @@ std::string members_text(const json::object& o) {
 
 }  // namespace
 
-JsonText drift_body(const store::DriftReport& report) {
+proto::JsonText drift_body(const store::DriftReport& report) {
   json::array errors;
   for (const auto& [path, reason] : report.errors) errors.push_back(json::object{{"path", path}, {"reason", reason}});
   json::object o;
@@ -31,20 +31,21 @@ JsonText drift_body(const store::DriftReport& report) {
   return std::make_shared<const std::string>(members_text(o));
 }
 
-ResponseText drifted_message(uint64_t subscription, const std::string& target,
-                             const std::optional<std::string>& account, const JsonText& body) {
+net::ResponseText drifted_message(uint64_t subscription, const std::string& target,
+                             const std::optional<std::string>& account, const proto::JsonText& body) {
   json::object head;
   head["subscription"] = subscription;
   head["target"] = target;
   if (account) head["account"] = *account;
-  ResponseText r;
+  net::ResponseText r;
   r.head = R"({"jsonrpc":"2.0","method":"state.drifted","params":{)" + members_text(head) + ",";
   r.shared = body;
   r.tail = "}}";
   return r;
 }
 
-ResponseText changed_message(uint64_t subscription, const ChangeNote& note, const json::value& last_sync) {
+net::ResponseText changed_message(uint64_t subscription, const sequencer::ChangeNote& note,
+                                  const json::value& last_sync) {
   json::object params;
   params["subscription"] = subscription;
   if (note.target) {
@@ -55,18 +56,18 @@ ResponseText changed_message(uint64_t subscription, const ChangeNote& note, cons
   if (note.account) params["account"] = *note.account;
   params["kind"] = note.kind;
   params["last_sync"] = last_sync;
-  ResponseText r;
+  net::ResponseText r;
   r.head = proto::to_wire_json(json::object{{"jsonrpc", "2.0"}, {"method", "state.changed"}, {"params", std::move(params)}});
   return r;
 }
 
-ResponseText trigger_message(uint64_t subscription, const char* method, const json::object& params) {
+net::ResponseText trigger_message(uint64_t subscription, const char* method, const json::object& params) {
   json::object p;
   p["subscription"] = subscription;
   for (const auto& [k, v] : params) p[k] = v;
-  ResponseText r;
+  net::ResponseText r;
   r.head = proto::to_wire_json(json::object{{"jsonrpc", "2.0"}, {"method", method}, {"params", std::move(p)}});
   return r;
 }
 
-}  // namespace hs::daemon
+}  // namespace hs::daemon::live

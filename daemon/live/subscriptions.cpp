@@ -3,12 +3,10 @@
 #include <boost/asio/post.hpp>
 #include <algorithm>
 
-#include "daemon/context.hpp"
-#include "daemon/drift_check.hpp"
 #include "daemon/live/notices.hpp"
-#include "daemon/session.hpp"
+#include "daemon/net/session.hpp"
 
-namespace hs::daemon {
+namespace hs::daemon::live {
 namespace json = boost::json;
 
 namespace {
@@ -34,13 +32,15 @@ json::value last_sync_of(const store::StateStore& s, const std::optional<std::st
 
 }  // namespace
 
-Subscriptions::Subscriptions(Context& ctx) : ctx_(ctx) {}
+Subscriptions::Subscriptions(boost::asio::io_context& io, sequencer::Sequencer& seq, watch::FileWatch& files,
+                             hashing::DriftChecker& drift)
+    : io_(io), seq_(seq), files_(files), drift_(drift) {}
 
 Subscriptions::~Subscriptions() { cancel_.cancel(); }
 
 void Subscriptions::start() {
-  ctx_.seq.set_on_durable([this](const ChangeNote& note, const store::StateStore& s) { on_durable(note, s); });
-  ctx_.files.set_on_dirty([this](const std::vector<std::string>& keys) { on_dirty(keys); });
+  seq_.set_on_durable([this](const sequencer::ChangeNote& note, const store::StateStore& s) { on_durable(note, s); });
+  files_.set_on_dirty([this](const std::vector<std::string>& keys) { on_dirty(keys); });
 }
 
 void Subscriptions::stop() {
@@ -60,7 +60,7 @@ bool Subscriptions::covered(const Ref& r) const {
 
 // ---- subscriptions and connections -------------------------------------
 
-Subscriptions::Conn& Subscriptions::conn_for(const std::shared_ptr<Session>& session) {
+Subscriptions::Conn& Subscriptions::conn_for(const std::shared_ptr<net::Session>& session) {
   const uint64_t id = session->id();
   auto [it, fresh] = conns_.try_emplace(id);
   if (!fresh) return it->second;
@@ -76,7 +76,8 @@ Subscriptions::Conn& Subscriptions::conn_for(const std::shared_ptr<Session>& ses
   return it->second;
 }
 
-std::optional<uint64_t> Subscriptions::add(const std::shared_ptr<Session>& session, std::optional<std::string> account,
+std::optional<uint64_t> Subscriptions::add(const std::shared_ptr<net::Session>& session,
+                                           std::optional<std::string> account,
                                            std::optional<std::vector<std::string>> targets, bool triggers) {
   Conn& c = conn_for(session);
   if (c.subs.size() >= kMaxPerConnection) return std::nullopt;
@@ -125,7 +126,7 @@ void Subscriptions::release_unwatched() {
       ++it;
       continue;
     }
-    if (ks.watching) ctx_.files.drop_interest(it->first);
+    if (ks.watching) files_.drop_interest(it->first);
     ks.watching = false;
     if (ks.in_flight) {
       ks.again = false;
@@ -159,7 +160,7 @@ void Subscriptions::on_trigger(const char* method, const json::object& params) {
 
 // ---- what makes drift be checked again ----------------------------------
 
-void Subscriptions::on_durable(const ChangeNote& note, const store::StateStore& s) {
+void Subscriptions::on_durable(const sequencer::ChangeNote& note, const store::StateStore& s) {
   if (subs_.empty()) return;
   const json::value last_sync = last_sync_of(s, note.account);
   std::set<uint64_t> touched;
@@ -187,7 +188,7 @@ void Subscriptions::on_durable(const ChangeNote& note, const store::StateStore& 
   } else {
     return;
   }
-  boost::asio::post(ctx_.io, [this, alive = std::weak_ptr<char>(alive_), refs = std::move(refs),
+  boost::asio::post(io_, [this, alive = std::weak_ptr<char>(alive_), refs = std::move(refs),
                               whole = std::move(whole)]() mutable {
     if (alive.lock()) refresh(std::move(refs), std::move(whole));
   });
@@ -213,9 +214,9 @@ void Subscriptions::on_dirty(const std::vector<std::string>& keys) {
 // ---- checking drift -----------------------------------------------------
 
 void Subscriptions::refresh(std::vector<Ref> refs, Which whole, std::function<void(const store::StateStore&)> first) {
-  if (stopped_ || ctx_.stopping) return;
+  if (stopped_) return;
   // Entries as durable now: a read in the Sequencer's order.
-  ctx_.seq.read([this, alive = std::weak_ptr<char>(alive_), refs = std::move(refs), whole = std::move(whole),
+  seq_.read([this, alive = std::weak_ptr<char>(alive_), refs = std::move(refs), whole = std::move(whole),
                  first = std::move(first)](const store::StateStore& s) {
     if (!alive.lock()) return;
     std::map<std::string, Ref> todo;
@@ -254,22 +255,22 @@ void Subscriptions::start_check(const std::string& key, const Ref& ref, std::opt
     return;
   }
   if (!entry) return settle_untracked(key);
-  if (stopped_ || ctx_.stopping) return;
+  if (stopped_) return;
   ks.in_flight = true;
-  auto paths = stored_paths(*entry);
+  auto paths = hashing::stored_paths(*entry);
   // Watched before anything is hashed: an edit after a file was hashed but
   // before this check ends must reach the watch (which asks for a check
   // again), or neither would see it.
   if (!ks.watching || ks.paths != paths) {
-    ctx_.files.set_interest(key, paths);
+    files_.set_interest(key, paths);
     ks.watching = true;
     ks.paths = paths;
   }
   auto token = cancel_.token();
-  check_drift(ctx_, std::move(entry), token.owner(), token,
-              [this, alive = std::weak_ptr<char>(alive_), key](std::optional<store::DriftReport> report) {
-                if (alive.lock()) checked(key, std::move(report));
-              });
+  drift_.check(std::move(entry), token.owner(), token,
+               [this, alive = std::weak_ptr<char>(alive_), key](std::optional<store::DriftReport> report) {
+                 if (alive.lock()) checked(key, std::move(report));
+               });
 }
 
 void Subscriptions::checked(const std::string& key, std::optional<store::DriftReport> report) {
@@ -279,7 +280,7 @@ void Subscriptions::checked(const std::string& key, std::optional<store::DriftRe
   ks.in_flight = false;
   if (!report || stopped_) return;  // cancelled: the daemon stops
   if (!covered(ks.ref)) {
-    if (ks.watching) ctx_.files.drop_interest(key);
+    if (ks.watching) files_.drop_interest(key);
     keys_.erase(it);
     return;
   }
@@ -289,11 +290,11 @@ void Subscriptions::checked(const std::string& key, std::optional<store::DriftRe
     return;
   }
   const Ref ref = ks.ref;
-  JsonText body = drift_body(*report);
+  proto::JsonText body = drift_body(*report);
   std::set<uint64_t> touched;
   for (auto& [id, sub] : subs_) {
     if (!covers(sub, ref)) continue;
-    JsonText& last = sub.last_sent[key];
+    proto::JsonText& last = sub.last_sent[key];
     if (last && *last == *body) continue;  // nothing new for this subscriber
     last = body;
     conns_.at(sub.conn).box.put_drifted(id, key, drifted_message(id, ref.target, ref.account, body));
@@ -308,7 +309,7 @@ void Subscriptions::settle_untracked(const std::string& key) {
   // was sent makes a later record send its drift again.
   auto it = keys_.find(key);
   if (it == keys_.end()) return;
-  if (it->second.watching) ctx_.files.drop_interest(key);
+  if (it->second.watching) files_.drop_interest(key);
   for (auto& [id, sub] : subs_) sub.last_sent.erase(key);
   keys_.erase(it);
 }
@@ -351,11 +352,11 @@ void Subscriptions::resync(uint64_t conn) {
             if (it == conns_.end()) return;
             for (uint64_t id : it->second.subs) {
               const Sub& sub = subs_.at(id);
-              ChangeNote note{"reloaded", std::nullopt, sub.account, {}};
+              sequencer::ChangeNote note{"reloaded", std::nullopt, sub.account, {}};
               it->second.box.put_changed(id, changed_message(id, note, last_sync_of(s, sub.account)));
             }
             pump(conn);
           });
 }
 
-}  // namespace hs::daemon
+}  // namespace hs::daemon::live

@@ -1,10 +1,10 @@
 // state.subscribe's registry (docs/PROTOCOL.md, "Notifications"): who is
 // subscribed to what, the drift last sent to each, and each connection's
-// mailbox. Owned by the Server, reached by handlers as Context::subs; all
-// of it runs on the event loop.
+// mailbox. Owned by the daemon's root (run.cpp), reached by handlers as
+// rpc::Context::subs; all of it runs on the event loop.
 //
-// A target's drift is computed once (check_drift, exactly what state.drift
-// answers) and its text shared by every subscriber; each subscription is
+// A target's drift is computed once (hashing::DriftChecker, exactly what
+// state.drift answers) and its text shared by every subscriber; each subscription is
 // sent it only when it differs from the last one sent to it, except the
 // first one and after a resync. Drift is checked again when
 //   - FileWatch reports the target's files dirty (its interest key is
@@ -20,6 +20,7 @@
 // now or recorded later.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <boost/json/object.hpp>
 #include <cstdint>
 #include <functional>
@@ -30,15 +31,18 @@
 #include <string>
 #include <vector>
 
-#include "daemon/cancel.hpp"
+#include "common/cancel.hpp"
 #include "daemon/live/mailbox.hpp"
-#include "daemon/sequencer.hpp"
+#include "daemon/hashing/drift_checker.hpp"
+#include "daemon/sequencer/sequencer.hpp"
 #include "daemon/store/drift.hpp"
+#include "daemon/watch/file_watch.hpp"
 
-namespace hs::daemon {
-
-struct Context;
+namespace hs::daemon::net {
 class Session;
+}
+
+namespace hs::daemon::live {
 
 class Subscriptions {
  public:
@@ -49,7 +53,10 @@ class Subscriptions {
   /// the output cap, and a non-reader holds at most this much of them.
   static constexpr size_t kOutputLow = 64 * 1024;
 
-  explicit Subscriptions(Context& ctx);
+  /// Durable changes come from `seq`, dirty targets from `files`; drift is
+  /// checked by `drift`.
+  Subscriptions(boost::asio::io_context& io, sequencer::Sequencer& seq, watch::FileWatch& files,
+                hashing::DriftChecker& drift);
   ~Subscriptions();
   Subscriptions(const Subscriptions&) = delete;
   Subscriptions& operator=(const Subscriptions&) = delete;
@@ -62,7 +69,7 @@ class Subscriptions {
   /// A new subscription of `session`; nullopt past kMaxPerConnection.
   /// `targets` nullopt: all targets of the scope (see the top). `triggers`:
   /// also trigger.started and trigger.finished.
-  std::optional<uint64_t> add(const std::shared_ptr<Session>& session, std::optional<std::string> account,
+  std::optional<uint64_t> add(const std::shared_ptr<net::Session>& session, std::optional<std::string> account,
                               std::optional<std::vector<std::string>> targets, bool triggers = false);
   /// Sends the first state.drifted of each tracked target `id` covers.
   /// Called after the subscribe answer is queued, so that it comes first.
@@ -77,7 +84,7 @@ class Subscriptions {
   boost::json::object info() const;
 
   // Entry points (public for tests; the hooks call them).
-  void on_durable(const ChangeNote& note, const store::StateStore& s);
+  void on_durable(const sequencer::ChangeNote& note, const store::StateStore& s);
   void on_dirty(const std::vector<std::string>& keys);
   /// A trigger notification (trigger.started, trigger.finished), sent to
   /// every subscription that asked for them, with its "subscription".
@@ -93,11 +100,11 @@ class Subscriptions {
     uint64_t conn = 0;
     std::optional<std::string> account;
     std::optional<std::set<std::string>> targets;  // nullopt: all
-    bool triggers = false;                          // trigger.* too
-    std::map<std::string, JsonText> last_sent;     // key -> drift body last queued
+    bool triggers = false;                              // trigger.* too
+    std::map<std::string, proto::JsonText> last_sent;  // key -> drift body last queued
   };
   struct Conn {
-    std::weak_ptr<Session> session;
+    std::weak_ptr<net::Session> session;
     std::vector<uint64_t> subs;
     Mailbox box;
   };
@@ -122,12 +129,15 @@ class Subscriptions {
   void checked(const std::string& key, std::optional<store::DriftReport> report);
   void settle_untracked(const std::string& key);
   void release_unwatched();
-  Conn& conn_for(const std::shared_ptr<Session>& session);
+  Conn& conn_for(const std::shared_ptr<net::Session>& session);
   void drop_conn(uint64_t conn);
   void pump(uint64_t conn);
   void resync(uint64_t conn);
 
-  Context& ctx_;
+  boost::asio::io_context& io_;
+  sequencer::Sequencer& seq_;
+  watch::FileWatch& files_;
+  hashing::DriftChecker& drift_;
   CancelSource cancel_;
   std::shared_ptr<char> alive_ = std::make_shared<char>();  // late callbacks check it
   std::map<uint64_t, Sub> subs_;
@@ -138,4 +148,4 @@ class Subscriptions {
   bool stopped_ = false;
 };
 
-}  // namespace hs::daemon
+}  // namespace hs::daemon::live

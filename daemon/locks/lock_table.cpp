@@ -4,7 +4,7 @@
 
 #include "common/log.hpp"
 
-namespace hs::daemon {
+namespace hs::daemon::locks {
 
 void LockTable::answer_all(Pending& out) {
   // Answers last, on a consistent table: each may reenter it (see the header).
@@ -225,4 +225,4 @@ void LockTable::set_holder_pid(ConnId conn, const std::string& name, std::option
   if (it != locks_.end() && it->second.holder == conn) it->second.holder_pid = pid;
 }
 
-}  // namespace hs::daemon
+}  // namespace hs::daemon::locks

@@ -39,7 +39,7 @@
 #include <unordered_set>
 #include <vector>
 
-namespace hs::daemon {
+namespace hs::daemon::locks {
 
 class LockTable {
  public:
@@ -169,4 +169,4 @@ class LockTable {
   bool stopping_ = false;
 };
 
-}  // namespace hs::daemon
+}  // namespace hs::daemon::locks

@@ -5,7 +5,7 @@
 #include "common/sha256.hpp"
 #include "daemon/store/rules.hpp"
 
-namespace hs::store {
+namespace hs::daemon::store {
 namespace json = boost::json;
 namespace {
 
@@ -118,4 +118,4 @@ DriftReport drift_on_disk(const json::object* entry, const std::vector<DiskHash>
   return r;
 }
 
-}  // namespace hs::store
+}  // namespace hs::daemon::store

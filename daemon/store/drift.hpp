@@ -11,7 +11,7 @@
 
 #include "common/result.hpp"
 
-namespace hs::store {
+namespace hs::daemon::store {
 
 struct DriftReport {
   bool tracked = false;                 // the target has an entry
@@ -49,4 +49,4 @@ struct DiskHash {
 };
 DriftReport drift_on_disk(const boost::json::object* entry, const std::vector<DiskHash>& now);
 
-}  // namespace hs::store
+}  // namespace hs::daemon::store

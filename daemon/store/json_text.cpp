@@ -6,7 +6,7 @@
 
 #include "daemon/store/python_str.hpp"
 
-namespace hs::store {
+namespace hs::daemon::store {
 namespace json = boost::json;
 namespace {
 
@@ -102,4 +102,4 @@ Result<json::value> parse_state_text(std::string_view text, const std::string& p
   return v;
 }
 
-}  // namespace hs::store
+}  // namespace hs::daemon::store

@@ -8,7 +8,7 @@
 
 #include "common/result.hpp"
 
-namespace hs::store {
+namespace hs::daemon::store {
 
 /// Pretty text: 2-space indent, ": " and "," separators, non-ASCII kept as
 /// UTF-8, "{}" and "[]" for empty containers, and a final newline.
@@ -17,4 +17,4 @@ std::string to_state_text(const boost::json::value& v);
 /// Parses strict JSON (UTF-8 validated). `path` is used in the error only.
 Result<boost::json::value> parse_state_text(std::string_view text, const std::string& path);
 
-}  // namespace hs::store
+}  // namespace hs::daemon::store

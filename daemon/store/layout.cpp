@@ -7,7 +7,7 @@
 
 #include "daemon/store/state_store.hpp"
 
-namespace hs::store {
+namespace hs::daemon::store {
 namespace json = boost::json;
 namespace {
 
@@ -73,4 +73,4 @@ Status StateStore::settle_layout(bool fresh, std::vector<std::string>* warnings)
   return {};
 }
 
-}  // namespace hs::store
+}  // namespace hs::daemon::store

@@ -13,7 +13,7 @@
 #include "common/fs.hpp"
 #include "daemon/store/json_text.hpp"
 
-namespace hs::store {
+namespace hs::daemon::store {
 namespace json = boost::json;
 namespace {
 
@@ -101,10 +101,9 @@ std::optional<std::string> why_unusable(const json::object& doc) {
 }
 
 Status sweep_temp_files(const std::string& dir, std::vector<std::string>& warnings) {
-  auto names = fs::list_dir(dir);
-  if (!names) return std::move(names).error();
+  HS_TRY_ASSIGN(const std::vector<std::string> names, fs::list_dir(dir));
   const std::string ours = durable_temp_prefix(kStateFileName);
-  for (const auto& name : *names) {
+  for (const auto& name : names) {
     if (name.rfind(ours, 0) != 0 && !is_python_temp_name(name)) continue;
     std::string path = fs::join(dir, name);
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) return os_error("unlink", path, errno);
@@ -176,10 +175,9 @@ Result<Loaded> load_state(const std::string& dir, Clock::time_point now, bool sw
     }
   }
 
-  auto backup = move_to_backup(path, now);
-  if (!backup) return std::move(backup).error();
+  HS_TRY_ASSIGN(const std::string backup, move_to_backup(path, now));
   HS_TRY(fs::fsync_dir(dir));
-  out.warnings.push_back(path + " is unreadable (" + why + "); moved to " + *backup +
+  out.warnings.push_back(path + " is unreadable (" + why + "); moved to " + backup +
                          " and starting from an empty state");
   out.doc = empty_document();
   out.fresh = true;
@@ -187,4 +185,4 @@ Result<Loaded> load_state(const std::string& dir, Clock::time_point now, bool sw
   return out;
 }
 
-}  // namespace hs::store
+}  // namespace hs::daemon::store

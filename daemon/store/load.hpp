@@ -10,7 +10,7 @@
 #include "common/clock.hpp"
 #include "common/result.hpp"
 
-namespace hs::store {
+namespace hs::daemon::store {
 
 inline constexpr const char* kStateFileName = "state.json";
 /// The newest schema this build reads and writes.
@@ -50,4 +50,4 @@ Result<std::string> move_to_backup(const std::string& path, Clock::time_point no
 /// of its own temp-then-rename write passes false).
 Result<Loaded> load_state(const std::string& dir, Clock::time_point now, bool sweep = true);
 
-}  // namespace hs::store
+}  // namespace hs::daemon::store

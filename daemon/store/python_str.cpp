@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string_view>
 
-namespace hs::store {
+namespace hs::daemon::store {
 namespace json = boost::json;
 namespace {
 
@@ -225,4 +225,4 @@ bool python_equal(const json::value& a, const json::value& b) {
   }
 }
 
-}  // namespace hs::store
+}  // namespace hs::daemon::store

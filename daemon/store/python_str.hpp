@@ -6,7 +6,7 @@
 #include <boost/json/value.hpp>
 #include <string>
 
-namespace hs::store {
+namespace hs::daemon::store {
 
 /// What Python's str() writes for the value json.loads() gives for `v`:
 /// None, True/False, ints, floats as repr (shortest round trip: 1.0, 0.1,
@@ -21,4 +21,4 @@ std::string python_str(const boost::json::value& v);
 /// int, float and bool (1 == 1.0 == True), containers element by element.
 bool python_equal(const boost::json::value& a, const boost::json::value& b);
 
-}  // namespace hs::store
+}  // namespace hs::daemon::store

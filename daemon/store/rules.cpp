@@ -2,7 +2,7 @@
 
 #include <utility>
 
-namespace hs::store {
+namespace hs::daemon::store {
 
 bool is_lower_hex(std::string_view s, size_t min_len) {
   if (s.size() < min_len) return false;
@@ -25,4 +25,4 @@ std::string_view sync_status(int64_t synced, int64_t failed) {
   return "failed";
 }
 
-}  // namespace hs::store
+}  // namespace hs::daemon::store

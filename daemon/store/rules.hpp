@@ -8,7 +8,7 @@
 
 #include "common/validate.hpp"
 
-namespace hs::store {
+namespace hs::daemon::store {
 
 /// True for lowercase hex of at least `min_len` characters.
 bool is_lower_hex(std::string_view s, size_t min_len);
@@ -20,4 +20,4 @@ bool hashes_equal(std::string_view a, std::string_view b);
 /// "failed" otherwise.
 std::string_view sync_status(int64_t synced, int64_t failed);
 
-}  // namespace hs::store
+}  // namespace hs::daemon::store

@@ -9,7 +9,7 @@
 #include "daemon/store/python_str.hpp"
 #include "daemon/store/state_store.hpp"
 
-namespace hs::store {
+namespace hs::daemon::store {
 namespace json = boost::json;
 namespace {
 
@@ -184,4 +184,4 @@ Result<json::object> StateStore::apply_health(const HealthArgs& a) {
   return entry;
 }
 
-}  // namespace hs::store
+}  // namespace hs::daemon::store

@@ -4,7 +4,6 @@
 #include <array>
 #include <string_view>
 
-#include "common/durable_file.hpp"
 #include "common/fs.hpp"
 #include "common/sha256.hpp"
 #include "common/state_dir.hpp"
@@ -12,7 +11,7 @@
 #include "daemon/store/load.hpp"
 #include "daemon/store/rules.hpp"
 
-namespace hs::store {
+namespace hs::daemon::store {
 namespace json = boost::json;
 namespace {
 
@@ -83,20 +82,17 @@ Result<std::unique_ptr<StateStore>> StateStore::open(StoreOptions opts,
   HS_TRY(ensure_state_dir(opts.dir));
   // The lock comes before anything else touches the dir: the temp sweep must
   // never remove a file another live writer is about to rename.
-  auto lock = InstanceLock::acquire(fs::join(opts.dir, "harnesssyncd.lock"));
-  if (!lock) return std::move(lock).error();
+  HS_TRY_ASSIGN(auto lock, InstanceLock::acquire(fs::join(opts.dir, "harnesssyncd.lock")));
   // The identity is taken before the read: a write landing between the two
   // then shows as a change at the next check, and is reloaded, not lost.
-  auto before = file_identity(fs::join(opts.dir, kStateFileName));
-  if (!before) return std::move(before).error();
-  auto loaded = load_state(opts.dir, opts.now());
-  if (!loaded) return std::move(loaded).error();
+  HS_TRY_ASSIGN(auto before, stat_if_exists(fs::join(opts.dir, kStateFileName)));
+  HS_TRY_ASSIGN(auto loaded, load_state(opts.dir, opts.now()));
   if (warnings != nullptr) {
-    warnings->insert(warnings->end(), loaded->warnings.begin(), loaded->warnings.end());
+    warnings->insert(warnings->end(), loaded.warnings.begin(), loaded.warnings.end());
   }
-  std::unique_ptr<StateStore> store(new StateStore(std::move(opts), std::move(*lock), std::move(loaded->doc)));
-  store->disk_id_ = loaded_identity(*before, loaded->moved_aside);
-  HS_TRY(store->settle_layout(loaded->fresh, warnings));
+  std::unique_ptr<StateStore> store(new StateStore(std::move(opts), std::move(lock), std::move(loaded.doc)));
+  store->disk_id_ = loaded_identity(before, loaded.moved_aside);
+  HS_TRY(store->settle_layout(loaded.fresh, warnings));
   return store;
 }
 
@@ -268,9 +264,8 @@ Result<MigrateResult> StateStore::apply_migrate_cc2all(const std::optional<std::
   } else if (opts_.cc2all_dir) {
     dir = *opts_.cc2all_dir;
   } else {
-    auto home = home_dir();
-    if (!home) return std::move(home).error();
-    dir = fs::join(*home, ".cc2all");
+    HS_TRY_ASSIGN(const std::string home, home_dir());
+    dir = fs::join(home, ".cc2all");
   }
   const std::string old_path = fs::join(dir, "sync-state.json");
   auto text = fs::read_file(old_path);
@@ -294,130 +289,4 @@ Result<MigrateResult> StateStore::apply_migrate_cc2all(const std::optional<std::
   return out;
 }
 
-PendingWrite StateStore::begin_commit() const { return {state_path_, &doc_, disk_id_}; }
-
-Status StateStore::write(const PendingWrite& w, WriteInfo* info) {
-  WriteInfo local;
-  WriteInfo& out = info != nullptr ? *info : local;
-  out = WriteInfo{};
-  // The check is the last step before the rename, after the encoding and
-  // the temp file's fsync (milliseconds): only a write that lands between
-  // it and the rename (microseconds) can still be written over.
-  auto check = [&]() -> Status {
-    auto now = file_identity(w.path);
-    if (!now) return std::move(now).error();
-    if (*now == w.expect) return {};
-    out.changed = true;
-    Error e;
-    e.code = Errc::busy;
-    e.op = "check";
-    e.path = w.path;
-    e.detail = "changed by another process (expected " + w.expect.describe() + ", found " + now->describe() + ")";
-    return e;
-  };
-  // Taken right after our rename, before the directory fsync: a write by
-  // someone else after this point differs from it and is noticed.
-  auto note = [&] {
-    auto now = file_identity(w.path);
-    out.written = now ? *now : FileIdentity{};
-  };
-  return replace_file_durably(w.path, to_state_text(*w.doc), 0600, &out.renamed, check, note);
-}
-
-Status StateStore::end_commit(const Status& outcome, const WriteInfo& info) {
-  Status restored;
-  if (outcome) {
-    log_.clear();
-    disk_id_ = info.written;
-  } else {
-    log_.rollback(doc_);
-    if (info.renamed) {
-      // state.json holds the changes we are about to report as not applied:
-      // put the last durable content back. If even that rename fails, disk
-      // and memory disagree. (If only its directory fsync fails, the content
-      // matches memory again, which is what matters here.)
-      bool back = false;
-      FileIdentity written;
-      Status s = replace_file_durably(state_path_, to_state_text(doc_), 0600, &back, {}, [&] {
-        auto now = file_identity(state_path_);
-        written = now ? *now : FileIdentity{};
-      });
-      if (back) disk_id_ = written;
-      if (!s && !back) restored = s;
-    }
-  }
-  pending_ = false;
-  ++generation_;
-  return restored;
-}
-
-Status StateStore::commit_once(bool* changed) {
-  *changed = false;
-  if (!pending()) return {};
-  WriteInfo info;
-  Status s = write(begin_commit(), &info);
-  *changed = info.changed;
-  if (Status r = end_commit(s, info); !r) return r;
-  return s;
-}
-
-Status StateStore::commit() {
-  bool changed = false;
-  return commit_once(&changed);
-}
-
-FileIdentity StateStore::loaded_identity(const FileIdentity& before, bool moved_aside) {
-  // A file moved to a backup leaves nothing behind: the next write expects
-  // none (and finds one, and reloads, if someone wrote a new one meanwhile).
-  return moved_aside ? FileIdentity{} : before;
-}
-
-Result<bool> StateStore::changed_on_disk() const {
-  auto now = file_identity(state_path_);
-  if (!now) return std::move(now).error();
-  return !(*now == disk_id_);
-}
-
-Status StateStore::reload(std::vector<std::string>* warnings) {
-  auto before = file_identity(state_path_);
-  if (!before) return std::move(before).error();
-  auto loaded = load_state(opts_.dir, opts_.now(), /*sweep=*/false);
-  if (!loaded) return std::move(loaded).error();
-  if (warnings != nullptr) warnings->insert(warnings->end(), loaded->warnings.begin(), loaded->warnings.end());
-  doc_ = std::move(loaded->doc);
-  log_.clear();
-  pending_ = false;
-  disk_id_ = loaded_identity(*before, loaded->moved_aside);
-  ++generation_;
-  return settle_layout(loaded->fresh, warnings);
-}
-
-template <class T, class F>
-Result<T> StateStore::apply_and_commit(F&& apply) {
-  // Another process may keep changing the file; give up after a few rounds
-  // rather than loop (each round's changes were rolled back: nothing applied).
-  for (int round = 0;; ++round) {
-    Result<T> r = apply();
-    if (!r) return r;
-    bool changed = false;
-    Status s = commit_once(&changed);
-    if (s) return r;
-    if (!changed || round >= 8) return std::move(s).error();
-    HS_TRY(reload(nullptr));
-  }
-}
-
-Result<json::object> StateStore::record(const RecordArgs& a) {
-  return apply_and_commit<json::object>([&] { return apply_record(a); });
-}
-Result<bool> StateStore::clear(const TargetRef& ref) {
-  return apply_and_commit<bool>([&] { return apply_clear(ref); });
-}
-Result<AcceptResult> StateStore::accept(const TargetRef& ref, const std::vector<std::string>& paths) {
-  return apply_and_commit<AcceptResult>([&] { return apply_accept(ref, observe_files(paths)); });
-}
-Result<MigrateResult> StateStore::migrate_cc2all(const std::optional<std::string>& old_dir) {
-  return apply_and_commit<MigrateResult>([&] { return apply_migrate_cc2all(old_dir); });
-}
-
-}  // namespace hs::store
+}  // namespace hs::daemon::store

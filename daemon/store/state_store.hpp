@@ -14,6 +14,10 @@
 //                    document is ever made.
 // Each caller is answered with the outcome of the write that holds its
 // change. The one-call forms (record(), clear(), ...) do all four steps.
+//
+// state_store.cpp holds the document edits; commit.cpp the commit and
+// reload protocol; sections.cpp and layout.cpp HarnessSync's sections and
+// layout 2.
 #pragma once
 
 #include <boost/json/array.hpp>
@@ -26,13 +30,13 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/file_stat.hpp"
 #include "common/instance_lock.hpp"
 #include "common/result.hpp"
 #include "daemon/store/drift.hpp"
-#include "daemon/store/file_identity.hpp"
 #include "daemon/store/undo_log.hpp"
 
-namespace hs::store {
+namespace hs::daemon::store {
 
 struct StoreOptions {
   std::string dir;                              // the state dir; created 0700 when missing
@@ -94,16 +98,17 @@ struct MigrateResult {
 struct PendingWrite {
   std::string path;
   const boost::json::object* doc = nullptr;
-  /// state.json as the store last wrote or loaded it: the write goes ahead
-  /// only if the file is still that one (docs/STATE.md, "Other writers").
-  FileIdentity expect;
+  /// state.json as the store last wrote or loaded it (nullopt: none): the
+  /// write goes ahead only if the file is still that one (docs/STATE.md,
+  /// "Other writers").
+  std::optional<FileStat> expect;
 };
 
 /// What a write() did besides its outcome.
 struct WriteInfo {
   bool renamed = false;   // state.json was replaced (only the dir fsync can have failed after)
   bool changed = false;   // stopped before the rename: another process had changed state.json
-  FileIdentity written;   // state.json right after our rename
+  std::optional<FileStat> written;  // state.json right after our rename
 };
 
 class StateStore {
@@ -205,7 +210,7 @@ class StateStore {
   // ---- Other writers (docs/STATE.md, "Other writers").
 
   /// state.json as the store last wrote or loaded it.
-  const FileIdentity& disk_identity() const { return disk_id_; }
+  const std::optional<FileStat>& disk_identity() const { return disk_id_; }
   /// True when state.json is no longer that file: another process wrote it.
   Result<bool> changed_on_disk() const;
   /// REQUIRES: !pending(). Reads state.json again by the load rules (an
@@ -241,7 +246,7 @@ class StateStore {
   Result<T> apply_and_commit(F&& apply);
   Status commit_once(bool* changed);
   /// The identity to expect after a load that started when the file was `before`.
-  static FileIdentity loaded_identity(const FileIdentity& before, bool moved_aside);
+  static std::optional<FileStat> loaded_identity(const std::optional<FileStat>& before, bool moved_aside);
 
   StoreOptions opts_;
   InstanceLock lock_;
@@ -250,7 +255,7 @@ class StateStore {
   UndoLog log_;                                      // how to get back to the last durable state
   bool pending_ = false;                             // changes applied since the last commit
   uint64_t generation_ = 0;
-  FileIdentity disk_id_;                             // state.json as we last wrote or loaded it
+  std::optional<FileStat> disk_id_;                  // state.json as we last wrote or loaded it
 };
 
-}  // namespace hs::store
+}  // namespace hs::daemon::store

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-namespace hs::store {
+namespace hs::daemon::store {
 namespace json = boost::json;
 namespace {
 
@@ -91,4 +91,4 @@ void UndoLog::rollback(json::object& root) {
   steps_.clear();
 }
 
-}  // namespace hs::store
+}  // namespace hs::daemon::store

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-namespace hs::store {
+namespace hs::daemon::store {
 
 /// Keys from the document root to an object: {"accounts", "work", "targets"}.
 using KeyPath = std::vector<std::string>;
@@ -53,4 +53,4 @@ class UndoLog {
   std::vector<Step> steps_;
 };
 
-}  // namespace hs::store
+}  // namespace hs::daemon::store

@@ -21,7 +21,7 @@ std::string path_of(const std::vector<std::string>& environ) {
 
 }  // namespace
 
-Service::Service(asio::io_context& io, LockTable& locks, Config cfg, Notify notify)
+Service::Service(asio::io_context& io, locks::LockTable& locks, Config cfg, Notify notify)
     : io_(io),
       locks_(locks),
       cfg_(std::move(cfg)),

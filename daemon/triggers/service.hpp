@@ -45,7 +45,7 @@ class Service {
   /// with its field: -32602; Errc::write_failed: error 1).
   using Done = std::function<void(Result<boost::json::value>)>;
 
-  Service(boost::asio::io_context& io, LockTable& locks, Config cfg, Notify notify);
+  Service(boost::asio::io_context& io, locks::LockTable& locks, Config cfg, Notify notify);
   ~Service();
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
@@ -99,7 +99,7 @@ class Service {
   static Error write_failed(const Error& e);
 
   boost::asio::io_context& io_;
-  LockTable& locks_;
+  locks::LockTable& locks_;
   Config cfg_;
   Notify notify_;
   SpecChecks checks_;

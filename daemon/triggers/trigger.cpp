@@ -126,8 +126,8 @@ void Trigger::acquire_lock() {
   // A coalescing caller without a deadline: when a manual sync runs and
   // another already waits to follow it, that one covers this attempt.
   auto refused = host_.locks.acquire(
-      conn_, static_cast<int64_t>(::getpid()), name, LockTable::kUnboundedWaitMs, true,
-      [this, alive = alive_, name](std::optional<LockTable::Answer> a) {
+      conn_, static_cast<int64_t>(::getpid()), name, locks::LockTable::kUnboundedWaitMs, true,
+      [this, alive = alive_, name](std::optional<locks::LockTable::Answer> a) {
         if (!*alive) return;
         lock_waiting_.reset();
         if (!a) return;  // the daemon stops: the attempt is saved as owed
@@ -138,7 +138,7 @@ void Trigger::acquire_lock() {
           machine_.lock_coalesced();
         }
       });
-  if (refused != LockTable::Refusal::none) {
+  if (refused != locks::LockTable::Refusal::none) {
     // Cannot happen to a caller with one name at a time; should it, a run
     // without the lock is better than none.
     lock_waiting_.reset();

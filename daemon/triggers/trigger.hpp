@@ -23,7 +23,7 @@ namespace hs::daemon::triggers {
 /// What a trigger needs of the service that holds it.
 struct Host {
   boost::asio::io_context& io;
-  LockTable& locks;
+  locks::LockTable& locks;
   Reaper& reaper;
   /// The command's environment, without the trigger's own `env`.
   std::function<std::vector<std::string>(const Spec&)> environment;
@@ -100,7 +100,7 @@ class Trigger final : public Effects {
   Saved saved_;
   Machine machine_;
   boost::asio::steady_timer timer_;
-  const LockTable::ConnId conn_;
+  const locks::LockTable::ConnId conn_;
   std::optional<std::string> lock_waiting_, lock_held_;
   std::shared_ptr<Process> proc_;
   bool spawning_ = false;        // posix_spawn in progress off the loop

@@ -4,7 +4,7 @@
 // (an interest is a subscribed target: key "account/target" or "target");
 // the watch reports, debounced and on the event loop, which interests'
 // files may have changed. It never says what changed: the caller computes
-// the drift again (check_drift), which is cheap with the stat cache.
+// the drift again (hashing::DriftChecker), which is cheap with the stat cache.
 //
 // How a path is watched: its every directory, from "/" down, is watched
 // (a directory watch reports every change to its entries), and a path
@@ -23,7 +23,10 @@
 // network file system, a permission), the paths under it are polled by
 // stat every 2 s instead; the kernel's queue overflowing marks every path.
 //
-// The platform part is watch::Backend (inotify on Linux).
+// The platform part is watch::Backend (watch_backend.hpp; inotify on Linux).
+// The rest: resolve.cpp (a path to the entries it hangs on), file_watch.cpp
+// (interests, watches, generations), file_watch_events.cpp (events, their
+// debounce, the sync to now), file_watch_poll.cpp (polling).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -42,11 +45,11 @@
 #include <utility>
 #include <vector>
 
-#include "daemon/hashing/file_stat.hpp"
-#include "daemon/hashing/stat_cache.hpp"
+#include "common/file_stat.hpp"
+#include "daemon/watch/resolve.hpp"
 #include "daemon/watch/watch_backend.hpp"
 
-namespace hs::daemon {
+namespace hs::daemon::watch {
 
 class FileWatch {
  public:
@@ -102,31 +105,15 @@ class FileWatch {
   /// Whether any path is watched: when not, generation() is 0 for all.
   bool watches_any() const { return !stopped_ && !paths_.empty(); }
 
-  /// The stat cache drift uses (stat_cache.hpp): trust in an entry is a
-  /// question for the watch, so it lives here.
-  StatCache& cache() { return cache_; }
-
-  /// The last drift answer for a target, and what it was made from
-  /// (drift_check.cpp keeps them here, and says when one holds). It is
-  /// about the store at `store_generation`; when `watched_only`, it holds
-  /// as long as this watch's epoch stays `epoch`.
-  struct Memo {
-    uint64_t store_generation = 0;
-    uint64_t epoch = 0;
-    bool watched_only = false;
-    std::shared_ptr<const void> answer;  // drift_check.cpp's Answer
-  };
-  std::unordered_map<std::string, Memo>& memos() { return memos_; }
-
   /// Releases the OS watch and ends every timer; pending syncs complete.
   /// Nothing is watched afterwards.
   void stop();
 
  private:
   struct PathState {
-    const std::string* self = nullptr;                       // its key in paths_ (stable)
-    std::set<std::string> keys;                              // the interests that need it
-    std::vector<std::pair<std::string, std::string>> deps;  // (directory, entry) it hangs on
+    const std::string* self = nullptr;  // its key in paths_ (stable)
+    std::set<std::string> keys;         // the interests that need it
+    std::vector<Dep> deps;              // (directory, entry) it hangs on
     uint64_t gen = 0;
     bool stale = true;   // touched: resolve again before trusting
     bool polled = false;
@@ -139,30 +126,32 @@ class FileWatch {
     // entry may hold every path, so removal must not be linear).
     std::unordered_map<std::string, std::unordered_set<const std::string*>> entries;
   };
-  struct Node;  // an lstat, memoized while resolving
-
   void ensure_backend();
-  void add_path(const std::string& path, const std::string& key, std::unordered_map<std::string, Node>& memo);
+  void add_path(const std::string& path, const std::string& key, Resolver& resolver);
   void remove_path(const std::string& path, const std::string& key);
-  void resolve(PathState& ps, std::unordered_map<std::string, Node>& memo);
-  void attach(const std::string* path, const std::vector<std::pair<std::string, std::string>>& deps);
-  void detach(const std::string* path, const std::vector<std::pair<std::string, std::string>>& deps);
+  /// Resolves `ps` again: its watches follow the directories and link
+  /// targets it hangs on now.
+  void resolve(PathState& ps, Resolver& resolver);
+  void attach(const std::string* path, const std::vector<Dep>& deps);
+  void detach(const std::string* path, const std::vector<Dep>& deps);
   void arm(const std::string& dir, DirState& ds);
   void disarm(DirState& ds, const std::string& dir);
   void touch(const std::string& path);
   void touch_all();
-  void on_events(const std::vector<watch::Backend::Event>& events);
+  void on_events(const std::vector<Backend::Event>& events);
   void schedule_flush();
   void flush();
   void schedule_poll();
   void poll();
+  /// {errno, stat} of `path` now, what polling compares.
+  static std::pair<int, FileStat> snapshot(const std::string& path);
   void request_cookie();
 
   boost::asio::io_context& io_;
   Config cfg_;
   std::string cwd_;
   OnDirty on_dirty_;
-  std::unique_ptr<watch::Backend> backend_;
+  std::unique_ptr<Backend> backend_;
   bool backend_failed_ = false;
   bool stopped_ = false;
   bool logged_exhausted_ = false;
@@ -171,8 +160,6 @@ class FileWatch {
   std::unordered_map<std::string, DirState> dirs_;
   std::unordered_map<int, std::vector<std::string>> handle_dirs_;  // one inode may be several paths
   uint64_t counter_ = 0;  // generations come from here: never reused
-  StatCache cache_;
-  std::unordered_map<std::string, Memo> memos_;
 
   // Debounce.
   std::unordered_set<std::string> pending_paths_;
@@ -191,4 +178,4 @@ class FileWatch {
   std::vector<std::function<void()>> next_waiters_;
 };
 
-}  // namespace hs::daemon
+}  // namespace hs::daemon::watch

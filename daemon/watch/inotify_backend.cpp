@@ -32,8 +32,7 @@ namespace {
 // or out; and the directory itself going away. IN_EXCL_UNLINK: a deleted
 // file some process still writes is no longer ours to report.
 constexpr uint32_t kDirMask = IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM |
-                              IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW |
-                              IN_EXCL_UNLINK;
+                              IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK;
 
 // File systems whose changes made elsewhere (another host, a FUSE server,
 // the kernel itself) produce no inotify events here.
@@ -79,9 +78,10 @@ class InotifyBackend final : public Backend {
 
   ~InotifyBackend() override { stop(); }
 
-  Result<int> add_dir(const std::string& dir) override {
+  Result<int> add_dir(const std::string& dir, bool follow_link) override {
     if (!sd_.is_open()) return os_error("inotify_add_watch", dir, EBADF);
-    int wd = ::inotify_add_watch(sd_.native_handle(), dir.c_str(), kDirMask);
+    const uint32_t mask = follow_link ? kDirMask : kDirMask | IN_DONT_FOLLOW;
+    int wd = ::inotify_add_watch(sd_.native_handle(), dir.c_str(), mask);
     if (wd < 0) return os_error("inotify_add_watch", dir, errno);
     return wd;
   }
@@ -144,6 +144,8 @@ class InotifyBackend final : public Backend {
           e.what |= kEntry;
           e.name = name;
           e.dir = (ev.mask & IN_ISDIR) != 0;
+          if ((ev.mask & IN_CLOSE_WRITE) != 0) e.what |= kClosedWrite;
+          if ((ev.mask & IN_MOVED_TO) != 0) e.what |= kMovedIn;
         } else if ((ev.mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT)) != 0) {
           e.what |= kSelf;
         }

@@ -68,7 +68,7 @@ void TreeModel::arm(const std::string& path, Dir& d) {
     err = ENOSPC;
   } else if (backend_->events_unreliable(path)) {
     err = EREMOTE;
-  } else if (auto h = backend_->add_dir(path)) {
+  } else if (auto h = backend_->add_dir(path, false)) {
     d.handle = *h;
     handles_[*h].push_back(path);
     set_polled(d, false);

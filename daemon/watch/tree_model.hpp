@@ -27,7 +27,7 @@
 #include <utility>
 #include <vector>
 
-#include "daemon/hashing/file_stat.hpp"
+#include "common/file_stat.hpp"
 #include "daemon/watch/watch_backend.hpp"
 
 namespace hs::daemon::watch {

@@ -114,7 +114,7 @@ std::string tree_signature(const std::vector<std::string>& roots) {
       }
     }
   }
-  unsigned char digest[crypto_hash_sha256_BYTES];
+  unsigned char digest[kSha256Bytes];
   h.final(digest);
   static const char* hex = "0123456789abcdef";
   std::string out;

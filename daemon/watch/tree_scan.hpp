@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "daemon/hashing/file_stat.hpp"
+#include "common/file_stat.hpp"
 
 namespace hs::daemon::watch {
 

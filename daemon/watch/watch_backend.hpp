@@ -1,7 +1,7 @@
-// The platform half of FileWatch: directory watches and their events, in
-// the order the OS queued them. inotify on Linux (inotify_backend.cpp); a
-// kqueue or FSEvents backend would implement the same interface, and
-// make_backend would pick it.
+// The platform half of FileWatch and StateWatch: directory watches and
+// their events, in the order the OS queued them. inotify on Linux
+// (inotify_backend.cpp); a kqueue or FSEvents backend would implement the
+// same interface, and make_backend would pick it.
 //
 // FileWatch asks only for directory watches: a directory's watch reports
 // every change to its entries (written, attributes, created, deleted,
@@ -28,6 +28,10 @@ class Backend {
     kGone = 1u << 2,      // the OS dropped the watch (`handle` is free again)
     kOverflow = 1u << 3,  // the OS lost events: anything may have changed
     kCookie = 1u << 4,    // the answer to request_cookie
+    // With kEntry, when the OS says which change it was (a backend that
+    // cannot leaves them out):
+    kClosedWrite = 1u << 5,  // a writer closed it: what it wrote is complete
+    kMovedIn = 1u << 6,      // it was renamed into the directory
   };
   struct Event {
     int handle = -1;
@@ -42,8 +46,9 @@ class Backend {
 
   /// Watches directory `dir`; the handle its events carry. Fails with the
   /// OS's errno (ENOSPC: out of watches; ENOENT, EACCES, ENOTDIR, ...).
-  /// Two paths of one directory may share a handle.
-  virtual Result<int> add_dir(const std::string& dir) = 0;
+  /// Two paths of one directory may share a handle. A symlink `dir` is
+  /// followed only when `follow_link` (FileWatch resolves links itself).
+  virtual Result<int> add_dir(const std::string& dir, bool follow_link) = 0;
   /// Releases a handle add_dir returned (and the OS did not drop).
   virtual void remove(int handle) = 0;
   /// Queues an event of kind kCookie behind every event queued so far

@@ -18,7 +18,9 @@
 ;;
 ;; The connection is Emacs' own jsonrpc.el over the daemon's Unix socket,
 ;; with the LSP framing (Content-Length) that jsonrpc.el speaks and the
-;; daemon accepts.  When nothing answers, `hsctl ping' starts the daemon
+;; daemon accepts.  The socket is what `hsctl socket-path' prints (or
+;; `harnesssync-socket'): the rule lives in hsctl alone, so hsctl is
+;; needed.  When nothing answers, `hsctl ping' starts the daemon
 ;; (unless `harnesssync-autostart' is nil); when the daemon goes away, the
 ;; mode reconnects with back-off.
 ;;
@@ -70,10 +72,6 @@ When set (or $HARNESSSYNC_HOME is), the daemon reached must serve it."
   "The targets to watch, or nil for all of them."
   :type '(repeat string))
 
-(defcustom harnesssync-poll-interval 2
-  "Seconds between polls of a daemon that lacks state.subscribe."
-  :type 'number)
-
 (defcustom harnesssync-events-log-size 0
   "How many characters of JSON-RPC traffic jsonrpc.el keeps; 0 keeps none.
 The log is the buffer `*harnesssync events*'; nil keeps everything."
@@ -101,7 +99,6 @@ Each state.drifted replaces a target's entry as a whole.")
 (defvar harnesssync--attempt 0 "Reconnect attempts in this outage.")
 (defvar harnesssync--reported nil "A problem was reported in this outage.")
 (defvar harnesssync--timer nil "The reconnect timer.")
-(defvar harnesssync--poll-timer nil "The polling timer (old daemons).")
 (defvar harnesssync--socket-path nil "The socket path last tried.")
 (defvar harnesssync--spawn nil "The running `hsctl ping' process, or nil.")
 
@@ -138,57 +135,25 @@ Each state.drifted replaces a target's entry as a whole.")
                (list "--state-dir" (expand-file-name harnesssync-state-dir)))
           args))
 
-(defun harnesssync--socket-rule ()
-  "The socket path by the rule of docs/PROTOCOL.md, for when hsctl is missing.
-Returns the path, or signals `user-error' for an unsafe runtime dir."
-  (let ((env (getenv "HARNESSSYNC_SOCKET")))
-    (if (and env (not (string-empty-p env)))
-        env
-      (let* ((default (expand-file-name "~/.harnesssync"))
-             (dir (directory-file-name
-                   (expand-file-name (or harnesssync-state-dir
-                                         (let ((h (getenv "HARNESSSYNC_HOME")))
-                                           (and h (not (string-empty-p h)) h))
-                                         default))))
-             (real (directory-file-name (file-truename dir)))
-             (name (if (equal real (directory-file-name (file-truename default)))
-                       "harnesssyncd.sock"
-                     (format "harnesssyncd-%s.sock"
-                             (substring (secure-hash 'sha256 (encode-coding-string real 'utf-8))
-                                        0 16))))
-             (xdg (getenv "XDG_RUNTIME_DIR"))
-             (runtime
-              (if (and xdg (not (string-empty-p xdg)))
-                  (directory-file-name xdg)
-                (let* ((tmp (getenv "TMPDIR"))
-                       (base (directory-file-name
-                              (if (and tmp (not (string-empty-p tmp))) tmp "/tmp")))
-                       (private (format "%s/harnesssync-%d" base (user-uid)))
-                       (attrs (file-attributes private 'integer)))
-                  ;; Someone else's dir in a shared /tmp could catch our
-                  ;; requests: it must be ours, a real directory, 0700.
-                  (when (and attrs
-                             (not (and (eq (file-attribute-type attrs) t)
-                                       (eql (file-attribute-user-id attrs) (user-uid))
-                                       (eql (logand (file-modes private 'nofollow) #o777)
-                                            #o700))))
-                    (user-error "harnesssync: %s is not a directory owned by you with mode 0700"
-                                private))
-                  private))))
-        (format "%s/harnesssync/%s" runtime name)))))
+(defun harnesssync--no-hsctl-message ()
+  "What to say when there is no hsctl: the one thing to install."
+  (format-message "harnesssync: hsctl was not found (looked for %S): install the harnesssync \
+package, which provides hsctl and harnesssyncd, or set `harnesssync-hsctl-program' to its path"
+                  harnesssync-hsctl-program))
 
 (defun harnesssync--resolve-socket ()
-  "The socket path: the setting, else `hsctl socket-path', else the rule."
+  "The socket path: the setting, else what `hsctl socket-path' prints.
+Signals `user-error' when there is no hsctl to ask, or it fails."
   (cond
    (harnesssync-socket (expand-file-name harnesssync-socket))
    ((harnesssync--hsctl)
     (with-temp-buffer
-      (let ((status (apply #'call-process (harnesssync--hsctl) nil t nil
+      (let ((status (apply #'call-process (harnesssync--hsctl) nil (list t nil) nil
                            (harnesssync--hsctl-args "socket-path"))))
         (unless (eql status 0)
-          (user-error "harnesssync: hsctl socket-path: %s" (string-trim (buffer-string))))
+          (user-error "harnesssync: hsctl socket-path failed (exit %s)" status))
         (string-trim (buffer-string)))))
-   (t (harnesssync--socket-rule))))
+   (t (user-error "%s" (harnesssync--no-hsctl-message)))))
 
 ;;;; Connecting, with back-off and autostart
 
@@ -231,9 +196,8 @@ AFTER-SPAWN is non-nil when `hsctl ping' just ran."
       (harnesssync--spawn-daemon hsctl))
      ((and harnesssync-autostart (not hsctl))
       (harnesssync--problem
-       "harnesssync: no daemon answers at %s (%s), and hsctl (%s) was not found to start one; \
-install harnesssync or set `harnesssync-hsctl-program'.  Retrying quietly."
-       path reason harnesssync-hsctl-program)
+       "harnesssync: no daemon answers at %s (%s), and it cannot be started: %s.  Retrying quietly."
+       path reason (string-remove-prefix "harnesssync: " (harnesssync--no-hsctl-message)))
       (harnesssync--schedule-retry))
      (t
       (harnesssync--problem "harnesssync: no daemon answers at %s (%s); retrying quietly."
@@ -311,13 +275,8 @@ so the next start runs the installed daemon)."
                      (setq harnesssync--connected t)
                      (harnesssync--changed))
        :error-fn (lambda (err)
-                   (if (eql (plist-get err :code) -32601)
-                       ;; An older daemon: keep current by polling.
-                       (progn
-                         (setq harnesssync--connected t)
-                         (harnesssync--start-poll))
-                     (harnesssync--notify "harnesssync: state.subscribe failed: %s"
-                                          (plist-get err :message))))))))
+                   (harnesssync--notify "harnesssync: state.subscribe failed: %s"
+                                        (plist-get err :message)))))))
 
 (defun harnesssync--params (&rest plist)
   "PLIST with the account and target settings added; nil when empty."
@@ -332,7 +291,6 @@ so the next start runs the installed daemon)."
   (when (eq conn harnesssync--conn)
     (setq harnesssync--conn nil
           harnesssync--connected nil)
-    (harnesssync--stop-poll)
     (clrhash harnesssync--drift)
     (harnesssync--changed)
     (harnesssync--schedule-retry)))
@@ -387,10 +345,8 @@ so the next start runs the installed daemon)."
         (format "HS: %d drifted (%s)" count (string-join names ", "))))))
 
 (defun harnesssync-connection-mode ()
-  "`live' (subscribed), `polling' (a daemon without state.subscribe) or `offline'."
-  (cond ((not harnesssync--connected) 'offline)
-        (harnesssync--poll-timer 'polling)
-        (t 'live)))
+  "`live' (subscribed) or `offline'."
+  (if harnesssync--connected 'live 'offline))
 
 (defun harnesssync--lighter ()
   "The mode-line lighter."
@@ -492,7 +448,7 @@ sets a flag, and the filter finishes its read."
                     (cons 'jsonrpc-error-data (plist-get err :data)))))
     result))
 
-;;;; Polling, for a daemon without state.subscribe
+;;;; The state document
 
 (defun harnesssync--scope (doc)
   "The targets' scope of the state document DOC (top level or account)."
@@ -507,38 +463,6 @@ sets a flag, and the filter finishes its read."
              for name = (substring (symbol-name k) 1)
              when (or (null harnesssync-targets) (member name harnesssync-targets))
              collect name)))
-
-(defun harnesssync--poll ()
-  "Replace the drift model with what state.all and state.drift say."
-  (let ((conn harnesssync--conn))
-    (when (and conn (jsonrpc-running-p conn))
-      (condition-case nil
-          (let ((doc (harnesssync--request conn 'state.all nil))
-                (fresh nil))
-            (dolist (name (harnesssync--target-names doc))
-              (let ((d (harnesssync--request conn 'state.drift (harnesssync--params :target name))))
-                (push (list name
-                            (append (harnesssync--list (plist-get d :changed))
-                                    (harnesssync--list (plist-get d :added)))
-                            (harnesssync--list (plist-get d :removed))
-                            (harnesssync--list (plist-get d :errors)))
-                      fresh)))
-            (clrhash harnesssync--drift)
-            (dolist (f fresh) (apply #'harnesssync--set-drift f))
-            (harnesssync--changed))
-        (jsonrpc-error nil)))))
-
-(defun harnesssync--start-poll ()
-  "Poll every `harnesssync-poll-interval' seconds."
-  (harnesssync--stop-poll)
-  (setq harnesssync--poll-timer
-        (run-at-time 0 harnesssync-poll-interval #'harnesssync--poll)))
-
-(defun harnesssync--stop-poll ()
-  "Stop polling."
-  (when (timerp harnesssync--poll-timer)
-    (cancel-timer harnesssync--poll-timer))
-  (setq harnesssync--poll-timer nil))
 
 ;;;; Commands
 
@@ -698,13 +622,14 @@ Returns the state.accept result."
                               (harnesssync--params :target target :paths (vconcat paths)))))
     (harnesssync--notify "harnesssync: %s: accepted %d file(s), forgot %d removed" target
                          (length (plist-get r :updated)) (length (plist-get r :removed)))
-    (when harnesssync--poll-timer (harnesssync--poll))
     r))
 
 ;;;###autoload
 (defun harnesssync-sync (&optional on-exit)
-  "Run `harnesssync-sync-command' under `hsctl lock sync --coalesce'.
-ON-EXIT, when given, is called with the exit code and the message."
+  "Run `harnesssync-sync-command' under `hsctl --json lock sync --coalesce'.
+ON-EXIT, when given, is called with the exit code, the message, and (when
+it takes a third argument) the outcome: hsctl's --json object as a plist
+\(nil without the lock)."
   (interactive)
   (let* ((cmd harnesssync-sync-command)
          (cmd (cond ((null cmd) (user-error "harnesssync: set `harnesssync-sync-command' first"))
@@ -712,31 +637,49 @@ ON-EXIT, when given, is called with the exit code and the message."
                     (t cmd)))
          (hsctl (and harnesssync-sync-lock
                      (or (harnesssync--hsctl)
-                         (user-error "harnesssync: sync needs hsctl for its lock \
-(set `harnesssync-hsctl-program', or `harnesssync-sync-lock' to nil)"))))
+                         (user-error "%s (the sync lock needs it; or set `harnesssync-sync-lock' to nil)"
+                                     (harnesssync--no-hsctl-message)))))
          (argv (if hsctl
-                   (append (list hsctl) (harnesssync--hsctl-args "lock" "sync" "--coalesce" "--") cmd)
+                   (append (list hsctl "--json") (harnesssync--hsctl-args "lock" "sync" "--coalesce" "--") cmd)
                  cmd))
-         (out (generate-new-buffer " *harnesssync sync*")))
+         (out (generate-new-buffer " *harnesssync sync*"))
+         (err (generate-new-buffer " *harnesssync sync stderr*")))
     (make-process
-     :name "harnesssync-sync" :buffer out :noquery t :connection-type 'pipe :command argv
+     :name "harnesssync-sync" :buffer out :stderr err :noquery t :connection-type 'pipe :command argv
      :sentinel
      (lambda (proc _event)
        (unless (process-live-p proc)
+         ;; stderr comes through a pipe process of its own: read it to its end.
+         (let ((errproc (get-buffer-process err)))
+           (while (and errproc (process-live-p errproc))
+             (accept-process-output errproc 0.05)))
          (let* ((code (process-exit-status proc))
-                (lines (with-current-buffer (process-buffer proc)
-                         (split-string (buffer-string) "\n" t)))
+                ;; Under the lock, hsctl's stdout is its one --json object.
+                (outcome (and hsctl
+                              (with-current-buffer (process-buffer proc)
+                                (ignore-errors
+                                  (json-parse-string (buffer-string) :object-type 'plist
+                                                     :null-object nil :false-object nil)))))
+                (lines (with-current-buffer err (split-string (buffer-string) "\n" t)))
                 (last (or (car (last lines)) ""))
-                (msg (cond ((and (eql code 0) (string-match-p "covers this one\\|coalesc" last))
-                            (format "harnesssync: the sync already waiting covers this one (%s)" last))
+                (holder (let ((pid (plist-get outcome :holder_pid)))
+                          (if (integerp pid) (format "pid %d" pid) "a process of unknown pid")))
+                (msg (cond ((plist-get outcome :coalesced)
+                            (format "harnesssync: the sync already waiting covers this one (lock %s is held by %s)"
+                                    (plist-get outcome :name) holder))
                            ((eql code 0) "harnesssync: sync finished")
-                           ((and (eql code 5) hsctl)
-                            (format "harnesssync: a sync is already running: %s" last))
+                           ((and outcome (not (plist-get outcome :acquired)))
+                            (format "harnesssync: a sync is already running (held by %s)" holder))
                            (t (format "harnesssync: sync failed (exit %d)%s" code
                                       (if (string-empty-p last) "" (concat ": " last)))))))
            (kill-buffer (process-buffer proc))
+           (kill-buffer err)
            (harnesssync--notify "%s" msg)
-           (when on-exit (funcall on-exit code msg))))))))
+           (when on-exit
+             ;; An ON-EXIT of two arguments (before the outcome) still works.
+             (if (memq (cdr (func-arity on-exit)) '(0 1 2))
+                 (funcall on-exit code msg)
+               (funcall on-exit code msg outcome)))))))))
 
 ;;;###autoload
 (defun harnesssync-reconnect ()
@@ -750,7 +693,6 @@ ON-EXIT, when given, is called with the exit code and the message."
   "Close the connection and stop every timer."
   (when (timerp harnesssync--timer) (cancel-timer harnesssync--timer))
   (setq harnesssync--timer nil)
-  (harnesssync--stop-poll)
   (let ((conn harnesssync--conn))
     (setq harnesssync--conn nil harnesssync--connected nil)
     (when conn

@@ -54,7 +54,7 @@ _hsctl() {
         fi
       done
       if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W "--wait --coalesce -- --help" -- "$cur"))
+        COMPREPLY=($(compgen -W "--wait --coalesce --json -- --help" -- "$cur"))
       fi ;;
     trigger)
       local sub="" j

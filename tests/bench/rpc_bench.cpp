@@ -157,9 +157,9 @@ int run_socket(const std::string& mode, const char* path, int nconn, double seco
 }
 
 int run_store(const char* dir, double seconds) {
-  hs::store::StoreOptions o;
+  hs::daemon::store::StoreOptions o;
   o.dir = dir;
-  auto s = hs::store::StateStore::open(o);
+  auto s = hs::daemon::store::StateStore::open(o);
   if (!s) {
     std::fprintf(stderr, "%s\n", s.error().message().c_str());
     return 1;
@@ -167,7 +167,7 @@ int run_store(const char* dir, double seconds) {
   const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   long n = 0;
   while (Clock::now() < end) {
-    hs::store::RecordArgs a;
+    hs::daemon::store::RecordArgs a;
     a.ref.target = "bench" + std::to_string(n % 32);
     a.scope = "all";
     a.file_hashes["/home/u/.claude/CLAUDE.md"] = std::string(64, 'a');

@@ -14,15 +14,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s DIR START\n", argv[0]);
     return 2;
   }
-  hs::store::StoreOptions opts;
+  hs::daemon::store::StoreOptions opts;
   opts.dir = argv[1];
-  auto store = hs::store::StateStore::open(opts);
+  auto store = hs::daemon::store::StateStore::open(opts);
   if (!store) {
     std::fprintf(stderr, "crash_writer: %s\n", store.error().message().c_str());
     return 1;
   }
   for (long i = std::atol(argv[2]);; ++i) {
-    hs::store::RecordArgs a;
+    hs::daemon::store::RecordArgs a;
     a.ref.target = "t" + std::to_string(i % 64);
     a.scope = "all";
     a.file_hashes["/f/" + std::to_string(i)] = std::string(64, 'a');

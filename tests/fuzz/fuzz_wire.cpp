@@ -20,7 +20,7 @@ using namespace hs::proto;
 namespace {
 
 void exercise_params(const json::object& params) {
-  // The checks every method's spec applies (daemon/methods/method_table),
+  // The checks every method's spec applies (daemon/rpc/method_table),
   // of every param type, over whatever the fuzzer sent.
   constexpr ParamType kTypes[] = {ParamType::name,       ParamType::string,  ParamType::path,
                                   ParamType::path_map,   ParamType::paths,   ParamType::count,

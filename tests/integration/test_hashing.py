@@ -1,8 +1,10 @@
 """Hashing is chunked, fair between connections, and cancellable: a huge
 file (1 TB, sparse) must not starve other connections' hashing, stop being
-read when its client leaves, or hold up a shutdown."""
+read when its client leaves, or hold up a shutdown. The digests come from
+libcrypto (libsodium in a build without it), which hsctl never loads."""
 import hashlib
 import os
+import subprocess
 import time
 
 import pytest
@@ -130,3 +132,30 @@ def test_drift_hashes_on_the_service_and_is_cancelled_at_shutdown(daemon, huge):
     assert daemon.wait(timeout=15.0) == 0
     resp = hog.read_line()
     assert resp["id"] == 9 and resp["error"]["code"] == -32000
+
+
+def built_with_openssl():
+    build = os.environ.get("HS_BUILD_DIR")
+    if not build:
+        pytest.skip("needs HS_BUILD_DIR (run through ctest)")
+    with open(os.path.join(build, "CMakeCache.txt")) as f:
+        for line in f:
+            if line.startswith("HS_WITH_OPENSSL:"):
+                return line.strip().split("=", 1)[1].upper() in ("ON", "1", "TRUE", "YES")
+    raise AssertionError("no HS_WITH_OPENSSL in CMakeCache.txt")
+
+
+def test_the_daemon_hashes_with_libcrypto_and_hsctl_never_loads_it(daemon, tmp):
+    """libcrypto for the daemon's digests (unless HS_WITH_OPENSSL=OFF), and
+    never in hsctl, whose start it would slow (docs/PERFORMANCE.md)."""
+    path = os.path.join(tmp, "f")
+    data = os.urandom(3 * MiB + 5)
+    with open(path, "wb") as f:
+        f.write(data)
+    assert daemon.client().call("hash.files", {"paths": [path]}) == {path: hashlib.sha256(data).hexdigest()}
+    with open("/proc/%d/maps" % daemon.proc.pid) as f:
+        maps = f.read()
+    assert ("/libcrypto.so" in maps) == built_with_openssl()
+    hsctl = os.environ["HS_HSCTL"]
+    libs = subprocess.run(["ldd", hsctl], capture_output=True, text=True, check=True).stdout
+    assert "libcrypto" not in libs and "libsodium" in libs, libs

@@ -219,6 +219,7 @@ class FakeDaemon:
     def __init__(self, path, answers):
         self.answers = answers
         self.seen = []
+        self.ended = 0  # connections read to their end
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(path)
         self.listener.listen(16)
@@ -234,6 +235,12 @@ class FakeDaemon:
             threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
 
     def _answer(self, conn):
+        try:
+            self._answer_all(conn)
+        finally:
+            self.ended += 1
+
+    def _answer_all(self, conn):
         with conn, conn.makefile("rwb") as f:
             for line in f:
                 msg = json.loads(line)
@@ -383,9 +390,41 @@ def test_autostart_logs_to_the_state_dir_and_detaches(env):
     assert len(pids) == 1
     with open("/proc/%d/stat" % pids[0]) as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    ppid, sid = int(fields[1]), int(fields[3])
-    assert ppid != os.getpid() and sid != os.getsid(0)  # its own session, not our child
+    ppid, pgid, sid = int(fields[1]), int(fields[2]), int(fields[3])
+    assert ppid != os.getpid()  # not our child
+    # A process group of its own (no signal for our job reaches it), in our
+    # session (so that it starts in our scheduler autogroup).
+    assert pgid == pids[0] and pgid != os.getpgid(0) and sid == os.getsid(0)
     assert "serving" in open(os.path.join(env.state, "harnesssyncd.log")).read()
+
+
+def test_an_autostarted_daemon_outlives_the_terminal_it_was_started_from(env):
+    """Started from a shell on a terminal: ^C to the shell's job and the
+    terminal's hangup (its session leader and foreground job get SIGHUP)
+    reach hsctl's job, never the daemon."""
+    import pty
+    pid, master = pty.fork()
+    if pid == 0:  # a session leader on the pty, as a login shell is
+        try:
+            os.execve("/bin/sh", ["sh", "-c", '"$0" ping && echo started && exec sleep 600', HSCTL], env.env)
+        finally:
+            os._exit(127)
+    out = b""
+    while b"started" not in out:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            chunk = b""
+        assert chunk, out
+        out += chunk
+    daemon = env.daemon_pids()
+    assert len(daemon) == 1
+    os.write(master, b"\x03")  # ^C: SIGINT to the foreground job (sh, then sleep)
+    os.close(master)           # the hangup
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status), status
+    r = env.hsctl("--no-spawn", "--json", "info")
+    assert r.returncode == 0 and json.loads(r.stdout)["pid"] == daemon[0], (r.returncode, r.stderr)
 
 
 def test_sixteen_hsctl_race_to_start_exactly_one_daemon(env):
@@ -544,3 +583,69 @@ def test_info_shows_the_layout(env):
     env.env["HARNESSSYNC_SCHEMA"] = "1"
     assert env.json("info")["schema"] == 1
     assert "layout      schema 1\n" in env.ok("info").stdout
+
+
+# ---- the state dir check, sent with the call ----------------------------------
+
+
+def wait_for(pred, what, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, "timed out waiting for " + what
+        time.sleep(0.01)
+
+
+def test_the_check_and_a_call_that_only_reads_go_out_together(env):
+    """One round trip for both: this daemon answers nothing until it has read
+    two requests, so an hsctl that waited for the check's answer before
+    sending its call would time out."""
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(env.sock)
+    srv.listen(1)
+    info = partial_info(env)
+    drift = {"target": "codex", "tracked": True, "drifted": [], "changed": [], "added": [], "removed": [],
+             "errors": []}
+
+    def serve():
+        c, _ = srv.accept()
+        with c, c.makefile("rwb") as f:
+            reqs = [json.loads(f.readline()), json.loads(f.readline())]
+            for req in reversed(reqs):  # out of order, too: matched by id
+                result = info if req["method"] == "daemon.info" else drift
+                f.write((json.dumps({"jsonrpc": "2.0", "id": req["id"], "result": result}) + "\n").encode())
+            f.flush()
+            f.readline()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    r = env.hsctl("--no-spawn", "--timeout", "5", "drift", "codex")
+    srv.close()
+    assert r.returncode == 0 and r.stdout == "codex: no drift\n", (r.returncode, r.stdout, r.stderr)
+
+
+def test_a_daemon_of_another_state_dir_is_sent_nothing_that_changes_anything(env):
+    """The check keeps its word with the call sent alongside: a call that
+    changes something waits for it (the wrong daemon never sees it), and a
+    read-only call's answer from the wrong daemon is not shown."""
+    other = os.path.join(env.tmp, "other")
+    info = dict(partial_info(env), state_file=os.path.join(other, "state.json"))
+    fake = FakeDaemon(env.sock, {"daemon.info": info,
+                                 "state.record": {"target": "codex", "status": "success"},
+                                 "lock.acquire": {"acquired": True, "coalesced": False, "holder_pid": 1},
+                                 "state.drift": {"target": "codex", "tracked": True, "drifted": ["/x"],
+                                                 "changed": ["/x"]}})
+    marker = os.path.join(env.tmp, "ran")
+    want = "hsctl: harnesssyncd at %s serves %s/state.json, not %s/state.json" % (env.sock, other, env.state)
+    try:
+        runs = [("record", "codex", "--scope", "all"), ("lock", "sync", "--", "touch", marker),
+                ("accept", "codex", marker), ("clear", "codex"), ("drift", "codex"), ("status",)]
+        for n, args in enumerate(runs, 1):
+            r = env.hsctl("--no-spawn", *args)
+            assert r.returncode == 6 and r.stdout == "", (args, r.returncode, r.stdout, r.stderr)
+            assert one_line_error(r) == want, args
+            wait_for(lambda: fake.ended == n, "the fake daemon to read everything hsctl sent")
+        assert not os.path.exists(marker)
+        # Only the two read-only calls were sent along with the check.
+        assert fake.seen == ["daemon.info"] * 4 + ["daemon.info", "state.drift", "daemon.info", "state.all"], fake.seen
+    finally:
+        fake.close()

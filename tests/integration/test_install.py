@@ -2,6 +2,7 @@
 builds against the installed tree (find_package and pkg-config) and talks
 to a live daemon."""
 import os
+import re
 import shutil
 import subprocess
 
@@ -39,14 +40,23 @@ def test_install_tree(prefix):
               libdir + "/pkgconfig/harnesssync-client.pc", "lib/systemd/user/harnesssyncd.service",
               "lib/systemd/user/harnesssyncd.socket", "share/man/man1/hsctl.1", "share/man/man8/harnesssyncd.8",
               "share/bash-completion/completions/hsctl", "share/zsh/vendor-completions/_hsctl",
-              "share/harnesssync/launchd/com.harnesssync.harnesssyncd.plist"]:
+              "share/harnesssync/launchd/com.harnesssync.harnesssyncd.plist", "share/doc/harnesssync/copyright"]:
         assert f in files, f
     r = subprocess.run([os.path.join(prefix, "bin", "hsctl"), "--version"], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.startswith("hsctl ")
-    # The public header needs nothing of ours beyond itself.
-    with open(os.path.join(prefix, "include/harnesssync/client.hpp")) as f:
-        text = f.read()
-    assert "asio" not in text and '#include "' not in text
+    # The public headers need nothing of ours beyond themselves (no common/,
+    # no Asio): each includes only the standard library, Boost.JSON, and
+    # its installed siblings.
+    headers = sorted(f for f in files if f.startswith("include/harnesssync/"))
+    assert "include/harnesssync/client.hpp" in headers and len(headers) > 1, headers
+    for h in headers:
+        with open(os.path.join(prefix, h)) as f:
+            text = f.read()
+        assert "asio" not in text and '#include "' not in text, h
+        for inc in re.findall(r"#include <([^>]+)>", text):
+            assert "/" not in inc or inc.startswith(("boost/json/", "harnesssync/")), (h, inc)
+            if inc.startswith("harnesssync/"):
+                assert "include/" + inc in files, (h, inc)
 
 
 def test_completions_and_man_pages_parse(prefix):

@@ -431,3 +431,81 @@ def test_hsctl_lock_when_the_daemon_stops_while_the_command_runs(daemon):
     assert r.returncode == 4, r
     assert "warning" in r.stderr and "ended while sh ran" in r.stderr, r.stderr
     assert daemon.wait() == 0
+
+
+# ---- hsctl --json lock: the outcome for programs ----------------------------
+
+
+def test_hsctl_json_lock_prints_one_object_for_a_run_and_its_status(daemon, tmp):
+    r = hsctl(daemon, "--json", "lock", "sync", "--", "sh", "-c", "echo to-stdout; echo to-stderr >&2; exit 3")
+    assert r.returncode == 3, r
+    # stdout holds the object alone: COMMAND's stdout went to stderr.
+    got = json.loads(r.stdout)
+    assert r.stdout.count("\n") == 1, r.stdout
+    assert got["name"] == "sync" and got["acquired"] is True and got["coalesced"] is False, got
+    assert got["ran"] is True and got["exit_status"] == 3 and isinstance(got["holder_pid"], int), got
+    assert "owed" not in got or isinstance(got["owed"], bool), got
+    assert r.stderr == "to-stdout\nto-stderr\n", r.stderr
+    r = hsctl(daemon, "--json", "lock", "sync", "--", "sh", "-c", "kill -KILL $$")
+    assert r.returncode == 128 + signal.SIGKILL and json.loads(r.stdout)["exit_status"] == 128 + signal.SIGKILL, r
+    # Without --json, COMMAND's stdout is hsctl's stdout, as before.
+    r = hsctl(daemon, "lock", "sync", "--", "echo", "plain")
+    assert r.returncode == 0 and r.stdout == "plain\n", r
+
+
+def test_hsctl_json_lock_says_coalesced_and_busy(daemon, tmp):
+    marker = os.path.join(tmp, "ran")
+    holder = daemon.client()
+    acquire(holder, "sync")
+    r = hsctl(daemon, "--json", "lock", "sync", "--wait", "0", "--", "touch", marker)
+    assert r.returncode == 5, r
+    assert json.loads(r.stdout) == {"name": "sync", "acquired": False, "coalesced": False, "holder_pid": ME,
+                                    "ran": False, "exit_status": None, "owed": False}, r.stdout
+    follow = daemon.client()
+    send_acquire(follow, "sync", wait_ms=120000, coalesce=True)
+    wait_until(lambda: waiting(daemon, "sync") == 1)
+    # The global option may come after the command, as everywhere.
+    r = hsctl(daemon, "lock", "sync", "--coalesce", "--json", "--", "touch", marker)
+    assert r.returncode == 0, r
+    assert json.loads(r.stdout) == {"name": "sync", "acquired": False, "coalesced": True, "holder_pid": ME,
+                                    "ran": False, "exit_status": None, "owed": False}, r.stdout
+    assert not os.path.exists(marker)
+
+
+def test_hsctl_json_lock_prints_no_object_when_the_daemon_cannot_answer(tmp):
+    env = dict(os.environ, HARNESSSYNC_SOCKET=os.path.join(tmp, "none.sock"), HARNESSSYNC_NO_SPAWN="1")
+    r = subprocess.run([HSCTL, "--json", "lock", "sync", "--", "true"], capture_output=True, text=True, env=env,
+                       timeout=60)
+    assert r.returncode == 3 and r.stdout == "" and r.stderr.count("\n") == 1, r
+
+
+def test_hsctl_json_lock_passes_owed_on(tmp):
+    """A daemon that says owed (docs/PROTOCOL.md, lock.acquire): the object
+    carries it. A scripted daemon: owed needs a covering caller that died."""
+    import socket as sk
+    import threading
+    path = os.path.join(tmp, "fake.sock")
+    listener = sk.socket(sk.AF_UNIX, sk.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(4)
+
+    def serve():
+        conn, _ = listener.accept()
+        with conn, conn.makefile("rwb") as f:
+            for line in f:
+                msg = json.loads(line)
+                result = {"lock.acquire": {"acquired": True, "coalesced": False, "holder_pid": 7, "owed": True},
+                          "daemon.info": {"name": "harnesssyncd", "version": "0"}}.get(msg["method"], True)
+                f.write((json.dumps({"jsonrpc": "2.0", "id": msg["id"], "result": result}) + "\n").encode())
+                f.flush()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    env = dict(os.environ, HARNESSSYNC_SOCKET=path, HARNESSSYNC_NO_SPAWN="1")
+    env.pop("HARNESSSYNC_HOME", None)
+    r = subprocess.run([HSCTL, "--json", "lock", "sync", "--", "true"], capture_output=True, text=True, env=env,
+                       timeout=60)
+    listener.close()
+    assert r.returncode == 0, r
+    assert json.loads(r.stdout) == {"name": "sync", "acquired": True, "coalesced": False, "holder_pid": 7,
+                                    "ran": True, "exit_status": 0, "owed": True}, r.stdout

@@ -13,7 +13,7 @@ from conftest import record_params
 from test_live_watch import Sub
 
 # Entries made within this long of a file's change are "racy" and never
-# trusted by their stat alone (daemon/hashing/file_stat.hpp); a warm cache
+# trusted by their stat alone (daemon/hashing/stat_cache.hpp); a warm cache
 # needs files older than that.
 RACY_MARGIN_S = 2.0
 

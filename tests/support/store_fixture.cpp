@@ -4,17 +4,17 @@
 
 namespace hs::test {
 
-std::unique_ptr<store::StateStore> StoreFixture::open() {
-  auto s = store::StateStore::open(options(), &warnings);
+std::unique_ptr<daemon::store::StateStore> StoreFixture::open() {
+  auto s = daemon::store::StateStore::open(options(), &warnings);
   if (!s) throw std::runtime_error("open store: " + s.error().message());
   return std::move(*s);
 }
 
 boost::json::value StoreFixture::disk() const { return boost::json::parse(slurp(state_path())); }
 
-store::RecordArgs record_args(std::string target, boost::json::object hashes, int64_t synced,
+daemon::store::RecordArgs record_args(std::string target, boost::json::object hashes, int64_t synced,
                               int64_t skipped, int64_t failed, std::optional<std::string> account) {
-  store::RecordArgs a;
+  daemon::store::RecordArgs a;
   a.ref = {std::move(target), std::move(account)};
   a.scope = "all";
   a.file_hashes = std::move(hashes);

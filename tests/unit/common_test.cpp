@@ -1,4 +1,5 @@
-// Timestamps, state dir resolution and the error type.
+// Timestamps, state dir resolution, the error type and HS_TRY_ASSIGN, and
+// the path and stat helpers of common/fs and common/file_stat.
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,8 +8,11 @@
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
+#include "common/file_stat.hpp"
+#include "common/fs.hpp"
 #include "common/instance_lock.hpp"
 #include "common/real_path.hpp"
+#include "common/result.hpp"
 #include "common/sha256.hpp"
 #include "common/socket_path.hpp"
 #include "common/state_dir.hpp"
@@ -263,4 +267,84 @@ TEST_CASE("the instance lock names its holder's pid", "[error]") {
   REQUIRE_FALSE(second);
   CHECK(second.error().code == hs::Errc::busy);
   CHECK(second.error().detail == "another harnesssyncd (pid " + std::to_string(::getpid()) + ") serves this socket");
+}
+
+namespace {
+
+hs::Result<int> parsed(bool ok) {
+  if (!ok) return hs::invalid_argument("n", "not a number");
+  return 42;
+}
+
+// Doubles what parsed() yields; `reached` tells whether it got past the macro.
+hs::Result<int> doubled(bool ok, bool& reached) {
+  HS_TRY_ASSIGN(const int n, parsed(ok));
+  reached = true;
+  return n * 2;
+}
+
+hs::Result<std::string> moved_through(hs::Result<std::string> in) {
+  HS_TRY_ASSIGN(std::string s, std::move(in));
+  HS_TRY_ASSIGN(auto again, hs::Result<std::string>(s + "!"));  // two on one function: distinct temporaries
+  return again;
+}
+
+}  // namespace
+
+TEST_CASE("HS_TRY_ASSIGN yields the value, or returns the error from the caller", "[error]") {
+  bool reached = false;
+  auto good = doubled(true, reached);
+  REQUIRE(good);
+  CHECK(*good == 84);
+  CHECK(reached);
+
+  reached = false;
+  auto bad = doubled(false, reached);
+  REQUIRE_FALSE(bad);
+  CHECK_FALSE(reached);  // returned at the macro
+  CHECK(bad.error().code == hs::Errc::invalid_argument);
+  CHECK(bad.error().field == "n");
+
+  CHECK(*moved_through(std::string("x")) == "x!");
+  CHECK(moved_through(hs::os_error("open", "/p", ENOENT)).error().path == "/p");
+}
+
+TEST_CASE("fs::split and fs::join: dirname and basename, and back", "[fs]") {
+  using P = std::pair<std::string, std::string>;
+  CHECK(hs::fs::split("a/b/c") == P{"a/b", "c"});
+  CHECK(hs::fs::split("/c") == P{"/", "c"});
+  CHECK(hs::fs::split("c") == P{".", "c"});
+  CHECK(hs::fs::split("/") == P{"/", ""});
+  CHECK(hs::fs::split("/run/user/1000/harnesssync/hs.sock") == P{"/run/user/1000/harnesssync", "hs.sock"});
+  CHECK(hs::fs::join("/", "x") == "/x");
+  CHECK(hs::fs::join("/a", "x") == "/a/x");
+  CHECK(hs::fs::join("/a/", "x") == "/a/x");
+}
+
+TEST_CASE("fs::octal: the permission bits as four digits", "[fs]") {
+  CHECK(hs::fs::octal(0700) == "0700");
+  CHECK(hs::fs::octal(S_IFDIR | 0755) == "0755");
+  CHECK(hs::fs::octal(S_IFREG | S_ISVTX | 0777) == "1777");
+}
+
+TEST_CASE("file stat: one identity for a file, and a missing one told apart", "[fs]") {
+  TempDir dir;
+  const std::string f = dir / "f";
+  auto missing = hs::stat_if_exists(f);
+  REQUIRE(missing);
+  CHECK_FALSE(missing->has_value());
+  CHECK(hs::describe(*missing) == "missing");
+  hs::test::spit(f, "12345");
+  auto st = hs::stat_if_exists(f);
+  REQUIRE(st);
+  REQUIRE(st->has_value());
+  CHECK((*st)->size == 5);
+  CHECK(*st != *missing);
+  CHECK(**st == *hs::FileStat::of_path(f));
+  CHECK((*st)->describe().find("5 bytes") != std::string::npos);
+  // Another error than ENOENT is an error, naming the path.
+  auto through_file = hs::stat_if_exists(f + "/x");
+  REQUIRE_FALSE(through_file);
+  CHECK(through_file.error().sys_errno == ENOTDIR);
+  CHECK(through_file.error().path == f + "/x");
 }

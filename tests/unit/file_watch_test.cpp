@@ -7,20 +7,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "daemon/watch/file_watch.hpp"
+#include "daemon/watch/resolve.hpp"
 #include "tests/catch.hpp"
 #include "tests/support/test_support.hpp"
 
-using hs::daemon::FileWatch;
+using hs::daemon::watch::Dep;
+using hs::daemon::watch::FileWatch;
+using hs::daemon::watch::Resolver;
 using hs::test::TempDir;
 using namespace std::chrono_literals;
 
@@ -187,6 +192,36 @@ TEST_CASE("file watch: a symlink is followed, and a retarget is a change", "[fil
   fx.settle();
   fx.sync();
   CHECK(fx.fw.generation(tracked) == g);
+}
+
+TEST_CASE("file watch: a path hangs on each entry on its way, through links, up to where it stops",
+          "[file_watch]") {
+  TempDir t;
+  char* resolved = ::realpath(t.path().c_str(), nullptr);
+  REQUIRE(resolved != nullptr);
+  const std::string root = resolved;
+  std::free(resolved);
+  must(::mkdir((root + "/real").c_str(), 0755));
+  hs::test::spit(root + "/real/f", "x");
+  must(::symlink("real", (root + "/link").c_str()));  // relative to its directory
+  auto has = [](const std::vector<Dep>& deps, const Dep& d) {
+    return std::find(deps.begin(), deps.end(), d) != deps.end();
+  };
+
+  const auto deps = Resolver("/").deps(root + "/link/f");
+  CHECK(has(deps, {"/", root.substr(1, root.find('/', 1) - 1)}));  // every ancestor too
+  CHECK(has(deps, {root, "link"}));
+  CHECK(has(deps, {root, "real"}));
+  CHECK(has(deps, {root + "/real", "f"}));
+  CHECK_FALSE(has(deps, {root + "/link", "f"}));  // a link is not a directory to watch
+  CHECK(std::is_sorted(deps.begin(), deps.end()));
+  // Relative to the working directory, through "..": the same entries.
+  CHECK(Resolver(root + "/real").deps("../link/./f") == deps);
+  // It stops where the path stops: the missing entry is watched, so its
+  // appearance is seen; nothing below it is.
+  const auto missing = Resolver("/").deps(root + "/gone/x");
+  CHECK(has(missing, {root, "gone"}));
+  CHECK(std::none_of(missing.begin(), missing.end(), [&](const Dep& d) { return d.first == root + "/gone"; }));
 }
 
 TEST_CASE("file watch: sync() returns after every earlier event was read", "[file_watch]") {

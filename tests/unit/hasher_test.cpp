@@ -18,9 +18,9 @@
 #include "tests/catch.hpp"
 #include "tests/support/test_support.hpp"
 
-using hs::daemon::CancelSource;
-using hs::daemon::CancelToken;
-using hs::daemon::Hasher;
+using hs::CancelSource;
+using hs::CancelToken;
+using hs::daemon::hashing::Hasher;
 using hs::test::TempDir;
 using namespace std::chrono_literals;
 
@@ -234,7 +234,7 @@ TEST_CASE("hasher: a stat probe matches an unchanged file without reading it, an
   TempDir dir;
   const std::string f = dir / "f";
   hs::test::spit(f, "same size 1");
-  auto before = hs::daemon::FileStat::of_path(f);
+  auto before = hs::FileStat::of_path(f);
   REQUIRE(before);
   OneAnswer<Hasher::Outcomes> answer;
   Hasher h(2);
@@ -274,12 +274,12 @@ TEST_CASE("hasher: stat checks answer whether every file still has the stat give
     paths.push_back(sub + "/f" + std::to_string(i));
     hs::test::spit(paths.back(), "x");
   }
-  std::vector<hs::daemon::FileStat> stats(kFiles);
+  std::vector<hs::FileStat> stats(kFiles);
   auto probes = std::make_shared<Hasher::StatProbes>();
   for (size_t i = 0; i < kFiles; ++i) probes->push_back({&paths[i], &stats[i]});
   auto restat = [&] {
     for (size_t i = 0; i < kFiles; ++i) {
-      auto st = hs::daemon::FileStat::of_path(paths[i]);
+      auto st = hs::FileStat::of_path(paths[i]);
       REQUIRE(st);
       stats[i] = *st;
     }
@@ -324,14 +324,14 @@ TEST_CASE("stat cache: a file older than the racy margin is trusted by its stat"
   TempDir dir;
   const std::string f = dir / "f";
   hs::test::spit(f, "old");
-  auto st = hs::daemon::FileStat::of_path(f);
+  auto st = hs::FileStat::of_path(f);
   REQUIRE(st);
   const int64_t now = st->ctime_ns;
-  CHECK(hs::daemon::racy(*st, now));
-  CHECK(hs::daemon::racy(*st, now + hs::daemon::kRacyMarginNs));
-  CHECK_FALSE(hs::daemon::racy(*st, now + hs::daemon::kRacyMarginNs + 1));
+  CHECK(hs::daemon::hashing::racy(*st, now));
+  CHECK(hs::daemon::hashing::racy(*st, now + hs::daemon::hashing::kRacyMarginNs));
+  CHECK_FALSE(hs::daemon::hashing::racy(*st, now + hs::daemon::hashing::kRacyMarginNs + 1));
 
-  hs::daemon::StatCache cache;
+  hs::daemon::hashing::StatCache cache;
   cache.put(f, {*st, "d", 7, false});
   REQUIRE(cache.find(f));
   const auto held = *cache.find(f);

@@ -11,9 +11,9 @@
 #include "tests/support/store_fixture.hpp"
 
 namespace json = boost::json;
-using hs::store::python_equal;
-using hs::store::python_str;
-using hs::store::StateStore;
+using hs::daemon::store::python_equal;
+using hs::daemon::store::python_str;
+using hs::daemon::store::StateStore;
 using hs::test::record_args;
 using hs::test::StoreFixture;
 
@@ -105,7 +105,7 @@ TEST_CASE("python_equal compares as Python's == does", "[python_str]") {
 }
 
 TEST_CASE("the state file writes floats as Python's json.dump does", "[python_str][store]") {
-  CHECK(hs::store::to_state_text(json::parse("[1.0, 50.5, 1e16, 1.5e-7, 3]")) ==
+  CHECK(hs::daemon::store::to_state_text(json::parse("[1.0, 50.5, 1e16, 1.5e-7, 3]")) ==
         "[\n  1.0,\n  50.5,\n  1e+16,\n  1.5e-07,\n  3\n]\n");
 }
 
@@ -151,7 +151,7 @@ TEST_CASE("layout 2: a version 1 file is moved and written at once", "[layout]")
           "accounts": {"default": {"last_sync": "2024-01-01T12:00:00",
                                    "targets": {"codex": {"last_sync": "2024-01-01T12:00:00", "status": "success", "file_hashes": {"a.md": "hash1"}}}}}})");
   // Byte for byte what the store writes, before any change was asked for.
-  CHECK(hs::test::slurp(f.state_path()) == hs::store::to_state_text(want));
+  CHECK(hs::test::slurp(f.state_path()) == hs::daemon::store::to_state_text(want));
   CHECK(json::value(s->document()) == want);
   CHECK_FALSE(s->pending());
   REQUIRE(f.warnings.size() == 1);

@@ -12,7 +12,7 @@
 #include "daemon/locks/lock_table.hpp"
 #include "tests/catch.hpp"
 
-using hs::daemon::LockTable;
+using hs::daemon::locks::LockTable;
 using Answer = LockTable::Answer;
 using Refusal = LockTable::Refusal;
 

@@ -4,13 +4,13 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "daemon/methods/method_table.hpp"
+#include "daemon/rpc/method_table.hpp"
 #include "tests/catch.hpp"
 
 namespace json = boost::json;
-using hs::daemon::MethodSpec;
-using hs::daemon::method_table;
-using hs::daemon::validate_params;
+using hs::daemon::rpc::MethodSpec;
+using hs::daemon::rpc::method_table;
+using hs::daemon::rpc::validate_params;
 using hs::proto::ParamType;
 
 namespace {
@@ -99,7 +99,7 @@ TEST_CASE("methods: every spec accepts its valid params and refuses missing, unk
 }
 
 TEST_CASE("methods: rpc.discover's param schemas are the ones validation uses", "[methods]") {
-  json::object doc = hs::daemon::openrpc_document();
+  json::object doc = hs::daemon::rpc::openrpc_document();
   const json::array& methods = doc.at("methods").as_array();
   REQUIRE(methods.size() == method_table().size());
   size_t i = 0;

@@ -5,12 +5,11 @@
 #include <fstream>
 
 #include "common/fs.hpp"
-#include "daemon/store/file_identity.hpp"
 #include "tests/catch.hpp"
 #include "tests/support/store_fixture.hpp"
 
 namespace json = boost::json;
-using hs::store::TargetRef;
+using hs::daemon::store::TargetRef;
 using hs::test::record_args;
 using hs::test::StoreFixture;
 
@@ -52,8 +51,8 @@ TEST_CASE("write() stops before the rename when the file is not the one expected
   REQUIRE(s->record(record_args("mine", {})));
   external_save(f, R"({"version": 1, "targets": {}})");
   REQUIRE(s->apply_record(record_args("next", {})));
-  hs::store::WriteInfo info;
-  auto st = hs::store::StateStore::write(s->begin_commit(), &info);
+  hs::daemon::store::WriteInfo info;
+  auto st = hs::daemon::store::StateStore::write(s->begin_commit(), &info);
   CHECK_FALSE(st);
   CHECK(info.changed);
   CHECK_FALSE(info.renamed);
@@ -100,7 +99,7 @@ TEST_CASE("in layout 2 a version 1 file written by another process is moved", "[
   StoreFixture f;
   auto o = f.options();
   o.schema = 2;
-  auto s = hs::store::StateStore::open(o).value();
+  auto s = hs::daemon::store::StateStore::open(o).value();
   REQUIRE(s->record(record_args("mine", {})));
   external_save(f, R"({"version": 1, "targets": {"codex": {"status": "success"}}})");
   std::vector<std::string> warnings;

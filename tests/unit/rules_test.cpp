@@ -2,7 +2,7 @@
 #include "daemon/store/rules.hpp"
 #include "tests/catch.hpp"
 
-using namespace hs::store;
+using namespace hs::daemon::store;
 using hs::check_count;
 using hs::check_name;
 using hs::check_path;

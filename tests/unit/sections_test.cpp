@@ -8,7 +8,7 @@
 #include "tests/support/store_fixture.hpp"
 
 namespace json = boost::json;
-using hs::store::HealthArgs;
+using hs::daemon::store::HealthArgs;
 using hs::test::record_args;
 using hs::test::StoreFixture;
 

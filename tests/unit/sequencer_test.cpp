@@ -6,15 +6,15 @@
 #include <boost/json.hpp>
 #include <optional>
 
-#include "daemon/sequencer.hpp"
+#include "daemon/sequencer/sequencer.hpp"
 #include "tests/catch.hpp"
 #include "tests/support/fsize_limit.hpp"
 #include "tests/support/store_fixture.hpp"
 
 namespace json = boost::json;
-using hs::daemon::JsonText;
-using hs::daemon::Sequencer;
-using hs::store::StateStore;
+using hs::daemon::sequencer::Sequencer;
+using hs::daemon::store::StateStore;
+using hs::proto::JsonText;
 using hs::test::record_args;
 using hs::test::StoreFixture;
 

@@ -11,17 +11,17 @@
 #include <stdexcept>
 #include <string>
 
-#include "daemon/context.hpp"
+#include "daemon/rpc/context.hpp"
 #include "daemon/hashing/hasher.hpp"
-#include "daemon/conn_resources.hpp"
-#include "daemon/sequencer.hpp"
-#include "daemon/session.hpp"
-#include "daemon/spawn.hpp"
+#include "daemon/net/conn_resources.hpp"
+#include "daemon/sequencer/sequencer.hpp"
+#include "daemon/net/session.hpp"
+#include "daemon/net/co_spawn_logged.hpp"
 #include "tests/catch.hpp"
 #include "tests/support/context_rig.hpp"
 
 namespace asio = boost::asio;
-using namespace hs::daemon;
+using namespace hs::daemon::net;
 
 namespace {
 
@@ -35,7 +35,7 @@ struct Rig : hs::test::ContextRig {
     REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
     peer = sv[1];
     asio::local::stream_protocol::socket sock(io, asio::local::stream_protocol(), sv[0]);
-    session = std::make_shared<Session>(ctx, std::move(sock), 1, opts.limits, [this](uint64_t) { closed = true; });
+    session = std::make_shared<Session>(std::move(sock), 1, limits, on_frame(), [this](uint64_t) { closed = true; });
     session->start();
   }
   ~Rig() {

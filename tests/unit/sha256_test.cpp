@@ -1,8 +1,13 @@
-// SHA-256 of files and bytes, checked against coreutils' sha256sum.
+// SHA-256 of files and bytes, checked against NIST's vectors, coreutils' sha256sum
+// and libsodium (the oracle: the build hashes with libcrypto unless
+// HS_WITH_OPENSSL=OFF).
+#include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
+#include <thread>
 #include <vector>
 
 #include "common/sha256.hpp"
@@ -112,9 +117,11 @@ TEST_CASE("sha256 in pieces refuses what is not a regular file without blocking"
   CHECK(directory.error().sys_errno == EISDIR);
 }
 
+
 namespace {
 
-std::string sodium_hex(const std::string& data) {
+// The oracle: libsodium's one-shot SHA-256.
+std::string sodium_hex(std::string_view data) {
   unsigned char d[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(d, reinterpret_cast<const unsigned char*>(data.data()), data.size());
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -126,81 +133,149 @@ std::string sodium_hex(const std::string& data) {
   return out;
 }
 
-// Runs `check` once on the fast path (when this CPU has it) and once forced
-// onto libsodium.
-template <typename F>
-void on_both_paths(F check) {
-  for (bool portable : {false, true}) {
-    INFO("portable " << portable);
-    hs::sha256_detail::force_portable(portable);
-    check();
+std::string hex(const unsigned char (&d)[hs::kSha256Bytes]) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : d) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 0xf];
   }
-  hs::sha256_detail::force_portable(false);
+  return out;
+}
+
+const unsigned char* bytes(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+
+// The digest of `path` read by FileSha256 through a buffer of `buffer`
+// bytes, `piece` bytes per step.
+std::string in_steps(const std::string& path, size_t buffer, size_t piece) {
+  std::vector<unsigned char> buf(buffer);
+  auto f = hs::FileSha256::open(path);
+  REQUIRE(f);
+  while (!f->done()) REQUIRE(f->step(buf, piece));
+  return f->hex();
 }
 
 }  // namespace
 
-TEST_CASE("sha256 matches the NIST vectors on both paths", "[sha256]") {
-  on_both_paths([] {
-    CHECK(hs::sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    CHECK(hs::sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    CHECK(hs::sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
-          "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-    CHECK(hs::sha256_hex("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrs"
-                         "mnopqrstnopqrstu") == "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
-    CHECK(hs::sha256_hex(std::string(1000000, 'a')) ==
-          "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
-  });
+TEST_CASE("sha256 matches the NIST vectors", "[sha256]") {
+  CHECK(hs::sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(hs::sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(hs::sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
+        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  CHECK(hs::sha256_hex("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrs"
+                       "mnopqrstnopqrstu") == "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
+  CHECK(hs::sha256_hex(std::string(1000000, 'a')) ==
+        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
-TEST_CASE("sha256 of every short length and of random sizes equals libsodium's", "[sha256]") {
+TEST_CASE("sha256 of every length up to five blocks, and of random sizes, equals libsodium's", "[sha256]") {
   const std::string data = pattern(5 * 1000 * 1000 + 3);
-  on_both_paths([&] {
-    for (size_t n = 0; n <= 300; ++n) {
-      INFO("length " << n);
-      // An offset of 1 also feeds the fast path unaligned input.
-      CHECK(hs::sha256_hex(std::string_view(data).substr(1, n)) == sodium_hex(data.substr(1, n)));
-    }
-    uint32_t x = 12345;
-    for (int i = 0; i < 12; ++i) {
-      x = x * 1103515245u + 12345u;
-      const size_t n = x % data.size();
-      INFO("length " << n);
-      CHECK(hs::sha256_hex(std::string_view(data).substr(0, n)) == sodium_hex(data.substr(0, n)));
-    }
-  });
+  const std::string_view all(data);
+  for (size_t n = 0; n <= 5 * 64; ++n) {
+    INFO("length " << n);
+    // At offsets 0 and 1: the input's alignment must not matter.
+    CHECK(hs::sha256_hex(all.substr(0, n)) == sodium_hex(all.substr(0, n)));
+    CHECK(hs::sha256_hex(all.substr(1, n)) == sodium_hex(all.substr(1, n)));
+  }
+  uint32_t x = 12345;
+  for (int i = 0; i < 12; ++i) {
+    x = x * 1103515245u + 12345u;
+    const size_t n = x % data.size();
+    INFO("length " << n);
+    CHECK(hs::sha256_hex(all.substr(0, n)) == sodium_hex(all.substr(0, n)));
+  }
 }
 
-TEST_CASE("sha256 of a file fed in chunks across every block boundary equals libsodium's", "[sha256]") {
+TEST_CASE("sha256 fed in two updates, split anywhere in four blocks, equals libsodium's", "[sha256]") {
+  // Every fill level of the library's partial block, then the rest.
+  const std::string data = pattern(4 * 64 + 1);
+  const std::string want = sodium_hex(data);
+  for (size_t cut = 0; cut <= data.size(); ++cut) {
+    INFO("cut " << cut);
+    hs::sha256_detail::Hasher h;
+    h.update(bytes(data), cut);
+    h.update(bytes(data) + cut, data.size() - cut);
+    unsigned char d[hs::kSha256Bytes];
+    h.final(d);
+    CHECK(hex(d) == want);
+  }
+}
+
+TEST_CASE("sha256 of a file equals libsodium's at every boundary of the reading buffer", "[sha256]") {
   TempDir dir;
-  on_both_paths([&] {
-    for (size_t size : {size_t{0}, size_t{55}, size_t{56}, size_t{64}, size_t{119}, size_t{4097},
-                        size_t{1} << 20, (size_t{3} << 20) + 17}) {
-      const std::string data = pattern(size);
-      hs::test::spit(dir / "f", data);
-      const std::string want = sodium_hex(data);
-      for (size_t chunk : {size_t{1}, size_t{63}, size_t{64}, size_t{65}, size_t{4095}, size_t{1} << 20}) {
-        if (chunk < 64 && size > (size_t{1} << 20)) continue;  // minutes of 1-byte reads, no new boundary
-        INFO("size " << size << " chunk " << chunk);
-        std::vector<unsigned char> buf(chunk);
-        auto f = hs::FileSha256::open(dir / "f");
-        REQUIRE(f);
-        while (!f->done()) REQUIRE(f->step(buf, chunk));
-        CHECK(f->hex() == want);
-      }
-    }
-  });
+  constexpr size_t kBuf = hs::kSha256FileBuffer;
+  for (size_t size : {size_t{0}, size_t{1}, size_t{55}, size_t{56}, size_t{63}, size_t{64}, size_t{65},
+                      size_t{119}, size_t{120}, kBuf - 65, kBuf - 64, kBuf - 1, kBuf, kBuf + 1, kBuf + 64,
+                      2 * kBuf - 1, 2 * kBuf, 2 * kBuf + 1, 3 * kBuf + 17}) {
+    INFO("size " << size);
+    const std::string data = pattern(size);
+    hs::test::spit(dir / "f", data);
+    auto h = hs::sha256_file(dir / "f");
+    REQUIRE(h);
+    CHECK(*h == sodium_hex(data));
+  }
 }
 
-TEST_CASE("sha256 tells whether it can use SHA-NI, and can be forced portable", "[sha256]") {
-#if defined(__x86_64__)
-  const bool cpu = hs::test::run("grep -c -w sha_ni /proc/cpuinfo || true").substr(0, 1) != "0";
-  CHECK(hs::sha256_detail::fast_path_available() == cpu);
-#else
-  CHECK_FALSE(hs::sha256_detail::fast_path_available());
-#endif
-  hs::sha256_detail::force_portable(true);
-  CHECK_FALSE(hs::sha256_detail::fast_path_available());
-  CHECK_FALSE(hs::sha256_detail::Hasher().fast());
-  hs::sha256_detail::force_portable(false);
+TEST_CASE("sha256 of a file fed in pieces across every block boundary equals libsodium's", "[sha256]") {
+  // FileSha256 as the hashing threads use it: their buffer, a budget per
+  // step, the file parked between steps.
+  TempDir dir;
+  for (size_t size : {size_t{0}, size_t{55}, size_t{56}, size_t{64}, size_t{119}, size_t{4097},
+                      size_t{1} << 20, (size_t{3} << 20) + 17}) {
+    const std::string data = pattern(size);
+    hs::test::spit(dir / "f", data);
+    const std::string want = sodium_hex(data);
+    for (size_t chunk : {size_t{1}, size_t{63}, size_t{64}, size_t{65}, size_t{4095}, size_t{1} << 20}) {
+      if (chunk < 64 && size > (size_t{1} << 20)) continue;  // minutes of 1-byte reads, no new boundary
+      INFO("size " << size << " chunk " << chunk);
+      CHECK(in_steps(dir / "f", chunk, chunk) == want);
+      // A buffer smaller than a step's budget: several reads per step.
+      CHECK(in_steps(dir / "f", chunk, 3 * chunk + 1) == want);
+    }
+  }
+}
+
+TEST_CASE("sha256 hashers start clean whatever hashed before them on the thread", "[sha256]") {
+  // One given up half-way (a cancelled hash) must leave nothing behind, in
+  // this build or one that reuses contexts.
+  const std::string want = sodium_hex("abc");
+  for (int i = 0; i < 3; ++i) {
+    hs::sha256_detail::Hasher abandoned;
+    abandoned.update(bytes("half a file"), 11);
+  }
+  CHECK(hs::sha256_hex("abc") == want);
+  {
+    hs::sha256_detail::Hasher finished;
+    finished.update(bytes("one file"), 8);
+    unsigned char d[hs::kSha256Bytes];
+    finished.final(d);
+    CHECK(hex(d) == sodium_hex("one file"));
+  }
+  CHECK(hs::sha256_hex("abc") == want);
+}
+
+TEST_CASE("sha256 of a file moved between hashers and threads mid-way is the digest of the whole", "[sha256]") {
+  // The hashing threads park a file between slices, and another thread may
+  // finish it: the hasher's state moves with it.
+  TempDir dir;
+  const std::string data = pattern(3 * 4096 + 5);
+  hs::test::spit(dir / "f", data);
+  std::vector<unsigned char> buf(4096);
+  auto opened = hs::FileSha256::open(dir / "f");
+  REQUIRE(opened);
+  std::optional<hs::FileSha256> parked;
+  parked.emplace(std::move(*opened));
+  REQUIRE(parked->step(buf, 4096));
+  std::string got;
+  std::thread other([&] {
+    hs::FileSha256 file = std::move(*parked);
+    parked.reset();
+    while (!file.done()) {
+      if (!file.step(buf, 100)) return;
+    }
+    got = file.hex();
+  });
+  other.join();
+  CHECK(got == sodium_hex(data));
+  CHECK(hs::sha256_hex(data) == got);
 }

@@ -5,9 +5,16 @@
 
 #include "daemon/live/mailbox.hpp"
 #include "daemon/live/notices.hpp"
+#include "daemon/net/session.hpp"
+#include "daemon/sequencer/sequencer.hpp"
 #include "tests/catch.hpp"
 
-using namespace hs::daemon;
+using namespace hs::daemon::live;
+using hs::daemon::net::ResponseText;
+using hs::daemon::net::Session;
+using hs::daemon::sequencer::ChangeNote;
+using hs::daemon::sequencer::Sequencer;
+using hs::proto::JsonText;
 namespace json = boost::json;
 
 namespace {
@@ -90,7 +97,7 @@ TEST_CASE("mailbox: drifts are bounded too, and an ended subscription's are forg
 }
 
 TEST_CASE("notices: state.drifted and state.changed are valid JSON-RPC notifications", "[subscriptions]") {
-  hs::store::DriftReport r;
+  hs::daemon::store::DriftReport r;
   r.tracked = true;
   r.changed = {"/a \"quoted\""};
   r.removed = {"/b"};
@@ -103,7 +110,7 @@ TEST_CASE("notices: state.drifted and state.changed are valid JSON-RPC notificat
   // The member order is the documented one.
   CHECK(whole(drifted_message(7, "codex", std::nullopt, body))
             .rfind(R"({"jsonrpc":"2.0","method":"state.drifted","params":{"subscription":7,"target":"codex","changed":)", 0) == 0);
-  auto empty = json::parse(whole(drifted_message(1, "t", std::nullopt, drift_body(hs::store::DriftReport{}))));
+  auto empty = json::parse(whole(drifted_message(1, "t", std::nullopt, drift_body(hs::daemon::store::DriftReport{}))));
   CHECK(empty.at("params") == json::parse(R"({"subscription": 1, "target": "t", "changed": [], "removed": [], "errors": []})"));
 
   ChangeNote note{"recorded", std::string("codex"), std::nullopt, {}};
@@ -125,7 +132,7 @@ TEST_CASE("notices: state.drifted and state.changed are valid JSON-RPC notificat
 namespace {
 
 Sequencer::Apply record_apply(std::string target) {
-  return [target = std::move(target)](hs::store::StateStore& s) -> hs::Result<json::value> {
+  return [target = std::move(target)](hs::daemon::store::StateStore& s) -> hs::Result<json::value> {
     auto r = s.apply_record(hs::test::record_args(target, {}));
     if (!r) return std::move(r).error();
     return json::value(std::move(*r));
@@ -140,7 +147,7 @@ TEST_CASE("sequencer: noted changes are announced once durable, in order, after 
   boost::asio::io_context io;
   Sequencer seq(io, *store);
   std::vector<std::string> events;
-  seq.set_on_durable([&](const ChangeNote& n, const hs::store::StateStore& s) {
+  seq.set_on_durable([&](const ChangeNote& n, const hs::daemon::store::StateStore& s) {
     // Durable: nothing pending, and the file holds it.
     CHECK_FALSE(s.pending());
     events.push_back(n.kind + ":" + n.target.value_or("-"));
@@ -150,7 +157,7 @@ TEST_CASE("sequencer: noted changes are announced once durable, in order, after 
   seq.mutate(record_apply("a"), done("answer a"), ChangeNote{"recorded", std::string("a"), std::nullopt, {}});
   seq.mutate(record_apply("b"), done("answer b"));  // no note: not announced
   seq.mutate(
-      [](hs::store::StateStore& s) -> hs::Result<json::value> {
+      [](hs::daemon::store::StateStore& s) -> hs::Result<json::value> {
         auto r = s.apply_clear({"nothing", std::nullopt});
         return json::value(json::object{{"cleared", *r}});
       },
@@ -186,7 +193,7 @@ TEST_CASE("sequencer: noted changes are announced once durable, in order, after 
 namespace {
 
 struct SubRig : hs::test::ContextRig {
-  Subscriptions subs{ctx};
+  Subscriptions subs{io, seq, files, drift};
   bool closed = false;
   int peer = -1;
   std::shared_ptr<Session> session;
@@ -200,7 +207,7 @@ struct SubRig : hs::test::ContextRig {
     peer = sv[1];
     ::fcntl(peer, F_SETFL, O_NONBLOCK);
     boost::asio::local::stream_protocol::socket sock(io, boost::asio::local::stream_protocol(), sv[0]);
-    session = std::make_shared<Session>(ctx, std::move(sock), 1, opts.limits, [this](uint64_t) { closed = true; });
+    session = std::make_shared<Session>(std::move(sock), 1, limits, on_frame(), [this](uint64_t) { closed = true; });
     session->start();
   }
   ~SubRig() {

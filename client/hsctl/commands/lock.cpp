@@ -1,5 +1,7 @@
 // hsctl lock NAME [--wait SECONDS] [--coalesce] -- COMMAND [ARGS...]: runs
-// COMMAND while holding the daemon's lock NAME, like flock(1).
+// COMMAND while holding the daemon's lock NAME, like flock(1). With --json
+// the outcome is one JSON object on stdout, for programs (an editor's sync
+// command), and COMMAND's stdout goes to stderr.
 //
 // The lock belongs to hsctl's connection (docs/PROTOCOL.md, lock.acquire),
 // so hsctl stays alive and connected while COMMAND runs; if hsctl dies the
@@ -11,8 +13,10 @@
 
 #include <cerrno>
 #include <cmath>
+#include <boost/json.hpp>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <vector>
 
 #include "client/hsctl/commands.hpp"
@@ -38,8 +42,23 @@ std::string holder_text(const harnesssync::LockResult& r) {
   return r.holder_pid ? "pid " + std::to_string(*r.holder_pid) : std::string("a process of unknown pid");
 }
 
-// Runs argv as a child; returns the exit status hsctl should give.
-int run_child(const std::vector<std::string>& command) {
+// The outcome for programs (--json): what the daemon answered, and whether
+// COMMAND ran and how it ended.
+boost::json::object outcome(const std::string& name, const harnesssync::LockResult& r, std::optional<int> status) {
+  boost::json::object o{{"name", name},
+                        {"acquired", r.acquired},
+                        {"coalesced", r.coalesced},
+                        {"holder_pid", r.holder_pid ? boost::json::value(*r.holder_pid) : boost::json::value(nullptr)},
+                        {"ran", status.has_value()},
+                        {"exit_status", status ? boost::json::value(*status) : boost::json::value(nullptr)}};
+  if (r.owed) o["owed"] = *r.owed;
+  return o;
+}
+
+// Runs argv as a child; returns the exit status hsctl should give. With
+// stdout_to_stderr, the child's stdout is hsctl's stderr (--json keeps
+// hsctl's stdout for its one object).
+int run_child(const std::vector<std::string>& command, bool stdout_to_stderr) {
   std::vector<char*> argv;
   for (const auto& a : command) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -72,6 +91,7 @@ int run_child(const std::vector<std::string>& command) {
     for (int s : kForwarded) ::sigaction(s, &dfl, nullptr);
     ::sigaction(SIGPIPE, &dfl, nullptr);  // hsctl ignores it; COMMAND should not
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
+    if (stdout_to_stderr) ::dup2(2, 1);
     ::execvp(argv[0], argv.data());
     const int err = errno;
     // hsctl has no threads, so the child may still allocate; it writes with
@@ -121,7 +141,16 @@ Action setup_lock(CLI::App& sub, Context& ctx) {
       "Exit 5 (one line naming the holder's pid): busy, not acquired within --wait.\n"
       "With --coalesce: exit 0 and a note on stderr when a run already waiting covers\n"
       "this one. Exit 3 without running COMMAND when the daemon cannot be reached.\n"
-      "A hook wraps its sync as: hsctl lock sync --coalesce -- <sync command>");
+      "A hook wraps its sync as: hsctl lock sync --coalesce -- <sync command>\n"
+      "\n"
+      "With --json (hsctl --json lock ...), for programs: stdout holds one JSON object\n"
+      "once the lock was answered, and nothing else (COMMAND's stdout goes to stderr):\n"
+      "  {\"name\": NAME, \"acquired\": bool, \"coalesced\": bool, \"holder_pid\": pid|null,\n"
+      "   \"ran\": bool, \"exit_status\": N|null, \"owed\": bool (when the daemon says)}\n"
+      "coalesced true: a waiting run covers this one (exit 0, COMMAND not run); ran\n"
+      "true: COMMAND ran, and exit_status is the status hsctl exits with; acquired\n"
+      "false and coalesced false: busy (exit 5). owed true: coalesced callers are owed\n"
+      "this run. Errors before the answer print no object (exit 2, 3, 4, 6 or 7).");
   return [&ctx, a]() -> int {
     auto* c = ctx.client();
     if (c == nullptr) return ctx.last_error_code();
@@ -135,16 +164,19 @@ Action setup_lock(CLI::App& sub, Context& ctx) {
       }
       return ctx.fail(e);
     }
+    const bool json = ctx.globals().json;
     if (r->coalesced) {
+      if (json) Context::print_json(outcome(a->name, *r, std::nullopt));
       std::cerr << "hsctl: lock " << a->name << " is held by " << holder_text(*r)
                 << " and a run is already waiting for it: that run covers this one\n";
       return exit_code::ok;
     }
     if (!r->acquired) {
+      if (json) Context::print_json(outcome(a->name, *r, std::nullopt));
       std::cerr << "hsctl: lock " << a->name << " is busy: held by " << holder_text(*r) << "\n";
       return exit_code::lock_busy;
     }
-    const int status = run_child(a->command);
+    const int status = run_child(a->command, json);
     // Closing the connection releases the lock too; releasing first says
     // whether the daemon was still there.
     auto released = c->lock_release(a->name);
@@ -152,6 +184,7 @@ Action setup_lock(CLI::App& sub, Context& ctx) {
       std::cerr << "hsctl: warning: the connection to harnesssyncd ended while " << a->command[0]
                 << " ran, and the lock with it\n";
     }
+    if (json) Context::print_json(outcome(a->name, *r, status));
     return status;
   };
 }

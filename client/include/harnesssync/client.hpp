@@ -29,183 +29,14 @@
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
 #include <vector>
 
+#include <harnesssync/options.hpp>
+#include <harnesssync/result.hpp>
+#include <harnesssync/triggers.hpp>
+#include <harnesssync/types.hpp>
+
 namespace harnesssync {
-
-/// Why a call failed.
-struct Error {
-  enum class Kind {
-    rpc,          // the daemon answered with a JSON-RPC error: see code, data
-    unreachable,  // no daemon answers on the socket (and none could be started)
-    spawn_failed, // the daemon was started but could not start up: message is its reason
-    timeout,      // no answer within the timeout
-    protocol,     // the daemon's bytes were not a valid answer, or it closed the connection
-    usage,        // the caller passed something invalid (e.g. an unreadable --hashes file)
-    wrong_daemon, // the daemon on the socket serves another state dir than the one named
-  };
-  Kind kind = Kind::protocol;
-  int code = 0;              // JSON-RPC error code when kind == rpc
-  std::string message;       // one line, for people
-  boost::json::value data;   // JSON-RPC error data when kind == rpc (else null)
-};
-
-/// A value or an Error.
-template <class T>
-class [[nodiscard]] Result {
- public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit
-  Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  /// REQUIRES: ok()
-  T& value() & { return std::get<0>(v_); }
-  const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  T& operator*() & { return value(); }
-  const T& operator*() const& { return value(); }
-  /// REQUIRES: !ok()
-  const Error& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, Error> v_;
-};
-
-/// For calls that return nothing.
-struct Done {};
-
-struct ClientOptions {
-  /// The socket; empty: $HARNESSSYNC_SOCKET, else <runtime dir>/harnesssync/
-  /// <name> as docs/PROTOCOL.md ("Socket") says, as the daemon does: the
-  /// runtime dir is $XDG_RUNTIME_DIR, else a private ${TMPDIR:-/tmp}/
-  /// harnesssync-<uid> (made 0700 here when missing); <name> is
-  /// harnesssyncd.sock for ~/.harnesssync, else one derived from the state dir.
-  std::string socket_path;
-  /// The state dir; empty: $HARNESSSYNC_HOME, else ~/.harnesssync.
-  std::string state_dir;
-  /// After connecting, check (daemon.info's state_file) that the daemon
-  /// serves the state dir, failing with Kind::wrong_daemon when not. Unset:
-  /// check when a state dir was named (state_dir, or $HARNESSSYNC_HOME).
-  std::optional<bool> check_state_dir;
-  /// Start the daemon when nobody answers (also off when HARNESSSYNC_NO_SPAWN=1).
-  bool autostart = true;
-  /// The harnesssyncd to start; empty: the one next to this program, else $PATH.
-  std::string daemon_path;
-  /// Per call: connecting, and waiting for each answer.
-  std::chrono::milliseconds timeout{10000};
-  /// Waiting for a started daemon to be ready.
-  std::chrono::milliseconds spawn_timeout{10000};
-};
-
-/// The socket path by the rules above (no connection is made).
-/// Fails (Kind::usage) when it is longer than a Unix socket address holds,
-/// or (Kind::unreachable) when the private runtime dir is not ours alone.
-Result<std::string> resolve_socket_path(const ClientOptions& opts);
-
-/// The check of ClientOptions::check_state_dir on a daemon.info answer:
-/// Kind::wrong_daemon (one line naming both) when its state_file is not in
-/// `state_dir` (compared as real paths), Kind::protocol when it has none.
-Result<Done> check_daemon_serves(const boost::json::object& info, const std::string& socket_path,
-                                 const std::string& state_dir);
-
-struct RecordRequest {
-  std::string target;
-  std::string scope = "all";
-  std::vector<std::pair<std::string, std::string>> file_hashes;   // {path, hash}, in order
-  std::vector<std::pair<std::string, std::string>> sync_methods;  // {path, method}
-  int64_t synced = 0, skipped = 0, failed = 0;
-  std::optional<std::string> account;
-};
-
-struct DriftReport {
-  std::string target;
-  bool tracked = false;
-  std::vector<std::string> drifted, changed, added, removed;
-  std::vector<std::pair<std::string, std::string>> errors;  // {path, reason}
-};
-
-struct AcceptResult {
-  std::vector<std::string> updated, removed;
-};
-
-struct MigrateResult {
-  bool migrated = false;
-  std::optional<std::string> last_sync;
-};
-
-/// One health score of a target, as health.record stores it.
-struct HealthEntry {
-  std::string timestamp;  // local ISO time, as the state file holds it
-  double score = 0;       // clamped to 0..100
-  std::string label;
-};
-
-/// lock.acquire's answer. holder_pid: the holder now (this process when
-/// acquired); nullopt when the daemon could not read its pid.
-struct LockResult {
-  bool acquired = false;
-  /// Not acquired because another coalescing caller already waits: its run
-  /// covers this one (docs/PROTOCOL.md, lock.acquire).
-  bool coalesced = false;
-  std::optional<int64_t> holder_pid;
-  /// Granted with a debt: a covering caller left without running, so this
-  /// run must also do the work of those it covered (a daemon of issue 17).
-  bool owed = false;
-};
-
-/// One row of lock.list.
-struct LockInfo {
-  std::string name;
-  std::optional<int64_t> holder_pid;
-  int64_t held_ms = 0;
-  int64_t waiting = 0;  // callers queued for it
-  bool owed = false;    // a run is owed: see LockResult::owed
-};
-
-/// lock.acquire's wait_ms that waits without bound (about 31 years or more).
-inline constexpr int64_t kWaitForever = int64_t{1} << 40;
-
-/// trigger.set's params (docs/PROTOCOL.md, "Triggers"): what the daemon
-/// runs, and when. Unset optionals take the daemon's defaults.
-struct TriggerSpec {
-  std::string name;
-  std::vector<std::string> watch;    // absolute; a directory covers everything below it
-  std::vector<std::string> command;  // argv; command[0] absolute, or a name on the daemon's PATH
-  std::optional<std::string> cwd;    // default: the state dir
-  std::map<std::string, std::string> env;
-  std::optional<int64_t> settle_ms, max_wait_ms, timeout_ms;
-  std::optional<std::string> lock;  // default "sync" (unless no_lock)
-  bool no_lock = false;             // run without a lock
-  std::optional<bool> enabled;
-};
-
-/// One run of a trigger, as trigger.log shows it.
-struct TriggerRun {
-  int64_t run = 0;
-  std::string started;
-  std::optional<std::string> ended;
-  std::optional<int> exit_code;  // nullopt: killed by a signal, or never started
-  std::optional<int> signal;
-  bool timed_out = false;
-  bool coalesced = false;          // a waiting caller of its lock covered it: it did not start
-  std::optional<int64_t> changed;  // paths on its stdin; nullopt: "*" (unknown)
-  int64_t duration_ms = 0;
-  std::string stdout_tail, stderr_tail;  // trigger.log only: the last 64 KiB of each
-};
-
-/// One trigger, as trigger.list shows it: its definition (command[0]
-/// resolved, defaults filled in) and its state.
-struct TriggerInfo {
-  TriggerSpec spec;
-  bool paused = false;
-  std::string state;  // idle, settling, waiting_lock, running, backing_off or paused
-  bool owed = false;  // a run is due
-  int64_t runs = 0;   // since it was set
-  std::optional<TriggerRun> last;
-};
 
 class Client {
  public:
@@ -306,7 +137,7 @@ class Client {
   /// health.history: the last `n` (1 to 90) entries of `target`, oldest first.
   Result<std::vector<HealthEntry>> health_history(const std::string& target, int64_t n = 30);
 
-  // Triggers (docs/PROTOCOL.md, "Triggers"; client/src/triggers.cpp).
+  // Triggers (docs/PROTOCOL.md, "Triggers"; src/triggers.cpp).
   /// trigger.set: creates or replaces; the trigger as stored, once durable.
   /// A bad param is an rpc error -32602 whose data names the field.
   Result<TriggerInfo> trigger_set(const TriggerSpec& spec);
@@ -333,42 +164,7 @@ class Client {
   std::unique_ptr<Impl> impl_;
 };
 
-/// A named lock held for a scope: acquired by acquire(), released when the
-/// guard is destroyed (or by release()). The lock belongs to the Client's
-/// connection, so it is also released if the process dies. The Client must
-/// outlive the guard.
-///
-///   auto g = harnesssync::LockGuard::acquire(client, "sync", 30000);
-///   if (!g) return g.error();       // the daemon failed or was unreachable
-///   if (!g->acquired()) return busy(g->result().holder_pid);
-///   run_sync();                      // released at the end of the scope
-class LockGuard {
- public:
-  /// Asks for the lock (Client::lock_acquire). A busy lock is not an error:
-  /// the guard then holds nothing (acquired() false).
-  static Result<LockGuard> acquire(Client& client, std::string name, int64_t wait_ms = 0, bool coalesce = false);
-
-  LockGuard(LockGuard&& o) noexcept;
-  LockGuard& operator=(LockGuard&& o) noexcept;
-  LockGuard(const LockGuard&) = delete;
-  LockGuard& operator=(const LockGuard&) = delete;
-  /// Releases the lock if held; a failure is ignored (the connection's end
-  /// releases it anyway).
-  ~LockGuard();
-
-  bool acquired() const { return held_; }
-  explicit operator bool() const { return held_; }
-  const LockResult& result() const { return result_; }
-  const std::string& name() const { return name_; }
-  /// Releases now (idempotent: Done when nothing is held).
-  Result<Done> release();
-
- private:
-  LockGuard(Client& c, std::string name, LockResult r) : client_(&c), name_(std::move(name)), result_(r), held_(r.acquired) {}
-  Client* client_;
-  std::string name_;
-  LockResult result_;
-  bool held_ = false;
-};
-
 }  // namespace harnesssync
+
+// LockGuard holds a Client&: declared after it, and part of this header's API.
+#include <harnesssync/lock_guard.hpp>

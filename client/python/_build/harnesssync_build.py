@@ -24,7 +24,18 @@ def _version():
 def _metadata():
     return ("Metadata-Version: 2.1\nName: %s\nVersion: %s\n"
             "Summary: Python client of harnesssyncd, HarnessSync's state daemon, with a drop-in StateManager\n"
+            "License: MIT\nClassifier: License :: OSI Approved :: MIT License\n"
             "Requires-Python: >=3.9\n" % (NAME, _version()))
+
+
+def _license():
+    """The LICENSE text, which MIT says goes with every copy: beside
+    pyproject.toml in an sdist, at the top of the source tree otherwise."""
+    for path in (os.path.join(HERE, "LICENSE"), os.path.join(HERE, "..", "..", "LICENSE")):
+        if os.path.isfile(path):
+            with open(path, "rb") as f:
+                return f.read()
+    raise FileNotFoundError("LICENSE: not beside pyproject.toml nor at the top of the source tree")
 
 
 def _sources():
@@ -51,6 +62,7 @@ def _write_wheel(wheel_directory, files):
     wheel_name = "%s-%s-py3-none-any.whl" % (NAME, _version())
     files = list(files) + [
         ("%s/METADATA" % dist_info, _metadata().encode()),
+        ("%s/LICENSE" % dist_info, _license()),
         ("%s/WHEEL" % dist_info, b"Wheel-Version: 1.0\nGenerator: harnesssync_build\n"
                                  b"Root-Is-Purelib: true\nTag: py3-none-any\n"),
     ]
@@ -84,8 +96,8 @@ def build_sdist(sdist_directory, config_settings=None):
     with tarfile.open(os.path.join(sdist_directory, name), "w:gz") as t:
         for rel in ["pyproject.toml", "README.md", "_build/harnesssync_build.py"] + [a for a, _ in _sources()]:
             t.add(os.path.join(HERE, rel), arcname="%s/%s" % (base, rel))
-        info = _metadata().encode()
-        ti = tarfile.TarInfo("%s/PKG-INFO" % base)
-        ti.size = len(info)
-        t.addfile(ti, io.BytesIO(info))
+        for rel, data in (("PKG-INFO", _metadata().encode()), ("LICENSE", _license())):
+            ti = tarfile.TarInfo("%s/%s" % (base, rel))
+            ti.size = len(data)
+            t.addfile(ti, io.BytesIO(data))
     return name

@@ -48,4 +48,9 @@ def test_pip_install_offline(tmp):
                             "harnesssync.StateManager.__name__)"], capture_output=True, text=True,
                            env=dict(os.environ, PYTHONPATH=target), cwd="/")
     assert check.returncode == 0 and check.stdout.startswith(os.path.join(target, "harnesssync")), check.stderr
-    assert os.path.isdir(os.path.join(target, "harnesssync-0.1.0.dist-info"))
+    dist_info = os.path.join(target, "harnesssync-0.1.0.dist-info")
+    assert os.path.isdir(dist_info)
+    with open(os.path.join(dist_info, "METADATA")) as f:
+        assert "\nLicense: MIT\n" in f.read()
+    with open(os.path.join(dist_info, "LICENSE")) as f, open(os.path.join(PKG_DIR, "..", "..", "LICENSE")) as want:
+        assert f.read() == want.read()

@@ -57,13 +57,28 @@ Not `format-mode-line': a batch Emacs has no frame to format for."
     (call-process (getenv "HS_HSCTL") nil t nil "socket-path")
     (string-trim (buffer-string))))
 
-(ert-deftest harnesssync-test-0-socket-rule ()
-  "The socket rule in Lisp (used when hsctl is missing) gives what hsctl prints."
-  (should (equal (harnesssync--socket-rule) (hs-test-socket-path)))
-  (let ((process-environment (cons "XDG_RUNTIME_DIR" process-environment)))
-    (should-not (getenv "XDG_RUNTIME_DIR"))
-    (should (equal (harnesssync--socket-rule) (hs-test-socket-path))))
-  (message "ok: the socket rule matches hsctl socket-path"))
+(defun hs-test-script (name &rest lines)
+  "An executable /bin/sh script NAME in HS_TMP made of LINES; its path."
+  (let ((path (expand-file-name name (getenv "HS_TMP"))))
+    (with-temp-file path (insert "#!/bin/sh\n" (string-join lines "\n") "\n"))
+    (set-file-modes path #o700)
+    path))
+
+(ert-deftest harnesssync-test-0-socket-path ()
+  "The socket path is what hsctl prints, asked with the package's settings."
+  (let* ((log (expand-file-name "fake-hsctl.log" (getenv "HS_TMP")))
+         (harnesssync-hsctl-program
+          (hs-test-script "fake-hsctl" (format "echo \"$@\" >> %s" log)
+                          "case \" $* \" in *\" socket-path \"*) echo /run/elsewhere/hs.sock ;; esac"))
+         (harnesssync-socket nil)
+         (harnesssync-state-dir (expand-file-name "sd" (getenv "HS_TMP"))))
+    (should (equal (harnesssync--resolve-socket) "/run/elsewhere/hs.sock"))
+    (should (equal (with-temp-buffer (insert-file-contents log) (buffer-string))
+                   (format "--state-dir %s socket-path\n" harnesssync-state-dir))))
+  (let ((harnesssync-hsctl-program (getenv "HS_HSCTL"))
+        (harnesssync-socket nil))
+    (should (equal (harnesssync--resolve-socket) (hs-test-socket-path))))
+  (message "ok: the socket path comes from hsctl socket-path, with the state dir setting"))
 
 (ert-deftest harnesssync-test-1-live ()
   "Autostart, the lighter after an edit and after accept, drift, status,
@@ -78,12 +93,7 @@ a daemon restart, and sync."
           (hs-test-wait (lambda () (equal (harnesssync-indicator) "HS ✓")) "HS ✓ after autostart")
           (should (string-match-p " HS ✓" (hs-test-lighter)))
           (should (eql 0 (hs-test-hsctl "--no-spawn" "ping")))
-          (if (with-temp-buffer
-                (call-process (getenv "HS_HSCTL") nil t nil "call" "daemon.info")
-                (string-match-p "state\\.subscribe" (buffer-string)))
-              (should (eq (harnesssync-connection-mode) 'live))
-            (message "NOTE: this daemon has no state.subscribe yet: testing the polling fallback")
-            (should (eq (harnesssync-connection-mode) 'polling)))
+          (should (eq (harnesssync-connection-mode) 'live))
           (message "ok: autostart; lighter %S" (hs-test-lighter))
           ;; Edit the tracked file in Emacs and save it.
           (with-current-buffer (find-file-noselect file)
@@ -130,34 +140,51 @@ a daemon restart, and sync."
           (message "ok: reconnected %.0f ms after the restart: %s" ms (harnesssync-indicator))
           (harnesssync-accept "codex")
           (hs-test-wait (lambda () (equal (harnesssync-indicator) "HS ✓")) "HS ✓ after the second accept")
-          ;; Sync: without the lock, and under it when hsctl has it.
-          (let ((marker (expand-file-name "synced-emacs" (getenv "HS_TMP"))))
-            (dolist (lock (if (eql 0 (hs-test-hsctl "lock" "--help")) '(nil t)
-                            (message "NOTE: this hsctl has no lock command yet: sync tested without the lock only")
-                            '(nil)))
+          ;; Sync: without the lock, and under it.  Under the lock the
+          ;; outcome comes from hsctl's --json object on stdout alone: the
+          ;; hsctl run here throws its stderr away.
+          (let ((marker (expand-file-name "synced-emacs" (getenv "HS_TMP")))
+                (harnesssync-hsctl-program
+                 (hs-test-script "quiet-hsctl" (format "exec %s \"$@\" 2>/dev/null" (getenv "HS_HSCTL")))))
+            (dolist (lock '(nil t))
               (let ((harnesssync-sync-lock lock)
                     (harnesssync-sync-command (list "sh" "-c" (format "echo ran >> %s" marker)))
-                    (code nil))
-                (harnesssync-sync (lambda (c _msg) (setq code c)))
+                    (code nil) (outcome 'unset))
+                (harnesssync-sync (lambda (c _msg o) (setq code c outcome o)))
                 (hs-test-wait (lambda () code) "the sync command to end")
-                (should (eql code 0))))
+                (should (eql code 0))
+                (if lock
+                    (should (and (eq (plist-get outcome :ran) t) (eql (plist-get outcome :exit_status) 0)))
+                  (should (null outcome)))))
+            ;; An on-exit of two arguments, as before the outcome.
+            (let ((harnesssync-sync-lock nil)
+                  (harnesssync-sync-command (list "true"))
+                  (code nil))
+              (harnesssync-sync (lambda (c _msg) (setq code c)))
+              (hs-test-wait (lambda () code) "the two-argument on-exit")
+              (should (eql code 0)))
             (should (file-exists-p marker))
-            (when (eql 0 (hs-test-hsctl "lock" "--help"))
-              ;; Three at once: one runs, one waits as the follow-up, the
-              ;; third is covered by it (exit 0, told so) and runs nothing.
-              (let ((harnesssync-sync-command (list "sh" "-c" (format "sleep 1; echo ran >> %s" marker)))
-                    (codes (make-vector 3 nil))
-                    (msgs (make-vector 3 nil))
-                    (before (with-temp-buffer (insert-file-contents marker) (count-lines 1 (point-max)))))
-                (dotimes (i 3)
-                  (harnesssync-sync (lambda (c m) (aset codes i c) (aset msgs i m)))
-                  (let ((t0 (float-time))) (while (< (- (float-time) t0) 0.3) (accept-process-output nil 0.05))))
-                (hs-test-wait (lambda () (cl-every #'identity codes)) "three syncs to end")
-                (should (equal codes [0 0 0]))
-                (should (string-match-p "covers this one" (aref msgs 2)))
-                (should (= (+ before 2) (with-temp-buffer (insert-file-contents marker)
-                                          (count-lines 1 (point-max)))))
-                (message "ok: 3 syncs asked at once under the lock: 2 ran, 1 covered")))
+            ;; Three at once: one runs, one waits as the follow-up, the
+            ;; third is covered by it (exit 0, told so) and runs nothing.
+            (let ((harnesssync-sync-command (list "sh" "-c" (format "sleep 1; echo ran >> %s" marker)))
+                  (codes (make-vector 3 nil))
+                  (msgs (make-vector 3 nil))
+                  (outcomes (make-vector 3 nil))
+                  (before (with-temp-buffer (insert-file-contents marker) (count-lines 1 (point-max)))))
+              (dotimes (i 3)
+                (harnesssync-sync (lambda (c m o) (aset codes i c) (aset msgs i m) (aset outcomes i o)))
+                (let ((t0 (float-time))) (while (< (- (float-time) t0) 0.3) (accept-process-output nil 0.05))))
+              (hs-test-wait (lambda () (cl-every #'identity codes)) "three syncs to end")
+              (should (equal codes [0 0 0]))
+              (should (eq (plist-get (aref outcomes 2) :coalesced) t))
+              (should (null (plist-get (aref outcomes 2) :ran)))
+              (should (string-match-p
+                       (format "covers this one (lock sync is held by pid %d)"
+                               (plist-get (aref outcomes 2) :holder_pid))
+                       (aref msgs 2)))
+              (should (= (+ before 2) (with-temp-buffer (insert-file-contents marker)
+                                        (count-lines 1 (point-max)))))
+              (message "ok: 3 syncs asked at once under the lock: 2 ran, 1 covered, told by --json"))
             (message "ok: sync")))
       (harnesssync-mode -1))))
 
@@ -204,10 +231,13 @@ A fake server of our own: a real daemon cannot be made to speak protocol 2."
       (delete-process server))))
 
 (ert-deftest harnesssync-test-3-no-daemon ()
-  "No daemon and no hsctl: exactly one message, however many retries."
+  "No daemon and no hsctl: exactly one message, however many retries.
+And without hsctl no socket path at all: the package has no rule of its own."
   (let ((harnesssync-socket (expand-file-name "nobody-here.sock" (getenv "HS_TMP")))
         (harnesssync-hsctl-program "/nonexistent/hsctl")
-        (harnesssync-autostart t))
+        (harnesssync-autostart t)
+        (want (format-message "install the harnesssync package, which provides hsctl and harnesssyncd, \
+or set `harnesssync-hsctl-program' to its path")))
     (unwind-protect
         (progn
           (setq hs-test-notes nil)
@@ -218,9 +248,21 @@ A fake server of our own: a real daemon cannot be made to speak protocol 2."
           (should (equal (harnesssync-indicator) "HS: offline"))
           (should (= 1 (length hs-test-notes)))
           (should (string-match-p "nobody-here.sock" (car hs-test-notes)))
-          (should (string-match-p "hsctl" (car hs-test-notes)))
+          (should (string-match-p (regexp-quote want) (car hs-test-notes)))
           (message "ok: one message: %s" (car hs-test-notes))
-          (should-error (harnesssync-status) :type 'user-error))
+          (should-error (harnesssync-status) :type 'user-error)
+          (harnesssync-mode -1)
+          ;; No socket setting either: only hsctl could find it.
+          (setq hs-test-notes nil harnesssync--socket-path nil)
+          (let ((harnesssync-socket nil))
+            (harnesssync-mode 1)
+            (let ((t0 (float-time)))
+              (while (< (- (float-time) t0) 2) (accept-process-output nil 0.05)))
+            (should (equal hs-test-notes
+                           (list (concat "harnesssync: hsctl was not found (looked for \"/nonexistent/hsctl\"): "
+                                         want))))
+            (should (null harnesssync--socket-path))
+            (message "ok: one message without hsctl: %s" (car hs-test-notes))))
       (harnesssync-mode -1))))
 
 (provide 'harnesssync-test)

@@ -1,6 +1,7 @@
 -- Live test against the real daemon (run by run.sh): autostart, the
 -- statusline after an edit and after accept, drift/status, a daemon restart,
--- sync, help tags, the socket rule, and the protocol warning.
+-- sync (its outcome from hsctl's --json object), help tags, the socket path
+-- from hsctl, and the protocol warning.
 local H = dofile(os.getenv('HS_TEST_DIR') .. '/helpers.lua')
 local hs = require('harnesssync')
 local Conn = require('harnesssync.conn')
@@ -18,16 +19,19 @@ vim.cmd('help harnesssync-statusline')
 vim.cmd('only | enew')
 H.log('ok: :help harnesssync (tags generated)')
 
--- The socket rule in Lua gives what hsctl prints (used when hsctl is missing).
+-- The socket path is what hsctl prints, asked with the plugin's settings:
+-- a stand-in hsctl logs its arguments and names a socket of its own.
+local fake = tmp .. '/fake-hsctl'
+vim.fn.writefile({ '#!/bin/sh', 'echo "$@" >> ' .. tmp .. '/fake-hsctl.log',
+  'case " $* " in *" socket-path "*) echo /run/elsewhere/hs.sock ;; esac' }, fake)
+vim.fn.setfperm(fake, 'rwx------')
+H.check(Conn.new({ hsctl = fake, state_dir = tmp .. '/sd' }):resolve_path() == '/run/elsewhere/hs.sock',
+  'the socket path did not come from hsctl socket-path')
+H.check(vim.fn.readfile(tmp .. '/fake-hsctl.log')[1] == '--state-dir ' .. tmp .. '/sd socket-path',
+  'hsctl was not given the state dir: ' .. vim.inspect(vim.fn.readfile(tmp .. '/fake-hsctl.log')))
 local _, printed = H.sh({ hsctl, 'socket-path' })
-H.check(Conn.socket_rule(nil) == vim.trim(printed), 'socket rule: ' .. tostring(Conn.socket_rule(nil)) .. ' vs ' .. printed)
-local saved = os.getenv('XDG_RUNTIME_DIR')
-vim.env.XDG_RUNTIME_DIR = nil
-local _, printed2 = H.sh({ hsctl, 'socket-path' })
-H.check(Conn.socket_rule(nil) == vim.trim(printed2), 'socket rule without XDG_RUNTIME_DIR: '
-  .. tostring(Conn.socket_rule(nil)) .. ' vs ' .. printed2)
-vim.env.XDG_RUNTIME_DIR = saved
-H.log('ok: the Lua socket rule matches hsctl socket-path')
+H.check(Conn.new({ hsctl = hsctl }):resolve_path() == vim.trim(printed), 'the socket path is not hsctl\'s')
+H.log('ok: the socket path comes from hsctl socket-path, with the state dir setting')
 
 -- The daemon is stopped: setup() has to start it through `hsctl ping`.
 hs.setup({ hsctl = hsctl })
@@ -35,14 +39,7 @@ H.wait(LONG, function() return hs.statusline() == 'HS ✓' end, 'HS ✓ after au
 H.log('ok: autostart; statusline ' .. hs.statusline())
 local rc = H.sh({ hsctl, '--no-spawn', 'ping' })
 H.check(rc == 0, 'the daemon the plugin started does not answer hsctl')
-local _, methods = H.sh({ hsctl, 'call', 'daemon.info' })
-local live = methods:find('state.subscribe', 1, true) ~= nil
-if live then
-  H.check(hs.mode() == 'live', 'the daemon has state.subscribe, but the plugin is ' .. hs.mode())
-else
-  H.log('NOTE: this daemon has no state.subscribe yet: testing the polling fallback')
-  H.check(hs.mode() == 'polling', 'mode ' .. hs.mode())
-end
+H.check(hs.mode() == 'live', 'mode ' .. hs.mode())
 
 -- Edit the tracked file in Neovim and save it.
 vim.cmd('edit ' .. vim.fn.fnameescape(file))
@@ -107,38 +104,44 @@ H.wait(LONG, function() return hs.statusline() == 'HS ✓' end, 'HS ✓ after hs
 H.check(H.sh({ hsctl, 'record', 'codex', '--scope', 'all', '--synced', '1', '--file', file }) == 0, 'record again')
 H.log('ok: HS ✓ after hsctl clear codex')
 
--- :HarnessSync sync, without the lock and (when hsctl has it) under it.
+-- :HarnessSync sync, without the lock and under it. Under the lock the
+-- plugin learns the outcome from hsctl's --json object on stdout alone: the
+-- hsctl it runs here throws its stderr away.
+local quiet = tmp .. '/quiet-hsctl'
+vim.fn.writefile({ '#!/bin/sh', 'exec "' .. hsctl .. '" "$@" 2>/dev/null' }, quiet)
+vim.fn.setfperm(quiet, 'rwx------')
+hs.setup({ hsctl = quiet, autostart = false })
+H.wait(LONG, function() return hs.statusline() == 'HS ✓' end, 'HS ✓ through the quiet hsctl')
 local marker = tmp .. '/synced'
 local function run_sync(lock)
   hs.config.sync_lock = lock
   hs.config.sync_command = { 'sh', '-c', 'echo ran >> ' .. marker }
-  local code
-  H.check(hs.sync(function(c) code = c end) ~= nil, 'sync did not start')
+  local code, outcome
+  H.check(hs.sync(function(c, _, o) code, outcome = c, o end) ~= nil, 'sync did not start')
   H.wait(LONG, function() return code ~= nil end, 'the sync command to end')
   H.check(code == 0, 'sync exit ' .. tostring(code))
+  return outcome
 end
-run_sync(false)
+H.check(run_sync(false) == nil, 'an outcome without the lock')
 H.check(vim.fn.readfile(marker)[1] == 'ran', 'the sync command did not run')
-if H.sh({ hsctl, 'lock', '--help' }) == 0 then
-  run_sync(true)
-  H.check(#vim.fn.readfile(marker) == 2, 'the sync command did not run under hsctl lock')
-  -- Three syncs at once: the first runs, the second waits as the follow-up,
-  -- the third is covered by the second (exit 0, told so) and runs nothing.
-  hs.config.sync_command = { 'sh', '-c', 'sleep 1; echo ran >> ' .. marker }
-  local codes, msgs = {}, {}
-  for i = 1, 3 do
-    hs.sync(function(c, m) codes[i], msgs[i] = c, m end)
-    vim.wait(300)
-  end
-  H.wait(LONG, function() return codes[1] and codes[2] and codes[3] end, 'three syncs to end')
-  H.check(codes[1] == 0 and codes[2] == 0 and codes[3] == 0, 'sync exits: ' .. vim.inspect(codes))
-  H.check(msgs[3]:find('(hsctl: lock sync is held by pid ', 1, true) and msgs[3]:find('covers this one)', 1, true),
-    'the third sync was not coalesced, or its note was cut: ' .. msgs[3])
-  H.check(#vim.fn.readfile(marker) == 4, 'coalescing ran ' .. (#vim.fn.readfile(marker) - 2) .. ' syncs, wanted 2')
-  H.log('ok: sync, without and under hsctl lock sync --coalesce (3 asked at once: 2 ran, 1 covered)')
-else
-  H.log('NOTE: this hsctl has no lock command yet: sync tested without the lock only')
+local ran = run_sync(true)
+H.check(#vim.fn.readfile(marker) == 2, 'the sync command did not run under hsctl lock')
+H.check(ran and ran.ran == true and ran.exit_status == 0 and ran.acquired == true, 'outcome ' .. vim.inspect(ran))
+-- Three syncs at once: the first runs, the second waits as the follow-up,
+-- the third is covered by the second (exit 0, told so) and runs nothing.
+hs.config.sync_command = { 'sh', '-c', 'sleep 1; echo ran >> ' .. marker }
+local codes, msgs, outcomes = {}, {}, {}
+for i = 1, 3 do
+  hs.sync(function(c, m, o) codes[i], msgs[i], outcomes[i] = c, m, o end)
+  vim.wait(300)
 end
+H.wait(LONG, function() return codes[1] and codes[2] and codes[3] end, 'three syncs to end')
+H.check(codes[1] == 0 and codes[2] == 0 and codes[3] == 0, 'sync exits: ' .. vim.inspect(codes))
+H.check(outcomes[3] and outcomes[3].coalesced == true and outcomes[3].ran == false, 'outcome ' .. vim.inspect(outcomes[3]))
+H.check(msgs[3]:find('covers this one (lock sync is held by pid ' .. outcomes[3].holder_pid .. ')', 1, true),
+  'the third sync was not told it was covered: ' .. msgs[3])
+H.check(#vim.fn.readfile(marker) == 4, 'coalescing ran ' .. (#vim.fn.readfile(marker) - 2) .. ' syncs, wanted 2')
+H.log('ok: sync, without and under hsctl lock sync --coalesce (3 asked at once: 2 ran, 1 covered, told by --json)')
 
 -- A daemon of another protocol: a fake server on a socket of our own (a real
 -- daemon cannot be made to speak protocol 2) gets a plain-words warning.

@@ -1,4 +1,5 @@
--- No daemon and no hsctl: exactly one message, however many retries.
+-- No daemon and no hsctl: exactly one message, however many retries, and
+-- without hsctl no socket path at all (the plugin has no rule of its own).
 local H = dofile(os.getenv('HS_TEST_DIR') .. '/helpers.lua')
 local hs = require('harnesssync')
 local tmp = os.getenv('HS_TMP')
@@ -11,14 +12,18 @@ hs.setup({ socket = tmp .. '/nobody-here.sock', hsctl = 'hsctl' })
 vim.wait(4500)
 H.check(hs.statusline() == 'HS: offline', 'statusline: ' .. hs.statusline())
 H.check(#H.notes == 1, #H.notes .. ' messages, wanted 1')
-H.check(H.notes[1].msg:find('hsctl', 1, true) and H.notes[1].msg:find('nobody-here.sock', 1, true),
-  'the message names neither hsctl nor the socket: ' .. H.notes[1].msg)
+H.check(H.notes[1].msg:find('install the harnesssync package', 1, true) and H.notes[1].msg:find('nobody-here.sock', 1, true),
+  'the message names neither what to install nor the socket: ' .. H.notes[1].msg)
 H.log('ok: one message: ' .. H.notes[1].msg)
--- And with no socket setting either: the Lua socket rule, still one message.
+-- And with no socket setting either: nothing to find the socket with but
+-- hsctl. One message, naming what to install, however many retries.
 H.notes = {}
-hs.setup({ hsctl = '/nonexistent/hsctl' })
+hs.setup({ hsctl = 'hsctl' })
 vim.wait(2000)
 H.check(#H.notes == 1, #H.notes .. ' messages without a socket setting, wanted 1')
-H.log('ok: one message without a socket setting: ' .. H.notes[1].msg)
+H.check(H.notes[1].msg == 'harnesssync: hsctl was not found (looked for "hsctl"): install the harnesssync package, '
+  .. 'which provides hsctl and harnesssyncd, or set the hsctl option to its path', 'message: ' .. H.notes[1].msg)
+H.check(hs.socket_path() == nil, 'a socket path without hsctl: ' .. tostring(hs.socket_path()))
+H.log('ok: one message without hsctl: ' .. H.notes[1].msg)
 H.log('nodaemon: all passed')
 vim.cmd('qall!')

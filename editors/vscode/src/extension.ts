@@ -236,7 +236,7 @@ export function activate(context: vscode.ExtensionContext): void {
                            cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath, onOutput: (t) => out.append(t) });
         });
       if (r.outcome === 'ran') void vscode.window.showInformationMessage('HarnessSync: sync done.');
-      else if (r.outcome === 'coalesced') void vscode.window.showInformationMessage(`HarnessSync: ${r.message.replace(/^hsctl: /, '')}`);
+      else if (r.outcome === 'coalesced') void vscode.window.showInformationMessage(`HarnessSync: ${r.message}.`);
       else if (r.outcome === 'busy') void vscode.window.showWarningMessage(`HarnessSync: a sync is already running: ${r.message}`);
       else void vscode.window.showErrorMessage(`HarnessSync: sync failed: ${r.message}`);
     }),

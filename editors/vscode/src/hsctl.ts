@@ -7,9 +7,15 @@ export interface HsctlResult {
   stderr: string;
 }
 
+// What to say when there is no hsctl: the one thing to install.
+export function noHsctlMessage(hsctl: string): string {
+  return `hsctl was not found (looked for "${hsctl}"): install the harnesssync package, which provides hsctl and `
+    + 'harnesssyncd, or set harnesssync.hsctlPath to its path';
+}
+
 export class HsctlMissing extends Error {
   constructor(readonly hsctl: string) {
-    super(`${hsctl} was not found`);
+    super(noHsctlMessage(hsctl));
   }
 }
 

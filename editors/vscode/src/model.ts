@@ -4,8 +4,8 @@
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DaemonConnection, DaemonInfo, isNotRunning, RpcError } from './connection';
-import { HsctlMissing, lastLine, runHsctl } from './hsctl';
+import { DaemonConnection, DaemonInfo, isNotRunning } from './connection';
+import { HsctlMissing, lastLine, noHsctlMessage, runHsctl } from './hsctl';
 import { resolveSocket, ResolvedSocket } from './socket';
 
 export const PROTOCOL = 1;
@@ -18,7 +18,6 @@ export interface ModelOptions {
   env?: NodeJS.ProcessEnv;  // environment for hsctl (default process.env)
   initialBackoffMs?: number;  // first reconnect delay (default 250), doubled up to maxBackoffMs
   maxBackoffMs?: number;      // (default 5000)
-  pollMs?: number;            // drift polling when the daemon has no state.subscribe (default 2000)
 }
 
 export interface DriftError {
@@ -130,13 +129,11 @@ export class HarnessSyncModel extends EventEmitter {
   private stopped = false;
   private running = false;
   private wake: (() => void) | undefined;
-  private pollTimer: NodeJS.Timeout | undefined;
-  private live = false;
 
   constructor(options: ModelOptions = {}) {
     super();
     const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-    this.opts = { hsctlPath: 'hsctl', autostart: true, initialBackoffMs: 250, maxBackoffMs: 5000, pollMs: 2000, ...given };
+    this.opts = { hsctlPath: 'hsctl', autostart: true, initialBackoffMs: 250, maxBackoffMs: 5000, ...given };
   }
 
   // Connects, and keeps reconnecting with back-off until stop(). A stopped
@@ -150,7 +147,6 @@ export class HarnessSyncModel extends EventEmitter {
   stop(): void {
     this.stopped = true;
     this.setState('stopped');
-    this.stopPolling();
     this.conn?.dispose();
     this.conn = undefined;
     this.wake?.();
@@ -173,11 +169,6 @@ export class HarnessSyncModel extends EventEmitter {
     return this.connState === 'connected' ? undefined : this.lastProblem;
   }
 
-  // True when the daemon pushes drift (state.subscribe); false while polling.
-  get isLive(): boolean {
-    return this.live;
-  }
-
   drifts(): TargetDrift[] {
     return [...this.driftMap.values()].sort((a, b) => key(a.target, a.account).localeCompare(key(b.target, b.account)));
   }
@@ -197,7 +188,6 @@ export class HarnessSyncModel extends EventEmitter {
       return this.lastProblem ? `HarnessSync: ${this.lastProblem}` : 'HarnessSync: connecting to harnesssyncd';
     }
     const lines = [`harnesssyncd ${this.daemonInfo?.version ?? '?'} at ${this.socketPath ?? '?'}`];
-    if (!this.live) lines.push(`no live drift from this daemon: checked every ${this.opts.pollMs / 1000} s`);
     for (const d of this.drifts()) {
       const n = driftCount(d);
       lines.push(`${key(d.target, d.account)}: ${n === 0 ? 'no drift' : `${n} drifted`}`);
@@ -278,7 +268,6 @@ export class HarnessSyncModel extends EventEmitter {
         backoff = this.opts.initialBackoffMs;
         await new Promise<void>((resolve) => conn.onClose(resolve));
         this.conn = undefined;
-        this.stopPolling();
         if (this.stopped) break;
         this.emit('log', 'the connection to harnesssyncd closed; reconnecting');
         this.setState('disconnected');
@@ -312,7 +301,7 @@ export class HarnessSyncModel extends EventEmitter {
         socket: this.opts.socket, stateDir: this.opts.stateDir, hsctlPath: this.opts.hsctlPath, env: this.opts.env,
       });
     } catch (e) {
-      this.fail(`cannot find the daemon's socket: ${(e as Error).message}`);
+      this.fail(e instanceof HsctlMissing ? e.message : `cannot find the daemon's socket: ${(e as Error).message}`);
       return undefined;
     }
     this.resolved = resolved;
@@ -350,11 +339,6 @@ export class HarnessSyncModel extends EventEmitter {
       this.fail(`no harnesssyncd answers at ${resolved.path} (autostart is off: start it with "hsctl ping")`);
       return false;
     }
-    if (resolved.hsctlMissing) {
-      this.fail(`no harnesssyncd answers at ${resolved.path}, and there is no hsctl to start it ` +
-                `(${this.opts.hsctlPath} not found: install harnesssync, or set harnesssync.hsctlPath)`);
-      return false;
-    }
     try {
       const r = await runHsctl({ hsctlPath: this.opts.hsctlPath, env: this.opts.env, timeoutMs: 20000 }, this.hsctlArgs('ping'));
       if (r.code !== 0) {
@@ -365,7 +349,7 @@ export class HarnessSyncModel extends EventEmitter {
       return true;
     } catch (e) {
       this.fail(e instanceof HsctlMissing
-        ? `no harnesssyncd answers at ${resolved.path}, and there is no hsctl to start it (${this.opts.hsctlPath} not found)`
+        ? `no harnesssyncd answers at ${resolved.path}, and it cannot be started: ${noHsctlMessage(this.opts.hsctlPath)}`
         : `could not start harnesssyncd: ${(e as Error).message}`);
       return false;
     }
@@ -390,29 +374,20 @@ export class HarnessSyncModel extends EventEmitter {
     conn.onNotification('state.changed', (p) => this.onStateChanged(p));
     this.conn = conn;
     this.daemonInfo = info;
-    let live = true;
-    try {
-      await conn.request('state.subscribe', {}, 10000);
-    } catch (e) {
-      if (!(e instanceof RpcError && e.code === -32601)) throw e;
-      live = false;
-    }
+    await conn.request('state.subscribe', {}, 10000);
     if (this.stopped) return;
-    this.live = live;
     this.lastProblem = undefined;
     this.setState('connected');
     this.emit('connected', info);
-    this.emit('log', `connected to harnesssyncd ${info.version} (pid ${info.pid}) at ${this.resolved?.path}` +
-                     (live ? '' : `; it has no state.subscribe, so drift is checked every ${this.opts.pollMs / 1000} s`));
-    // With a subscription the daemon sends every tracked target's drift at
-    // once; this also forgets targets that are gone since a reconnect.
-    await this.refreshAll(conn, live);
-    if (!live) this.startPolling(conn);
+    this.emit('log', `connected to harnesssyncd ${info.version} (pid ${info.pid}) at ${this.resolved?.path}`);
+    // The subscription sends every tracked target's drift at once; this
+    // forgets targets that are gone since a reconnect.
+    await this.pruneTargets(conn);
   }
 
-  // Re-reads the list of tracked targets; with fullDrift false only prunes
-  // those that are gone (the subscription keeps the rest current).
-  private async refreshAll(conn: DaemonConnection, pruneOnly: boolean): Promise<void> {
+  // Forgets the targets state.json no longer holds (the subscription keeps
+  // the drift of the others current).
+  private async pruneTargets(conn: DaemonConnection): Promise<void> {
     const doc = await conn.request<Record<string, unknown>>('state.all');
     const targets = Object.keys((doc.targets && typeof doc.targets === 'object' ? doc.targets : {}) as object);
     let changed = false;
@@ -423,28 +398,6 @@ export class HarnessSyncModel extends EventEmitter {
       }
     }
     if (changed) this.emit('change');
-    if (pruneOnly) return;
-    for (const t of targets) {
-      const d = await conn.request<DriftResult>('state.drift', { target: t });
-      this.applyDrift({ target: t, changed: d.changed.concat(d.added), removed: d.removed, errors: d.errors });
-    }
-  }
-
-  private startPolling(conn: DaemonConnection): void {
-    this.stopPolling();
-    const tick = () => {
-      this.pollTimer = setTimeout(() => {
-        if (conn.isClosed || this.stopped) return;
-        this.refreshAll(conn, false).catch((e) => this.emit('log', `drift check failed: ${(e as Error).message}`))
-          .finally(() => { if (!conn.isClosed && !this.stopped) tick(); });
-      }, this.opts.pollMs);
-    };
-    tick();
-  }
-
-  private stopPolling(): void {
-    if (this.pollTimer) clearTimeout(this.pollTimer);
-    this.pollTimer = undefined;
   }
 
   private applyDrift(p: Record<string, unknown>): void {
@@ -469,7 +422,7 @@ export class HarnessSyncModel extends EventEmitter {
       if (this.driftMap.delete(key(target, account))) this.emit('change');
     } else if ((p?.kind === 'reloaded' || p?.kind === 'migrated') && this.conn) {
       // Another process rewrote state.json: which targets exist may have changed.
-      this.refreshAll(this.conn, this.live).catch((e) => this.emit('log', `refresh failed: ${(e as Error).message}`));
+      this.pruneTargets(this.conn).catch((e) => this.emit('log', `refresh failed: ${(e as Error).message}`));
     }
   }
 

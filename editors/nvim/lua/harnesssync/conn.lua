@@ -4,9 +4,9 @@
 -- notifications in the framing of the last request: docs/PROTOCOL.md, 2).
 --
 -- The connection finds the socket (explicit setting, else `hsctl
--- socket-path`, else the same rule in Lua when hsctl is missing), starts the
--- daemon through `hsctl ping` when nothing answers (unless autostart is off),
--- and reconnects with back-off whenever the daemon goes away. Failures are
+-- socket-path`: the rule lives in hsctl alone), starts the daemon through
+-- `hsctl ping` when nothing answers (unless autostart is off), and
+-- reconnects with back-off whenever the daemon goes away. Failures are
 -- reported once per outage through `on_problem`, never on every retry.
 local uv = vim.loop
 
@@ -26,49 +26,10 @@ local function trim(s)
   return (s:gsub('^%s+', ''):gsub('%s+$', ''))
 end
 
--- The socket rule of docs/PROTOCOL.md section 1, for when hsctl is not there
--- to print it. Returns path, or nil and a reason.
-function M.socket_rule(state_dir)
-  local env_sock = os.getenv('HARNESSSYNC_SOCKET')
-  if env_sock and env_sock ~= '' then
-    return env_sock
-  end
-  local home = os.getenv('HOME') or ''
-  local default_dir = home .. '/.harnesssync'
-  local dir = state_dir
-  if dir == nil or dir == '' then
-    dir = os.getenv('HARNESSSYNC_HOME')
-  end
-  if dir == nil or dir == '' then
-    dir = default_dir
-  end
-  dir = vim.fn.fnamemodify(vim.fn.expand(dir), ':p'):gsub('(.)/$', '%1')
-  local real = uv.fs_realpath(dir) or dir
-  local real_default = uv.fs_realpath(default_dir) or default_dir
-  local name
-  if real == real_default then
-    name = 'harnesssyncd.sock'
-  else
-    name = 'harnesssyncd-' .. vim.fn.sha256(real):sub(1, 16) .. '.sock'
-  end
-  local runtime = os.getenv('XDG_RUNTIME_DIR')
-  if runtime == nil or runtime == '' then
-    local tmp = os.getenv('TMPDIR')
-    if tmp == nil or tmp == '' then
-      tmp = '/tmp'
-    end
-    runtime = tmp:gsub('(.)/+$', '%1') .. '/harnesssync-' .. uv.getuid()
-    -- A private dir in a shared /tmp must be ours and 0700 (anyone could
-    -- have made it first to catch our requests); we never create it: only
-    -- the daemon's starter does.
-    local st = uv.fs_lstat(runtime)
-    if st and (st.type ~= 'directory' or st.uid ~= uv.getuid() or st.mode % 512 ~= 448) then
-      return nil, runtime .. ' is not a directory owned by you with mode 0700; refusing to use it'
-    end
-  else
-    runtime = runtime:gsub('(.)/+$', '%1')
-  end
-  return runtime .. '/harnesssync/' .. name
+-- What to say when there is no hsctl: the one thing to install.
+function M.no_hsctl_message(hsctl)
+  return string.format('harnesssync: hsctl was not found (looked for %q): install the harnesssync package, '
+    .. 'which provides hsctl and harnesssyncd, or set the hsctl option to its path', hsctl or 'hsctl')
 end
 
 -- opts: socket, state_dir, account, hsctl, autostart, and the callbacks
@@ -111,20 +72,21 @@ function M:hsctl_args(...)
   return args
 end
 
--- The socket path: the explicit setting, else what hsctl prints, else the rule.
+-- The socket path: the explicit setting, else what hsctl prints. Returns
+-- path, or nil and a reason.
 function M:resolve_path()
   if self.opts.socket and self.opts.socket ~= '' then
     return vim.fn.expand(self.opts.socket)
   end
   local hsctl = self:hsctl_path()
-  if hsctl then
-    local out = vim.fn.system(vim.list_extend({ hsctl }, self:hsctl_args('socket-path')))
-    if vim.v.shell_error == 0 then
-      return trim(out)
-    end
-    return nil, trim(out)
+  if not hsctl then
+    return nil, M.no_hsctl_message(self.opts.hsctl)
   end
-  return M.socket_rule(self.opts.state_dir)
+  local out = vim.fn.system(vim.list_extend({ hsctl }, self:hsctl_args('socket-path')))
+  if vim.v.shell_error ~= 0 then
+    return nil, 'harnesssync: cannot find the daemon socket: ' .. trim(out)
+  end
+  return trim(out)
 end
 
 function M:problem(msg, level)
@@ -180,7 +142,7 @@ function M:connect(after_spawn)
   end
   local path, why = self:resolve_path()
   if not path then
-    self:problem('harnesssync: cannot find the daemon socket: ' .. (why or '?'), vim.log.levels.ERROR)
+    self:problem(why, vim.log.levels.ERROR)
     return self:schedule_retry()
   end
   self.path = path
@@ -212,10 +174,9 @@ function M:on_refused(err, after_spawn)
     return
   end
   if not hsctl and self.opts.autostart ~= false then
-    self:problem(string.format(
-      'harnesssync: no daemon answers at %s (%s), and hsctl (%s) was not found to start one. '
-        .. 'Install harnesssync or set the hsctl option; retrying quietly.',
-      self.path, err, self.opts.hsctl or 'hsctl'), vim.log.levels.ERROR)
+    self:problem(string.format('harnesssync: no daemon answers at %s (%s), and it cannot be started: %s. '
+      .. 'Retrying quietly.', self.path, err, (M.no_hsctl_message(self.opts.hsctl):gsub('^harnesssync: ', ''))),
+      vim.log.levels.ERROR)
   else
     self:problem(string.format('harnesssync: no daemon answers at %s (%s); retrying quietly.', self.path, err))
   end

@@ -18,7 +18,6 @@ local defaults = {
   sync_command = nil, -- string (run by 'shell') or list: what :HarnessSync sync runs
   sync_lock = true, -- run it under `hsctl lock sync --coalesce --`
   targets = nil, -- list of targets to subscribe to; nil = all
-  poll_ms = 2000, -- polling interval for a daemon without state.subscribe
   notify = true, -- tell when the file in a buffer drifted
   sign = true, -- and put a sign on its first line
 }
@@ -30,8 +29,7 @@ M.config = vim.deepcopy(defaults)
 -- whole drift, not a delta).
 local drift = {}
 local conn = nil
-local connected = false -- connected and subscribed (or polling)
-local poll_timer = nil
+local connected = false -- connected and subscribed
 local notified = {} -- bufnr -> key of the drift last announced for it
 
 local function notify(msg, level)
@@ -181,66 +179,6 @@ local function on_notification(method, params)
   end
 end
 
--- Polling, for a daemon that predates state.subscribe: state.all, then
--- state.drift per target, replacing the model.
-local function poll()
-  if not conn or conn.state ~= 'connected' then
-    return
-  end
-  conn:request('state.all', nil, function(err, doc)
-    if err or type(doc) ~= 'table' then
-      return
-    end
-    local scope = doc
-    if M.config.account then
-      scope = type(doc.accounts) == 'table' and doc.accounts[M.config.account] or {}
-    end
-    local targets = {}
-    for name in pairs(type(scope) == 'table' and type(scope.targets) == 'table' and scope.targets or {}) do
-      if not M.config.targets or vim.tbl_contains(M.config.targets, name) then
-        table.insert(targets, name)
-      end
-    end
-    local fresh, left = {}, #targets
-    local function finish()
-      drift = fresh
-      changed()
-    end
-    if left == 0 then
-      return finish()
-    end
-    for _, t in ipairs(targets) do
-      conn:request('state.drift', with_account({ target = t }), function(e, r)
-        if not e and type(r) == 'table' and (#list(r.changed) + #list(r.added) + #list(r.removed) + #list(r.errors)) > 0 then
-          fresh[t] = {
-            changed = vim.list_extend(vim.list_extend({}, list(r.changed)), list(r.added)),
-            removed = list(r.removed),
-            errors = list(r.errors),
-          }
-        end
-        left = left - 1
-        if left == 0 then
-          finish()
-        end
-      end)
-    end
-  end)
-end
-
-local function stop_poll()
-  if poll_timer then
-    poll_timer:stop()
-    poll_timer:close()
-    poll_timer = nil
-  end
-end
-
-local function start_poll()
-  stop_poll()
-  poll_timer = vim.loop.new_timer()
-  poll_timer:start(0, M.config.poll_ms, vim.schedule_wrap(poll))
-end
-
 local function named_state_dir()
   local d = M.config.state_dir
   if (d == nil or d == '') and not M.config.socket then
@@ -284,11 +222,7 @@ local function on_connect(c)
       params = nil
     end
     c:request('state.subscribe', params, function(e)
-      if e and e.code == -32601 then
-        -- An older daemon: keep the indicator current by polling.
-        connected = true
-        start_poll()
-      elseif e and e.code == -1 then
+      if e and e.code == -1 then
         return
       elseif e then
         notify('harnesssync: state.subscribe failed: ' .. tostring(e.message), vim.log.levels.WARN)
@@ -302,7 +236,6 @@ end
 
 local function on_disconnect()
   connected = false
-  stop_poll()
   drift = {}
   changed()
 end
@@ -470,14 +403,32 @@ function M.accept(target, path)
   end
   notify(string.format('harnesssync: %s: accepted %d file(s), forgot %d removed', target, #list(r.updated),
     #list(r.removed)))
-  if poll_timer then
-    poll()
-  end
   return r
 end
 
---- :HarnessSync sync — run sync_command under `hsctl lock sync --coalesce`.
---- on_exit(code, message) is called when it ends (for tests and scripts).
+-- The message for a sync that ended with `code`: from hsctl's --json object
+-- (`outcome`, nil when hsctl printed none) under the lock, else from the
+-- command's status and the last line it (or hsctl) wrote on stderr.
+local function sync_message(code, outcome, last)
+  if outcome and outcome.coalesced == true then
+    local holder = type(outcome.holder_pid) == 'number' and ('pid ' .. outcome.holder_pid) or 'a process of unknown pid'
+    return string.format('harnesssync: the sync already waiting covers this one (lock %s is held by %s)',
+      tostring(outcome.name), holder), vim.log.levels.INFO
+  end
+  if code == 0 then
+    return 'harnesssync: sync finished', vim.log.levels.INFO
+  end
+  if outcome and outcome.acquired == false then
+    local holder = type(outcome.holder_pid) == 'number' and ('pid ' .. outcome.holder_pid) or 'a process of unknown pid'
+    return 'harnesssync: a sync is already running (held by ' .. holder .. ')', vim.log.levels.WARN
+  end
+  return string.format('harnesssync: sync failed (exit %d)%s', code, last ~= '' and (': ' .. last) or ''),
+      vim.log.levels.ERROR
+end
+
+--- :HarnessSync sync — run sync_command under `hsctl --json lock sync
+--- --coalesce`. on_exit(code, message, outcome) is called when it ends (for
+--- tests and scripts); outcome is hsctl's --json object (nil without the lock).
 function M.sync(on_exit)
   local cmd = M.config.sync_command
   if cmd == nil or cmd == '' then
@@ -492,22 +443,29 @@ function M.sync(on_exit)
     local c = ensure()
     local hsctl = c:hsctl_path()
     if not hsctl then
-      notify('harnesssync: sync needs hsctl for its lock (set hsctl, or sync_lock = false)', vim.log.levels.ERROR)
+      notify(Conn.no_hsctl_message(M.config.hsctl) .. ' (the sync lock needs it; or set sync_lock = false)',
+        vim.log.levels.ERROR)
       return nil
     end
-    argv = vim.list_extend({ hsctl }, c:hsctl_args('lock', 'sync', '--coalesce', '--'))
+    argv = vim.list_extend({ hsctl, '--json' }, c:hsctl_args('lock', 'sync', '--coalesce', '--'))
     vim.list_extend(argv, cmd)
   end
-  -- jobstart hands stderr over in chunks: a chunk's first item continues
+  -- jobstart hands output over in chunks: a chunk's first item continues
   -- the line the previous chunk ended in (:help channel-lines).
-  local errlines = { '' }
-  local job = vim.fn.jobstart(argv, {
-    on_stderr = function(_, data)
-      errlines[#errlines] = errlines[#errlines] .. data[1]
+  local function collector()
+    local lines = { '' }
+    return lines, function(_, data)
+      lines[#lines] = lines[#lines] .. data[1]
       for i = 2, #data do
-        table.insert(errlines, data[i])
+        table.insert(lines, data[i])
       end
-    end,
+    end
+  end
+  local outlines, on_stdout = collector()
+  local errlines, on_stderr = collector()
+  local job = vim.fn.jobstart(argv, {
+    on_stdout = on_stdout,
+    on_stderr = on_stderr,
     on_exit = function(_, code)
       local last = ''
       for _, l in ipairs(errlines) do
@@ -515,22 +473,16 @@ function M.sync(on_exit)
           last = l
         end
       end
-      local msg, level
-      if code == 0 then
-        -- hsctl's one-line note when a waiting run covers this one.
-        local covered = last:find('covers this one', 1, true) or last:find('coalesc', 1, true)
-        msg = covered and ('harnesssync: the sync already waiting covers this one (' .. last .. ')')
-          or 'harnesssync: sync finished'
-        level = vim.log.levels.INFO
-      elseif code == 5 and M.config.sync_lock then
-        msg, level = 'harnesssync: a sync is already running: ' .. last, vim.log.levels.WARN
-      else
-        msg, level = string.format('harnesssync: sync failed (exit %d)%s', code, last ~= '' and (': ' .. last) or ''),
-            vim.log.levels.ERROR
+      -- Under the lock, hsctl's stdout is its one --json object.
+      local outcome
+      if M.config.sync_lock then
+        local ok, decoded = pcall(vim.json.decode, table.concat(outlines, '\n'))
+        outcome = ok and type(decoded) == 'table' and decoded or nil
       end
+      local msg, level = sync_message(code, outcome, last)
       notify(msg, level)
       if on_exit then
-        on_exit(code, msg)
+        on_exit(code, msg, outcome)
       end
     end,
   })
@@ -559,12 +511,9 @@ function M.is_connected()
   return connected
 end
 
---- 'live' (subscribed), 'polling' (a daemon without state.subscribe), or 'offline'.
+--- 'live' (subscribed) or 'offline'.
 function M.mode()
-  if not connected then
-    return 'offline'
-  end
-  return poll_timer and 'polling' or 'live'
+  return connected and 'live' or 'offline'
 end
 
 function M.setup(opts)
@@ -607,7 +556,6 @@ function M._stop()
   if conn then
     conn:stop()
   end
-  stop_poll()
 end
 
 -- The socket path in use (nil before the first attempt).

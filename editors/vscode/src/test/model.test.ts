@@ -62,7 +62,6 @@ test('a tracked file edited shows as drift, and accept returns to HS ✓', async
   await waitFor('codex to appear clean', () => m.drifts().some((x) => x.target === 'codex'));
   assert.equal(m.statusText(), 'HS ✓');
 
-  assert.ok(m.isLive, 'the daemon pushes drift (state.subscribe)');
   const t0 = Date.now();
   fs.writeFileSync(file, 'edited by hand\n');
   await waitFor('drift to show', () => m.statusText() === 'HS: 1 drifted (codex)', 15000, () => m.drifts());
@@ -139,18 +138,51 @@ test('no daemon and autostart off: one clear error, not a stream', async () => {
   await assert.rejects(m.status(), /not connected: no harnesssyncd answers/);
 });
 
-test('no daemon and no hsctl: one clear error naming both', async () => {
+const NO_HSCTL = (hsctl: string) => `hsctl was not found (looked for "${hsctl}"): install the harnesssync package, `
+  + 'which provides hsctl and harnesssyncd, or set harnesssync.hsctlPath to its path';
+
+test('no hsctl: one clear error naming what to install, and no socket found without it', async () => {
   const dir = tempDir();
   cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
   const missing = path.join(dir, 'no-such-hsctl');
+  // Even with $HARNESSSYNC_SOCKET set: only hsctl applies the socket rule.
   const m = model({ hsctlPath: missing, env: cleanEnv({ HARNESSSYNC_SOCKET: path.join(dir, 'x.sock') }) });
+  const problems: string[] = [];
+  m.on('problem', (msg: string) => problems.push(msg));
+  m.start();
+  await sleep(1500);  // with a 50 to 500 ms back-off: several attempts
+  assert.deepEqual(problems, [NO_HSCTL(missing)]);
+  assert.equal(m.socketPath, undefined);
+  assert.equal(m.statusText(), 'HS: no daemon');
+});
+
+test('no daemon at the socket set, and no hsctl to start one: one error naming both', async () => {
+  const dir = tempDir();
+  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const missing = path.join(dir, 'no-such-hsctl');
+  const m = model({ hsctlPath: missing, socket: path.join(dir, 'x.sock') });
   const problems: string[] = [];
   m.on('problem', (msg: string) => problems.push(msg));
   m.start();
   await sleep(1500);
   assert.equal(problems.length, 1, JSON.stringify(problems));
-  assert.match(problems[0], /no harnesssyncd answers at .*x\.sock, and there is no hsctl to start it/);
-  assert.equal(m.socketPath, path.join(dir, 'x.sock'));  // found by the rule, without hsctl
+  assert.equal(problems[0], `no harnesssyncd answers at ${path.join(dir, 'x.sock')}, and it cannot be started: `
+    + NO_HSCTL(missing));
+});
+
+test('the socket path is what hsctl socket-path prints, asked with the state dir', async () => {
+  const dir = tempDir();
+  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const log = path.join(dir, 'args');
+  const fake = path.join(dir, 'fake-hsctl');
+  fs.writeFileSync(fake, `#!/bin/sh\necho "$@" >> '${log}'\n`
+    + 'case " $* " in *" socket-path "*) echo /run/elsewhere/hs.sock ;; esac\n', { mode: 0o700 });
+  const stateDir = path.join(dir, 'sd');
+  const m = model({ hsctlPath: fake, stateDir, autostart: false });
+  m.start();
+  await waitFor('the socket path', () => m.socketPath !== undefined);
+  assert.equal(m.socketPath, '/run/elsewhere/hs.sock');
+  assert.equal(fs.readFileSync(log, 'utf8').split('\n')[0], `--state-dir ${stateDir} socket-path`);
 });
 
 test('autostart: hsctl ping starts the daemon when nothing answers', async () => {
@@ -205,10 +237,9 @@ test('a daemon of another protocol version gets a plain-words warning', async ()
 
 test("live: only the daemon's notifications move the model (saved by rename, cleared target)", async (t) => {
   const d = await daemon();
-  // No polling to fall back on: everything below must be pushed.
-  const m = model({ socket: d.socket, autostart: false, pollMs: 600000 });
+  // There is no polling: everything below is pushed.
+  const m = model({ socket: d.socket, autostart: false });
   await connected(m);
-  assert.ok(m.isLive);
   const a = await track(m, d, 'a.md', 'codex');
   await track(m, d, 'g.md', 'gemini');
   await waitFor('both targets tracked', () => m.drifts().length === 2);
@@ -236,7 +267,7 @@ test("live: only the daemon's notifications move the model (saved by rename, cle
 test('live: an edit right after the record is answered is reported', async () => {
   for (let i = 0; i < 8; i++) {
     const d = await daemon();
-    const m = model({ socket: d.socket, autostart: false, pollMs: 600000 });
+    const m = model({ socket: d.socket, autostart: false });
     await connected(m);
     const file = await track(m, d);
     fs.writeFileSync(file, 'edited at once\n');

@@ -36,14 +36,26 @@ async function untilLocks(what: string, pred: (locks: Array<{ name: string; wait
 test('the command runs under the lock', async () => {
   d = await new TestDaemon(tempDir()).start();
   const out = path.join(d.dir, 'synced');
-  const r = await runSync(opts(`echo ran > '${out}'`));
+  let shown = '';
+  const r = await runSync(opts(`echo ran > '${out}'; echo to-stdout`, { onOutput: (t) => { shown += t; } }));
   assert.equal(r.outcome, 'ran', r.message);
   assert.equal(fs.readFileSync(out, 'utf8'), 'ran\n');
+  assert.equal(r.lock?.ran, true);
+  assert.equal(r.lock?.exit_status, 0);
+  assert.equal(shown, 'to-stdout\n');  // the command's stdout is shown (hsctl's stdout is its object)
 });
 
 test("the command's failure is reported with its status", async () => {
   const r = await runSync(opts('echo oops >&2; exit 3'));
-  assert.deepEqual([r.outcome, r.code, r.message], ['failed', 3, 'oops']);
+  assert.deepEqual([r.outcome, r.code, r.message, r.lock?.exit_status], ['failed', 3, 'oops', 3]);
+});
+
+test('no hsctl: the message names what to install', async () => {
+  const missing = path.join(d.dir, 'no-such-hsctl');
+  const r = await runSync(opts('true', { hsctlPath: missing }));
+  assert.equal(r.outcome, 'failed');
+  assert.equal(r.message, `hsctl was not found (looked for "${missing}"): install the harnesssync package, `
+    + 'which provides hsctl and harnesssyncd, or set harnesssync.hsctlPath to its path');
 });
 
 test('while one sync runs, the next waits and a third is coalesced into it', async () => {
@@ -60,6 +72,15 @@ test('while one sync runs, the next waits and a third is coalesced into it', asy
   await untilLocks('the waiter to queue', (ls) => ls.some((l) => l.name === 'sync' && l.waiting === 1));
   const third = await runSync(opts(`echo third >> '${log}'`));
   assert.equal(third.outcome, 'coalesced', third.message);
+  assert.equal(third.lock?.coalesced, true);
+  assert.equal(third.lock?.ran, false);
+  assert.equal(third.message, `lock sync is held by pid ${holder.pid}, and the sync already waiting for it covers this one`);
+  // The outcome is hsctl's --json object, not its words: an hsctl whose
+  // stderr goes nowhere is understood the same.
+  const quiet = path.join(d.dir, 'quiet-hsctl');
+  fs.writeFileSync(quiet, `#!/bin/sh\nexec '${HSCTL}' "$@" 2>/dev/null\n`, { mode: 0o700 });
+  const fourth = await runSync(opts(`echo fourth >> '${log}'`, { hsctlPath: quiet }));
+  assert.equal(fourth.outcome, 'coalesced', fourth.message);
 
   fs.rmSync(gate);
   assert.equal(await holderDone, 0);

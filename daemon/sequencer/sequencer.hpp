@@ -1,0 +1,142 @@
+// The one logical sequence through which all state access goes, with group
+// commit (docs/STATE.md, "Durability and order").
+//
+// Operations run in arrival order on the io_context's thread. A change is
+// applied to memory and joins the batch of the next durable write; while a
+// write is in flight (encoded and written on the writer thread, so the
+// event loop keeps serving pings and reads that need no state), newer
+// operations wait in the queue and are applied together the moment it ends,
+// to share the following write. Each change is answered with the outcome of
+// the write that holds it; on failure all of them get Errc::write_failed
+// and memory returns to the last durable state. A read runs only when every
+// change before it is durable, so no read ever shows a change that is not
+// on disk.
+//
+// The document is never copied for another thread: while the writer thread
+// encodes it, or serializes it for state.all (read_text), the loop applies
+// no change (changes wait in the queue, as during a write), so the document
+// stays immutable; other reads go on. The loop only swaps in the results.
+//
+// The Sequencer speaks in results (Result<json::value>), not in JSON-RPC:
+// the rpc layer picks the codes (see answer() in daemon/rpc/outcome.hpp).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "daemon/sequencer/change_note.hpp"
+#include "daemon/store/state_store.hpp"
+#include "proto/wire_json.hpp"
+
+namespace hs::daemon::sequencer {
+
+class Sequencer {
+ public:
+  using Apply = std::function<Result<boost::json::value>(store::StateStore&)>;
+  /// Gets apply's value, apply's own error, or an Errc::write_failed error
+  /// (errno, op and path of the failed step) when the write that held the
+  /// change failed: then nothing of it was applied.
+  using Done = std::function<void(Result<boost::json::value>)>;
+  using Read = std::function<void(const store::StateStore&)>;
+
+  Sequencer(boost::asio::io_context& io, store::StateStore& store);
+  ~Sequencer();
+
+  /// Queues a change. `done` gets apply's value once it is durable, apply's
+  /// own error at once (or after the pending write, when there is one), or
+  /// Errc::write_failed if the write fails.
+  void mutate(Apply apply, Done done, ChangeNote note = {});
+
+  /// A change whose arguments are still being computed elsewhere (accept
+  /// hashes files first). It keeps its place in the queue; nothing after it
+  /// runs until fill() is called for it.
+  struct Slot;
+  std::shared_ptr<Slot> reserve();
+  void fill(const std::shared_ptr<Slot>& slot, Apply apply, Done done, ChangeNote note = {});
+
+  /// Called on the loop once per noted change that a write made durable
+  /// (after its answer, in the order the changes were applied), and with
+  /// kind "reloaded" after another process's state.json was reloaded; with
+  /// the store as durable now. Never for a failed write or a no-op.
+  using OnDurable = std::function<void(const ChangeNote&, const store::StateStore&)>;
+  void set_on_durable(OnDurable cb) { on_durable_ = std::move(cb); }
+
+  /// Queues a read, run once every earlier change is durable (or failed).
+  void read(Read run);
+  /// Queues a read of the whole document as compact JSON text, made once
+  /// per durable version and shared by every answer that carries it: a
+  /// batch of 1,024 state.all calls holds one copy, not 1,024. The text is
+  /// made on the writer thread; changes wait until it is done.
+  void read_text(std::function<void(proto::JsonText)> run);
+
+  /// Another process may have written state.json (the state dir's watch
+  /// saw it): queues a check, in order with changes and reads, that
+  /// reloads the file if it is not the one the store last wrote or loaded.
+  /// Reads queued after it show the other writer's content. Repeated calls
+  /// while one is queued add nothing.
+  void check_disk();
+
+  /// Calls `cb` once the queue is empty and no write is in flight.
+  void when_drained(std::function<void()> cb);
+
+  /// Successful durable writes so far, and changes they held (for
+  /// daemon.info/bench). A failed write counts in neither.
+  uint64_t writes() const { return writes_; }
+  uint64_t changes_written() const { return changes_written_; }
+  /// The state's layout in force (1 or 2), for daemon.info.
+  int layout() const { return store_.layout(); }
+
+ private:
+  void pump();
+  void schedule_write();
+  void start_write();
+  void finish_write(Status outcome, const store::WriteInfo& info);
+  /// After a write stopped because another process changed state.json:
+  /// reload, apply the batch again on the reloaded document, and write
+  /// again. False (and `*outcome` set) when the batch must fail instead.
+  bool reapply_after_reload(Status* outcome);
+  /// Reloads state.json, logging what the load rules did.
+  Status reload_store();
+  /// Reloads the store when state.json is no longer what it last wrote or read.
+  void reload_if_changed();
+  void finish_text(proto::JsonText text, uint64_t generation);
+
+  boost::asio::io_context& io_;
+  store::StateStore& store_;
+  boost::asio::thread_pool writer_{1};  // encoding and fsync happen here, off the event loop
+  std::deque<std::shared_ptr<Slot>> queue_;
+  struct Batched {
+    Apply apply;  // kept: applied again if another writer's change must be reloaded first
+    Done done;
+    Result<boost::json::value> out;
+    ChangeNote note;
+  };
+  OnDurable on_durable_;
+  std::vector<Batched> batch_;  // answered once the pending write ends
+  bool check_queued_ = false;   // a check_disk() slot is waiting in the queue
+  int conflict_rounds_ = 0;     // reloads in a row for the same batch
+  bool writing_ = false;
+  bool write_posted_ = false;  // a start_write is posted to run next
+  // Adaptive commit delay (see schedule_write): wait for up to `gather_wait_`
+  // until as many changes are queued as the last write carried.
+  boost::asio::steady_timer gather_timer_;
+  bool gathering_ = false;
+  size_t gather_target_ = 1;
+  std::chrono::microseconds gather_wait_{0};
+  std::chrono::steady_clock::time_point write_started_;
+  std::vector<std::function<void()>> drained_;
+  uint64_t writes_ = 0;
+  uint64_t changes_written_ = 0;
+  proto::JsonText text_;          // the durable document as wire JSON ...
+  uint64_t text_generation_ = 0;  // ... of this StateStore::generation()
+  bool serializing_ = false;      // the writer thread is making text_: no changes now
+  std::vector<std::function<void(proto::JsonText)>> text_waiters_;  // answered when it is done
+};
+
+}  // namespace hs::daemon::sequencer
