@@ -119,12 +119,13 @@ def test_the_trigger_syncs_an_edit_made_outside_claude_code(env, tmp, start, mon
     with Client(d.socket, autostart=False) as c:
         for text in ("rules v2\n", "rules v3\n"):
             Path(project, "CLAUDE.md").write_text(text)  # an editor, git: no hook anywhere
+            def targets():
+                return {t: (p.read_text() if p.exists() else None)
+                        for t, p in ((t, Path(project, "targets", t, "AGENTS.md")) for t in hst.TARGETS)}
             deadline = time.monotonic() + 60
-            out = Path(project, "targets", "codex", "AGENTS.md")
-            while time.monotonic() < deadline and not (out.exists() and out.read_text() == text):
+            while time.monotonic() < deadline and targets() != {t: text for t in hst.TARGETS}:
                 time.sleep(0.02)
-            assert {t: Path(project, "targets", t, "AGENTS.md").read_text() for t in hst.TARGETS} == \
-                {t: text for t in hst.TARGETS}
+            assert targets() == {t: text for t in hst.TARGETS}
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             t = c.trigger_list()[0]
