@@ -57,6 +57,9 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
   app.add_option("--max-output-bytes", l.max_output_bytes,
                  "Unsent output per connection before it is closed (default 64 MiB)")
       ->check(CLI::Range(size_t{1024}, size_t{1} << 34));
+  app.add_option("--max-locks", o.max_locks,
+                 "Lock names one connection may hold or wait for at once (default 1024); past it, -32001")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
   app.add_option("--ready-fd", o.ready_fd,
                  "Write READY (or ERROR <reason>) to this fd when start-up ends (for clients that start the daemon)")
       ->check(CLI::Range(0, 1 << 20))

@@ -27,6 +27,9 @@ struct Options {
   size_t hash_workers = 0;
   /// Directory watches the file watch may use; 0: as many as the OS allows.
   size_t max_watches = 0;
+  /// Lock names one connection may hold or wait for at once (PROTOCOL.md,
+  /// "Limits"): the lock table's, not a session's, so not in net::Limits.
+  size_t max_locks = 1024;
 };
 
 /// Exit statuses of harnesssyncd (documented in --help and README.md).

@@ -10,7 +10,9 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/object.hpp>
 #include <cerrno>
+#include <memory>
 
 #include "common/clock.hpp"
 #include "common/log.hpp"
@@ -31,6 +33,7 @@
 #include "daemon/service_manager.hpp"
 #include "daemon/store/load.hpp"
 #include "daemon/store/state_store.hpp"
+#include "daemon/triggers/service.hpp"
 #include "daemon/watch/file_watch.hpp"
 #include "daemon/watch/state_watch.hpp"
 
@@ -48,9 +51,11 @@ class Daemon {
         jobs_(io, hasher_),
         files_(io, watch::FileWatch::Config{opts.max_watches}),
         drift_(files_, jobs_),
-        locks_(io),
+        locks_(io, opts.max_locks),
         seq_(io, store),
         state_watch_(io, store.dir(), store::kStateFileName, [this] { seq_.check_disk(); }),
+        state_dir_(store.dir()),
+        max_watches_(opts.max_watches),
         ctx_{io,
              seq_,
              jobs_,
@@ -74,6 +79,14 @@ class Daemon {
         signals_(io, SIGTERM, SIGINT),
         watchdog_timer_(io) {}
 
+  /// Before the lock table and the subscriptions the triggers speak to.
+  ~Daemon() {
+    ctx_.triggers = nullptr;
+    triggers_.reset();
+  }
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
   /// Starts accepting and handling signals. io.run() returns after shutdown.
   void start();
   /// True when the daemon stopped because a loop of its own failed: the
@@ -82,6 +95,11 @@ class Daemon {
 
  private:
   void request_shutdown(std::string_view why);
+  void start_triggers();
+  /// One of what a stop waits for is done (the changes written and the
+  /// jobs answered; the triggers' runs ended and what is owed saved): the
+  /// sessions close after the last.
+  void stop_step_done();
   void fail(std::string_view why);
   asio::awaitable<void> watchdog_loop(std::chrono::microseconds every);
 
@@ -93,17 +111,40 @@ class Daemon {
   locks::LockTable locks_;
   sequencer::Sequencer seq_;
   watch::StateWatch state_watch_;
+  std::string state_dir_;
+  size_t max_watches_;
   rpc::Context ctx_;
   live::Subscriptions subs_;
+  std::unique_ptr<triggers::Service> triggers_;
+  int stop_steps_ = 2;
   net::Server server_;
   asio::signal_set signals_;
   asio::steady_timer watchdog_timer_;
   bool failed_ = false;
 };
 
+void Daemon::start_triggers() {
+  triggers::Service::Config cfg;
+  cfg.state_dir = state_dir_;
+  cfg.socket_path = ctx_.socket_path;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) cfg.environ.emplace_back(*e);
+  cfg.watch.max_watches = max_watches_;
+  triggers_ = std::make_unique<triggers::Service>(
+      io_, locks_, std::move(cfg),
+      [this](const char* method, boost::json::object params) { subs_.on_trigger(method, params); });
+  if (auto st = triggers_->start(); !st) {
+    // The state is served all the same; trigger.* say why they are not.
+    log::error("triggers are off: " + st.error().message());
+    triggers_.reset();
+    return;
+  }
+  ctx_.triggers = triggers_.get();
+}
+
 void Daemon::start() {
   subs_.start();
   state_watch_.start();
+  start_triggers();
   signals_.async_wait([this](boost::system::error_code ec, int sig) {
     if (!ec) request_shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
   });
@@ -151,6 +192,13 @@ void Daemon::request_shutdown(std::string_view why) {
   // A hash in progress (a terabyte, say) must not hold the stop: its
   // request is answered -32000 instead.
   hasher_.cancel_all();
+  // Runs in progress get SIGTERM now (their groups SIGKILL 5 s later);
+  // what is owed is saved before the sessions close.
+  if (triggers_) {
+    triggers_->shutdown([this] { stop_step_done(); });
+  } else {
+    stop_step_done();
+  }
   // Waiters get -32000 now; holders keep their locks until their
   // connections close below.
   locks_.shutdown();
@@ -159,10 +207,13 @@ void Daemon::request_shutdown(std::string_view why) {
   // Posted, so that the request being dispatched now (a batch holding
   // daemon.shutdown, say) finishes queueing its answers first.
   seq_.when_drained([this] {
-    jobs_.when_idle([this] {
-      asio::post(io_, [this] { server_.close_sessions(std::chrono::seconds(2), [] { log::info("stopped"); }); });
-    });
+    jobs_.when_idle([this] { asio::post(io_, [this] { stop_step_done(); }); });
   });
+}
+
+void Daemon::stop_step_done() {
+  if (--stop_steps_ != 0) return;
+  server_.close_sessions(std::chrono::seconds(2), [] { log::info("stopped"); });
 }
 
 // Tells a client that started us how start-up ended (see Options::ready_fd).

@@ -18,8 +18,10 @@ inline constexpr int invalid_params = -32602;
 inline constexpr int internal_error = -32603;
 inline constexpr int shutting_down = -32000;
 inline constexpr int message_too_large = -32001;
+inline constexpr int over_limit = -32001;  // any per-connection limit, with {"limit": N}
 inline constexpr int state_write_failed = 1;
 inline constexpr int lock_not_held = 2;
+inline constexpr int no_such_trigger = 2;  // trigger.remove, with {"name"}
 }  // namespace code
 
 /// The version of this protocol (daemon.info's "protocol").

@@ -42,6 +42,22 @@ std::string_view param_schema(ParamType type) {
       return R"({"type": "integer", "minimum": 1, "maximum": 90})";
     case ParamType::names:
       return R"({"type": "array", "items": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"}})";
+    case ParamType::watch_paths:
+      return R"({"type": "array", "minItems": 1, "maxItems": 256, "items": {"type": "string", "pattern": "^/", "maxLength": 4096}})";
+    case ParamType::argv:
+      return R"({"type": "array", "minItems": 1, "items": {"type": "string"}, "description": "argv; the first absolute, or a name on the daemon's PATH"})";
+    case ParamType::abs_path:
+      return R"({"type": "string", "pattern": "^/", "maxLength": 4096})";
+    case ParamType::env_map:
+      return R"({"type": "object", "additionalProperties": {"type": "string"}})";
+    case ParamType::lock_or_null:
+      return R"({"type": ["string", "null"], "pattern": "^[A-Za-z0-9._-]{1,64}$"})";
+    case ParamType::settle_ms:
+      return R"({"type": "integer", "minimum": 0, "maximum": 60000})";
+    case ParamType::duration_ms:
+      return R"({"type": "integer", "minimum": 0, "maximum": 1099511627776})";
+    case ParamType::log_runs:
+      return R"({"type": "integer", "minimum": 1, "maximum": 100})";
   }
   return R"({})";
 }
@@ -90,6 +106,51 @@ std::optional<RpcError> check_param(ParamType type, std::string_view field, cons
         if (auto err = check(check_name(field, e.get_string()))) return err;
       }
       return std::nullopt;
+    case ParamType::watch_paths:
+      if (!v.is_array()) return bad(field, "must be an array of absolute paths");
+      if (v.get_array().empty() || v.get_array().size() > 256) return bad(field, "must hold 1 to 256 paths");
+      for (const auto& e : v.get_array()) {
+        if (auto err = check_param(ParamType::abs_path, field, e)) return err;
+      }
+      return std::nullopt;
+    case ParamType::abs_path:
+      if (!v.is_string()) return bad(field, "must be a string");
+      if (auto err = check(check_path(field, v.get_string()))) return err;
+      if (v.get_string()[0] != '/') return bad(field, "must be an absolute path: " + std::string(v.get_string()));
+      return std::nullopt;
+    case ParamType::argv:
+      if (!v.is_array() || v.get_array().empty()) return bad(field, "must be a non-empty array of strings (argv)");
+      for (const auto& e : v.get_array()) {
+        if (!e.is_string()) return bad(field, "every element must be a string");
+        if (e.get_string().find('\0') != json::string::npos) return bad(field, "an argument contains a NUL byte");
+      }
+      if (v.get_array()[0].get_string().empty()) return bad(field, "the command (its first element) must not be empty");
+      return std::nullopt;
+    case ParamType::env_map:
+      if (!v.is_object()) return bad(field, "must be an object of {name: string}");
+      for (const auto& [k, val] : v.get_object()) {
+        if (k.empty() || k.find('=') != json::string_view::npos || k.find('\0') != json::string_view::npos) {
+          return bad(field, "\"" + std::string(k) + "\" is not a variable name (empty, or holds = or NUL)");
+        }
+        if (!val.is_string()) return bad(field, "the value of " + std::string(k) + " must be a string");
+        if (val.get_string().find('\0') != json::string::npos) {
+          return bad(field, "the value of " + std::string(k) + " contains a NUL byte");
+        }
+      }
+      return std::nullopt;
+    case ParamType::lock_or_null:
+      if (v.is_null()) return std::nullopt;
+      if (!v.is_string()) return bad(field, "must be a lock name, or null for none");
+      return check(check_name(field, v.get_string()));
+    case ParamType::settle_ms:
+    case ParamType::duration_ms:
+    case ParamType::log_runs: {
+      const int64_t lo = type == ParamType::log_runs ? 1 : 0;
+      const int64_t hi = type == ParamType::settle_ms ? 60000 : type == ParamType::log_runs ? 100 : int64_t{1} << 40;
+      if (v.is_int64() && v.get_int64() >= lo && v.get_int64() <= hi) return std::nullopt;
+      return bad(field, v.is_number() ? "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi)
+                                      : "must be an integer");
+    }
     case ParamType::paths:
       if (!v.is_array()) return bad(field, "must be an array of paths");
       for (const auto& e : v.get_array()) {

@@ -27,6 +27,15 @@ enum class ParamType {
   number,    // a JSON number, integer or not (true and false are not numbers)
   history_n, // an integer from 1 to 90 (health.history)
   names,     // [name, ...] (state.subscribe's targets)
+  // Triggers (docs/PROTOCOL.md, "Triggers"):
+  watch_paths,   // [absolute path, ...]: 1 to 256
+  argv,          // [string, ...]: at least one, the first not empty, no NUL
+  abs_path,      // an absolute path
+  env_map,       // {name: string}: names without = or NUL
+  lock_or_null,  // a lock name, or null for none
+  settle_ms,     // an integer from 0 to 60000
+  duration_ms,   // an integer from 0 to 2^40 (max_wait_ms, timeout_ms: their own floors are the method's)
+  log_runs,      // an integer from 1 to 100 (trigger.log)
 };
 
 /// The JSON Schema of a param of `type`, as JSON text.

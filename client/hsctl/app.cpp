@@ -83,6 +83,7 @@ int run(int argc, char** argv) {
     CLI::App* sub = app.add_subcommand(spec.name, spec.help);
     actions.emplace_back(sub, spec.setup(*sub, ctx));
   }
+  take_trailing_command(argc, argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -42,6 +42,13 @@ Action setup_lock(CLI::App&, Context&);
 Action setup_locks(CLI::App&, Context&);
 Action setup_socket_path(CLI::App&, Context&);
 Action setup_watch(CLI::App&, Context&);
+Action setup_trigger(CLI::App&, Context&);
+Action setup_harnesssync(CLI::App&, Context&);
+/// `hsctl trigger run` (commands/trigger_run.cpp), a subcommand of trigger.
+Action setup_trigger_run(CLI::App&, Context&);
+/// For `hsctl trigger set ... -- COMMAND...`: takes the words after "--"
+/// out of argv (shortening argc) before CLI11 parses it.
+void take_trailing_command(int& argc, char** argv);
 
 /// Delivers `c`'s notifications (to its handler) until SIGINT or SIGTERM
 /// (exit_code::ok) or until the daemon goes away (one line on stderr,

@@ -45,6 +45,7 @@ Result<std::vector<LockInfo>> Client::lock_list() {
     if (const auto* h = member(*o, "holder_pid", json::kind::int64)) info.holder_pid = h->get_int64();
     if (const auto* h = member(*o, "held_ms", json::kind::int64)) info.held_ms = h->get_int64();
     if (const auto* w = o->if_contains("waiting"); w != nullptr && w->is_number()) info.waiting = w->to_number<int64_t>();
+    if (const auto* d = member(*o, "owed", json::kind::bool_)) info.owed = d->get_bool();
     out.push_back(std::move(info));
   }
   return out;

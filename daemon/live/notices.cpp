@@ -61,4 +61,13 @@ net::ResponseText changed_message(uint64_t subscription, const sequencer::Change
   return r;
 }
 
+net::ResponseText trigger_message(uint64_t subscription, const char* method, const json::object& params) {
+  json::object p;
+  p["subscription"] = subscription;
+  for (const auto& [k, v] : params) p[k] = v;
+  net::ResponseText r;
+  r.head = proto::to_wire_json(json::object{{"jsonrpc", "2.0"}, {"method", method}, {"params", std::move(p)}});
+  return r;
+}
+
 }  // namespace hs::daemon::live

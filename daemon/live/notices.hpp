@@ -3,6 +3,7 @@
 // as complete JSON-RPC messages without an id.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <cstdint>
 #include <optional>
@@ -27,5 +28,9 @@ net::ResponseText drifted_message(uint64_t subscription, const std::string& targ
 /// {"jsonrpc":"2.0","method":"state.changed","params":{"subscription","target" or null,"account"?,"kind","last_sync"}}
 net::ResponseText changed_message(uint64_t subscription, const sequencer::ChangeNote& note,
                                   const boost::json::value& last_sync);
+
+/// {"jsonrpc":"2.0","method":<method>,"params":{"subscription", <params>}}
+/// for trigger.started and trigger.finished.
+net::ResponseText trigger_message(uint64_t subscription, const char* method, const boost::json::object& params);
 
 }  // namespace hs::daemon::live

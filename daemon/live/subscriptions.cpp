@@ -78,13 +78,14 @@ Subscriptions::Conn& Subscriptions::conn_for(const std::shared_ptr<net::Session>
 
 std::optional<uint64_t> Subscriptions::add(const std::shared_ptr<net::Session>& session,
                                            std::optional<std::string> account,
-                                           std::optional<std::vector<std::string>> targets) {
+                                           std::optional<std::vector<std::string>> targets, bool triggers) {
   Conn& c = conn_for(session);
   if (c.subs.size() >= kMaxPerConnection) return std::nullopt;
   Sub s;
   s.id = ++next_id_;
   s.conn = session->id();
   s.account = std::move(account);
+  s.triggers = triggers;
   if (targets) s.targets = std::set<std::string>(targets->begin(), targets->end());
   c.subs.push_back(s.id);
   const uint64_t id = s.id;
@@ -145,6 +146,16 @@ json::object Subscriptions::info() const {
                       {"connections", holding},
                       {"targets", watched},
                       {"resyncs", resyncs_}};
+}
+
+void Subscriptions::on_trigger(const char* method, const json::object& params) {
+  std::set<uint64_t> touched;
+  for (auto& [id, sub] : subs_) {
+    if (!sub.triggers) continue;
+    conns_.at(sub.conn).box.put_changed(id, trigger_message(id, method, params));
+    touched.insert(sub.conn);
+  }
+  for (uint64_t c : touched) pump(c);
 }
 
 // ---- what makes drift be checked again ----------------------------------

@@ -67,9 +67,10 @@ class Subscriptions {
   void stop();
 
   /// A new subscription of `session`; nullopt past kMaxPerConnection.
-  /// `targets` nullopt: all targets of the scope (see the top).
+  /// `targets` nullopt: all targets of the scope (see the top). `triggers`:
+  /// also trigger.started and trigger.finished.
   std::optional<uint64_t> add(const std::shared_ptr<net::Session>& session, std::optional<std::string> account,
-                              std::optional<std::vector<std::string>> targets);
+                              std::optional<std::vector<std::string>> targets, bool triggers = false);
   /// Sends the first state.drifted of each tracked target `id` covers.
   /// Called after the subscribe answer is queued, so that it comes first.
   void start_initial(uint64_t id);
@@ -85,6 +86,9 @@ class Subscriptions {
   // Entry points (public for tests; the hooks call them).
   void on_durable(const sequencer::ChangeNote& note, const store::StateStore& s);
   void on_dirty(const std::vector<std::string>& keys);
+  /// A trigger notification (trigger.started, trigger.finished), sent to
+  /// every subscription that asked for them, with its "subscription".
+  void on_trigger(const char* method, const boost::json::object& params);
 
  private:
   struct Ref {
@@ -96,7 +100,8 @@ class Subscriptions {
     uint64_t conn = 0;
     std::optional<std::string> account;
     std::optional<std::set<std::string>> targets;  // nullopt: all
-    std::map<std::string, proto::JsonText> last_sent;     // key -> drift body last queued
+    bool triggers = false;                              // trigger.* too
+    std::map<std::string, proto::JsonText> last_sent;  // key -> drift body last queued
   };
   struct Conn {
     std::weak_ptr<net::Session> session;

@@ -25,6 +25,9 @@ class Session;
 namespace hs::daemon::live {
 class Subscriptions;
 }
+namespace hs::daemon::triggers {
+class Service;
+}
 
 namespace hs::daemon::rpc {
 
@@ -45,6 +48,9 @@ struct Context {
   /// state.subscribe's registry (daemon/live/subscriptions.hpp); null where
   /// nothing serves subscriptions (unit rigs).
   live::Subscriptions* subs = nullptr;
+  /// trigger.*'s triggers (daemon/triggers/service.hpp); null where none
+  /// are served (unit rigs, or triggers.json could not be read).
+  triggers::Service* triggers = nullptr;
 };
 
 /// One method call: its params, the cancellation of its connection, where

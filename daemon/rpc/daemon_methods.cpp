@@ -5,6 +5,7 @@
 #include "common/version.hpp"
 #include "daemon/live/subscriptions.hpp"
 #include "daemon/rpc/method_table.hpp"
+#include "daemon/triggers/service.hpp"
 
 namespace hs::daemon::rpc {
 namespace json = boost::json;
@@ -30,6 +31,8 @@ void daemon_info(Context& ctx, Call&& c) {
       // Group commit at work: durable writes so far, and the changes they held.
       {"writes", json::object{{"count", ctx.seq.writes()}, {"changes", ctx.seq.changes_written()}}},
       {"locks", json::object{{"held", ctx.locks.held()}, {"waiting", ctx.locks.waiting()}}},
+      // Triggers: how many, running, paused, and their watch.
+      {"triggers", ctx.triggers != nullptr ? ctx.triggers->info() : json::object{}},
   });
 }
 

@@ -47,12 +47,19 @@ void lock_acquire(Context& ctx, Call&& c) {
                                      if (!ans) return reply(shutting_down());
                                      reply(json::object{{"acquired", ans->acquired},
                                                         {"coalesced", ans->coalesced},
-                                                        {"holder_pid", pid_value(ans->holder_pid)}});
+                                                        {"holder_pid", pid_value(ans->holder_pid)},
+                                                        {"owed", ans->owed}});
                                    });
   if (refused == locks::LockTable::Refusal::already_held) {
     c.reply(proto::RpcError::invalid_params("name", "this connection already holds lock \"" + name + "\""));
   } else if (refused == locks::LockTable::Refusal::already_waiting) {
     c.reply(proto::RpcError::invalid_params("name", "this connection is already waiting for lock \"" + name + "\""));
+  } else if (refused == locks::LockTable::Refusal::too_many) {
+    const auto limit = ctx.locks.max_per_conn();
+    c.reply(proto::RpcError{proto::code::over_limit,
+                            "Too many locks: a connection may hold or wait for at most " + std::to_string(limit) +
+                                " lock names (--max-locks)",
+                            json::object{{"limit", limit}}});
   }
 }
 
@@ -75,9 +82,10 @@ void lock_list(Context& ctx, Call&& c) {
     out.push_back(json::object{
         {"name", name},
         {"holder_pid", pid_value(l.holder_pid)},
-        {"held_ms", ms_since(l.held_since)},
+        {"held_ms", l.holder ? ms_since(l.held_since) : 0},
         {"waiting", l.waiters.size()},
         {"waiters", std::move(waiters)},
+        {"owed", l.owed},
     });
   }
   c.reply(std::move(out));

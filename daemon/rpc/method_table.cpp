@@ -75,6 +75,7 @@ constexpr ParamDoc kSubscribe[] = {
     {"targets", false, ParamType::names,
      "target names (not empty); absent: every target of the scope, present now or recorded later"},
     {"account", false, ParamType::name, "account (schema v2); absent: the top-level targets"},
+    {"triggers", false, ParamType::boolean, "also send trigger.started and trigger.finished (default false)"},
 };
 constexpr ParamDoc kUnsubscribe[] = {
     {"subscription", true, ParamType::count, "an id state.subscribe gave this connection"},
@@ -89,6 +90,32 @@ constexpr ParamDoc kLockAcquire[] = {
 constexpr ParamDoc kLockName[] = {
     {"name", true, ParamType::name, "lock name"},
 };
+constexpr ParamDoc kTriggerSet[] = {
+    {"name", true, ParamType::name, "trigger name (the rule of lock names)"},
+    {"watch", true, ParamType::watch_paths, "absolute paths, 1 to 256; a directory covers everything below it"},
+    {"command", true, ParamType::argv, "argv; command[0] absolute, or found on the daemon's PATH (stored resolved)"},
+    {"cwd", false, ParamType::abs_path, "working directory (default: the state dir)"},
+    {"env", false, ParamType::env_map, "added to the daemon's environment"},
+    {"settle_ms", false, ParamType::settle_ms, "a run starts this long after the last change (default 300)"},
+    {"max_wait_ms", false, ParamType::duration_ms,
+     "... or this long after the first, whichever comes first (default 3000, at least settle_ms)"},
+    {"lock", false, ParamType::lock_or_null, "the lock a run holds, as a coalescing caller (default \"sync\"; null: none)"},
+    {"timeout_ms", false, ParamType::duration_ms,
+     "past it the command's group gets SIGTERM, then SIGKILL 5 s later (default 600000; at least 1)"},
+    {"enabled", false, ParamType::boolean, "false: not watched; runs only on trigger.run (default true)"},
+};
+constexpr ParamDoc kTriggerName[] = {
+    {"name", true, ParamType::name, "trigger name"},
+};
+constexpr ParamDoc kTriggerOptName[] = {
+    {"name", false, ParamType::name, "trigger name; absent: every trigger"},
+};
+constexpr ParamDoc kTriggerLog[] = {
+    {"name", true, ParamType::name, "trigger name"},
+    {"runs", false, ParamType::log_runs, "how many of the last runs (default 10)"},
+};
+constexpr std::string_view kTriggerEntry =
+    R"({"type": "object", "required": ["name", "watch", "command", "cwd", "env", "settle_ms", "max_wait_ms", "lock", "timeout_ms", "enabled", "paused", "state", "owed", "runs", "last"], "properties": {"state": {"enum": ["idle", "settling", "waiting_lock", "running", "backing_off", "paused"]}}})";
 constexpr std::string_view kHealthEntry =
     R"({"type": "object", "required": ["timestamp", "score", "label"], "properties": {"timestamp": {"type": "string"}, "score": {"type": "number", "minimum": 0, "maximum": 100}, "label": {"type": "string"}}})";
 
@@ -151,13 +178,32 @@ constexpr MethodSpec kMethods[] = {
     {"lock.acquire",
      "Takes a named lock for this connection (released when it closes), waiting up to wait_ms in FIFO order.",
      kLockAcquire,
-     R"({"type": "object", "required": ["acquired", "coalesced", "holder_pid"], "properties": {"acquired": {"type": "boolean"}, "coalesced": {"type": "boolean"}, "holder_pid": {"type": ["integer", "null"]}}})",
+     R"({"type": "object", "required": ["acquired", "coalesced", "holder_pid", "owed"], "properties": {"acquired": {"type": "boolean"}, "coalesced": {"type": "boolean"}, "holder_pid": {"type": ["integer", "null"]}, "owed": {"type": "boolean"}}})",
      lock_acquire},
     {"lock.release", "Releases a lock this connection holds (error 2 when it holds none of that name).", kLockName,
      R"({"const": true})", lock_release},
-    {"lock.list", "Every lock held or waited for: name, holder_pid, held_ms, waiting, waiters.", kNone,
-     R"({"type": "array", "items": {"type": "object", "required": ["name", "holder_pid", "held_ms", "waiting"]}})",
+    {"lock.list", "Every lock held, waited for or owed a run: name, holder_pid, held_ms, waiting, waiters, owed.",
+     kNone,
+     R"({"type": "array", "items": {"type": "object", "required": ["name", "holder_pid", "held_ms", "waiting", "owed"]}})",
      lock_list},
+    {"trigger.set",
+     "Creates or replaces a trigger: a command the daemon runs when watched files change, settled, one run at a "
+     "time, under a lock; answered once durable.",
+     kTriggerSet, kTriggerEntry, trigger_set},
+    {"trigger.remove", "Removes a trigger (a run in progress finishes); error 2 when there is none of that name.",
+     kTriggerName, R"({"const": true})", trigger_remove},
+    {"trigger.list", "Every trigger, sorted by name: its definition, state, runs and last run.", kNone,
+     R"({"type": "array", "items": {"type": "object"}})", trigger_list},
+    {"trigger.run", "Runs a trigger now (no settle), or once more after the run in progress.", kTriggerName,
+     R"({"type": "object", "required": ["queued", "run"], "properties": {"queued": {"const": true}, "run": {"type": "integer", "minimum": 1}}})",
+     trigger_run},
+    {"trigger.log", "A trigger's last runs, oldest first, with the last 64 KiB of each output stream.", kTriggerLog,
+     R"({"type": "array", "items": {"type": "object", "required": ["run", "started", "ended", "exit_code", "signal", "timed_out", "coalesced", "changed", "output"]}})",
+     trigger_log},
+    {"trigger.pause", "Pauses a trigger (or all): changes are still noted, nothing runs.", kTriggerOptName,
+     R"({"const": true})", trigger_pause},
+    {"trigger.resume", "Resumes a trigger (or all): one with changes noted while paused runs once, settled.",
+     kTriggerOptName, R"({"const": true})", trigger_resume},
 };
 
 }  // namespace

@@ -10,7 +10,7 @@
 // Each family's handlers live in their own file (daemon_methods.cpp,
 // state_methods.cpp, hash_methods.cpp, account_methods.cpp,
 // plugins_methods.cpp, settings_methods.cpp, health_methods.cpp,
-// subscribe_methods.cpp, lock_methods.cpp).
+// subscribe_methods.cpp, lock_methods.cpp, trigger_methods.cpp).
 //
 // Adding a method family: one new file (say lock_methods.cpp) with its
 // handlers, their declarations below, and one row per method in kMethods
@@ -83,5 +83,12 @@ void state_unsubscribe(Context&, Call&&);
 void lock_acquire(Context&, Call&&);
 void lock_release(Context&, Call&&);
 void lock_list(Context&, Call&&);
+void trigger_set(Context&, Call&&);
+void trigger_remove(Context&, Call&&);
+void trigger_list(Context&, Call&&);
+void trigger_run(Context&, Call&&);
+void trigger_log(Context&, Call&&);
+void trigger_pause(Context&, Call&&);
+void trigger_resume(Context&, Call&&);
 
 }  // namespace hs::daemon::rpc

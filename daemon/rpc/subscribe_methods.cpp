@@ -21,7 +21,8 @@ void state_subscribe(Context& ctx, Call&& c) {
       return c.reply(proto::RpcError::invalid_params("targets", "must not be empty (leave it out for all targets)"));
     }
   }
-  auto id = ctx.subs->add(session, p.opt_str("account"), std::move(targets));
+  const json::value& triggers = p.raw("triggers");
+  auto id = ctx.subs->add(session, p.opt_str("account"), std::move(targets), triggers.is_bool() && triggers.get_bool());
   if (!id) {
     return c.reply(proto::RpcError::invalid_params(
         "targets", "this connection has " + std::to_string(live::Subscriptions::kMaxPerConnection) +

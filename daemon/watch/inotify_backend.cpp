@@ -143,6 +143,7 @@ class InotifyBackend final : public Backend {
         if (!name.empty()) {
           e.what |= kEntry;
           e.name = name;
+          e.dir = (ev.mask & IN_ISDIR) != 0;
           if ((ev.mask & IN_CLOSE_WRITE) != 0) e.what |= kClosedWrite;
           if ((ev.mask & IN_MOVED_TO) != 0) e.what |= kMovedIn;
         } else if ((ev.mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT)) != 0) {

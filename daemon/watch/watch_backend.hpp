@@ -37,6 +37,7 @@ class Backend {
     int handle = -1;
     unsigned what = 0;
     std::string_view name;  // for kEntry
+    bool dir = false;       // for kEntry: the entry is a directory (when the OS says)
   };
   /// Called on the loop with the events of one read, in the OS's order.
   using OnEvents = std::function<void(const std::vector<Event>&)>;

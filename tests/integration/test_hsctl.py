@@ -16,7 +16,8 @@ from conftest import DAEMON, harnesssyncd_pids
 
 HSCTL = os.environ.get("HS_HSCTL", os.path.join(os.path.dirname(DAEMON), "hsctl"))
 COMMANDS = ["status", "drift", "record", "accept", "clear", "migrate", "hash", "accounts", "plugins", "dry-run",
-            "health", "lock", "locks", "info", "ping", "shutdown", "call", "socket-path"]
+            "health", "trigger", "harnesssync", "lock", "locks", "info", "ping", "shutdown", "call",
+            "socket-path"]
 
 
 class Env:

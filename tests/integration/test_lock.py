@@ -75,13 +75,13 @@ def waiting(daemon, name):
 def test_acquire_list_info_release(daemon):
     c = daemon.client()
     got = acquire(c, "sync")
-    assert got == {"acquired": True, "coalesced": False, "holder_pid": ME}
+    assert got == {"acquired": True, "coalesced": False, "holder_pid": ME, "owed": False}
     l = locks(daemon)["sync"]
     assert l["holder_pid"] == ME and l["waiting"] == 0 and l["waiters"] == [] and l["held_ms"] >= 0
     assert daemon.client().call("daemon.info")["locks"] == {"held": 1, "waiting": 0}
     # Busy, try once (the default wait_ms is 0): at once, naming the holder.
     other = daemon.client()
-    assert acquire(other, "sync") == {"acquired": False, "coalesced": False, "holder_pid": ME}
+    assert acquire(other, "sync") == {"acquired": False, "coalesced": False, "holder_pid": ME, "owed": False}
     assert acquire(other, "deploy")["acquired"]  # names are independent
     assert c.call("lock.release", {"name": "sync"}) is True
     assert set(locks(daemon)) == {"deploy"}
@@ -104,7 +104,7 @@ def test_fifo_order_with_10_waiters(daemon):
     holder.call("lock.release", {"name": "sync"})
     for i, w in enumerate(waiters):
         resp = w.read_line()
-        assert resp["result"] == {"acquired": True, "coalesced": False, "holder_pid": ME}, (i, resp)
+        assert resp["result"] == {"acquired": True, "coalesced": False, "holder_pid": ME, "owed": False}, (i, resp)
         for later in waiters[i + 1:]:
             assert not has_answer(later), "waiter %d answered before waiter %d" % (waiters.index(later), i)
         assert w.call("lock.release", {"name": "sync"}) is True
@@ -118,7 +118,7 @@ def test_a_wait_times_out_with_acquired_false(daemon):
     t0 = time.monotonic()
     got = acquire(w, "sync", wait_ms=300)
     assert time.monotonic() - t0 >= 0.29
-    assert got == {"acquired": False, "coalesced": False, "holder_pid": ME}
+    assert got == {"acquired": False, "coalesced": False, "holder_pid": ME, "owed": False}
     assert locks(daemon)["sync"]["waiting"] == 0
     # The connection goes on working, and may wait again.
     holder.call("lock.release", {"name": "sync"})
@@ -153,7 +153,7 @@ def test_sigkill_of_the_holder_hands_the_lock_on_at_once(daemon):
         holder.send_signal(signal.SIGKILL)
         resp = w.read_line()
         elapsed = time.monotonic() - t0
-        assert resp["result"] == {"acquired": True, "coalesced": False, "holder_pid": ME}, resp
+        assert resp["result"] == {"acquired": True, "coalesced": False, "holder_pid": ME, "owed": False}, resp
         assert elapsed < 5.0, elapsed
         assert locks(daemon)["sync"]["holder_pid"] == ME
     finally:
@@ -186,7 +186,7 @@ def test_coalesce_one_follow_up_waits_the_rest_are_covered(daemon):
     wait_until(lambda: waiting(daemon, "sync") == 1)
     late = daemon.client()
     assert acquire(late, "sync", wait_ms=120000, coalesce=True) == {"acquired": False, "coalesced": True,
-                                                                   "holder_pid": ME}
+                                                                   "holder_pid": ME, "owed": False}
     # Not coalescing: queues as usual, behind the follow-up.
     plain = daemon.client()
     send_acquire(plain, "sync", wait_ms=120000)
@@ -415,9 +415,9 @@ def test_hsctl_locks_lists_them(daemon):
     r = hsctl(daemon, "locks")
     assert r.returncode == 0, r
     lines = r.stdout.splitlines()
-    assert lines[0].split() == ["NAME", "HOLDER", "HELD", "WAITING"]
+    assert lines[0].split() == ["NAME", "HOLDER", "HELD", "WAITING", "OWED"]
     row = lines[1].split()
-    assert row[0] == "sync" and row[1] == str(ME) and row[3] == "1", lines
+    assert row[0] == "sync" and row[1] == str(ME) and row[3] == "1" and row[4] == "no", lines
     assert "1 held, 1 waiting" in hsctl(daemon, "info").stdout
     r = hsctl(daemon, "--json", "locks")
     listed = json.loads(r.stdout)
@@ -460,7 +460,7 @@ def test_hsctl_json_lock_says_coalesced_and_busy(daemon, tmp):
     r = hsctl(daemon, "--json", "lock", "sync", "--wait", "0", "--", "touch", marker)
     assert r.returncode == 5, r
     assert json.loads(r.stdout) == {"name": "sync", "acquired": False, "coalesced": False, "holder_pid": ME,
-                                    "ran": False, "exit_status": None}, r.stdout
+                                    "ran": False, "exit_status": None, "owed": False}, r.stdout
     follow = daemon.client()
     send_acquire(follow, "sync", wait_ms=120000, coalesce=True)
     wait_until(lambda: waiting(daemon, "sync") == 1)
@@ -468,7 +468,7 @@ def test_hsctl_json_lock_says_coalesced_and_busy(daemon, tmp):
     r = hsctl(daemon, "lock", "sync", "--coalesce", "--json", "--", "touch", marker)
     assert r.returncode == 0, r
     assert json.loads(r.stdout) == {"name": "sync", "acquired": False, "coalesced": True, "holder_pid": ME,
-                                    "ran": False, "exit_status": None}, r.stdout
+                                    "ran": False, "exit_status": None, "owed": False}, r.stdout
     assert not os.path.exists(marker)
 
 

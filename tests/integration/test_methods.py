@@ -202,7 +202,11 @@ def test_every_method_checks_its_params_as_rpc_discover_describes_them(daemon):
     before = c.call("state.all")
 
     def sample(schema):  # a value that satisfies the schemas the daemon publishes
-        return {"string": "codex", "integer": 1, "number": 1.5, "boolean": True, "object": {}, "array": []}[schema["type"]]
+        if schema["type"] == "array":
+            return [sample(schema.get("items", {"type": "string"}))] * schema.get("minItems", 0)
+        if schema["type"] == "string" and schema.get("pattern") == "^/":
+            return "/tmp"
+        return {"string": "codex", "integer": 1, "number": 1.5, "boolean": True, "object": {}}[schema["type"]]
 
     def wrong(schema):  # a value of a kind the schema refuses
         return [1] if schema["type"] == "boolean" else True

@@ -21,7 +21,8 @@ import tempfile
 
 # Lowest first; a layer may only declare layers before it. The triggers
 # layer (issue 18) goes between live and rpc.
-LAYERS = ["common", "proto", "store", "sequencer", "watch", "hashing", "locks", "net", "live", "rpc", "daemon"]
+LAYERS = ["common", "proto", "store", "sequencer", "watch", "hashing", "locks", "net", "live", "triggers", "rpc",
+          "daemon"]
 # Targets that are part of a layer without being its folder's main library:
 # hs_sha256 is common/'s SHA-256, a target of its own so that libcrypto never
 # reaches hsctl (common/CMakeLists.txt).

@@ -18,7 +18,10 @@ namespace {
 const ParamType kAllTypes[] = {ParamType::name,       ParamType::string,  ParamType::path,
                                ParamType::path_map,   ParamType::paths,   ParamType::count,
                                ParamType::object_map, ParamType::boolean, ParamType::number,
-                               ParamType::history_n,  ParamType::names};
+                               ParamType::history_n,  ParamType::names,   ParamType::watch_paths,
+                               ParamType::argv,       ParamType::abs_path, ParamType::env_map,
+                               ParamType::lock_or_null, ParamType::settle_ms, ParamType::duration_ms,
+                               ParamType::log_runs};
 
 json::value valid_value(ParamType t) {
   switch (t) {
@@ -33,6 +36,14 @@ json::value valid_value(ParamType t) {
     case ParamType::number: return 42.5;
     case ParamType::history_n: return 30;
     case ParamType::names: return json::array{"codex", "gemini"};
+    case ParamType::watch_paths: return json::array{"/home/u/.claude", "/p/CLAUDE.md"};
+    case ParamType::argv: return json::array{"/bin/true", "x"};
+    case ParamType::abs_path: return "/tmp";
+    case ParamType::env_map: return json::object{{"K", "v"}};
+    case ParamType::lock_or_null: return "sync";
+    case ParamType::settle_ms: return 300;
+    case ParamType::duration_ms: return 3000;
+    case ParamType::log_runs: return 10;
   }
   return nullptr;
 }
@@ -111,7 +122,8 @@ TEST_CASE("methods: each param type's check matches its schema's limits", "[meth
   for (ParamType t : kAllTypes) {
     INFO("type " << hs::proto::param_schema(t));
     CHECK_FALSE(check_param(t, "f", valid_value(t)));
-    CHECK(check_param(t, "f", nullptr));
+    // null is "none" for a lock, and nothing for any other type.
+    CHECK(static_cast<bool>(check_param(t, "f", nullptr)) == (t != ParamType::lock_or_null));
     json::parse(hs::proto::param_schema(t));  // valid JSON
   }
   const std::string long_path(4097, 'a');

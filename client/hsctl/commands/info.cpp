@@ -43,6 +43,14 @@ Action setup_info(CLI::App&, Context& ctx) {
       };
       std::printf("%-11s %s held, %s waiting (hsctl locks)\n", "locks", n("held").c_str(), n("waiting").c_str());
     }
+    if (const json::object* t = object_member(*r, "triggers"); t != nullptr && t->contains("count")) {
+      auto n = [&](const char* k) {
+        const auto* v = t->if_contains(k);
+        return v == nullptr ? std::string("?") : json::serialize(*v);
+      };
+      std::printf("%-11s %s, %s running, %s paused (hsctl trigger ls)\n", "triggers", n("count").c_str(),
+                  n("running").c_str(), n("paused").c_str());
+    }
     if (c->started_daemon()) std::printf("(hsctl started this daemon)\n");
     return exit_code::ok;
   };

@@ -12,6 +12,7 @@
 
 #include "client/hsctl/commands.hpp"
 #include "client/hsctl/output.hpp"
+#include "client/hsctl/trigger_text.hpp"
 
 namespace hsctl {
 namespace json = boost::json;
@@ -68,8 +69,9 @@ Action setup_status(CLI::App& sub, Context& ctx) {
   sub.add_option("TARGET", *target, "Only this target");
   sub.footer("Exit status 1 when any target drifted. Drift is computed by the daemon, which hashes the\n"
              "files each target recorded. --json: {ok, drift_detected, drift_targets, never_synced,\n"
-             "last_sync, targets: {t: {status, last_sync, items_synced, items_failed, drift, drift_count}}};\n"
-             "ok is true when no target drifted and every target's last sync succeeded.\n"
+             "last_sync, targets: {t: {status, last_sync, items_synced, items_failed, drift, drift_count}},\n"
+             "triggers: [trigger.list's entries] when there are any}; ok is true when no target drifted and every target's\n"
+             "last sync succeeded. Each trigger's state and last result follow the targets' table.\n"
              "--watch: redrawn live until Ctrl-C (exit 0; 3 when the daemon goes away); when\n"
              "standard output is not a terminal, a new table (with --json, a new line) per change.");
   sub.add_flag("--watch", *watch,
@@ -176,6 +178,11 @@ Status render(Context& ctx, harnesssync::Client* c, const std::string& target_na
     out_json["never_synced"] = never;
     out_json["last_sync"] = last_sync.empty() ? json::value(nullptr) : json::value(last_sync);
     out_json["targets"] = out_targets;
+    // Each trigger's state and last result (trigger.list); absent when
+    // there are none (HarnessSync's own shape), or the daemon has none.
+    if (auto triggers = c->call("trigger.list"); triggers && triggers->is_array() && !triggers->get_array().empty()) {
+      out_json["triggers"] = *triggers;
+    }
     out += json::serialize(out_json) + "\n";
   } else {
     appendf(out, "last sync: %s%s\n", relative_time(last_sync).c_str(),
@@ -193,6 +200,9 @@ Status render(Context& ctx, harnesssync::Client* c, const std::string& target_na
     }
     for (const auto& t : never) appendf(out, "%-16s never synced\n", std::string(t.get_string()).c_str());
     if (drift_detected) appendf(out, "\ndrift found: 'hsctl drift TARGET' lists the files\n");
+    if (auto triggers = c->trigger_list(); triggers && !triggers->empty()) {
+      out += "\n" + trigger_table(*triggers);
+    }
   }
   return Status{std::move(out), drift_detected ? exit_code::drift : exit_code::ok};
 }

@@ -33,6 +33,7 @@
 
 #include <harnesssync/options.hpp>
 #include <harnesssync/result.hpp>
+#include <harnesssync/triggers.hpp>
 #include <harnesssync/types.hpp>
 
 namespace harnesssync {
@@ -135,6 +136,27 @@ class Client {
   Result<HealthEntry> health_record(const std::string& target, double score, const std::string& label = "");
   /// health.history: the last `n` (1 to 90) entries of `target`, oldest first.
   Result<std::vector<HealthEntry>> health_history(const std::string& target, int64_t n = 30);
+
+  // Triggers (docs/PROTOCOL.md, "Triggers"; src/triggers.cpp).
+  /// trigger.set: creates or replaces; the trigger as stored, once durable.
+  /// A bad param is an rpc error -32602 whose data names the field.
+  Result<TriggerInfo> trigger_set(const TriggerSpec& spec);
+  /// trigger.remove: an rpc error with code 2 when there is none of that name.
+  Result<Done> trigger_remove(const std::string& name);
+  /// trigger.list, sorted by name.
+  Result<std::vector<TriggerInfo>> trigger_list();
+  /// trigger.run: runs it now, or once more after the run in progress;
+  /// returns the number of the run that covers this request (its
+  /// trigger.finished says how it ended).
+  Result<int64_t> trigger_run(const std::string& name);
+  /// trigger.log: the last `runs` (1 to 100) runs, oldest first, with output.
+  Result<std::vector<TriggerRun>> trigger_log(const std::string& name, int64_t runs = 10);
+  /// trigger.pause / trigger.resume of one trigger, or (nullopt) of all.
+  Result<Done> trigger_pause(const std::optional<std::string>& name = std::nullopt);
+  Result<Done> trigger_resume(const std::optional<std::string>& name = std::nullopt);
+  /// state.subscribe {"triggers": true}: also trigger.started and
+  /// trigger.finished (and state.* of every top-level target).
+  Result<int64_t> subscribe_triggers();
 
  private:
   struct Impl;

@@ -62,6 +62,7 @@ struct LockInfo {
   std::optional<int64_t> holder_pid;
   int64_t held_ms = 0;
   int64_t waiting = 0;  // callers queued for it
+  bool owed = false;    // a run is owed (a caller that covered others left): see LockResult::owed
 };
 
 /// lock.acquire's wait_ms that waits without bound (about 31 years or more).

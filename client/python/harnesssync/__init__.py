@@ -7,8 +7,8 @@ Standard library only; Python 3.9 or later.
 from .client import Client, LockResult
 from .errors import (CallTimeout, ClientClosed, ConfigError, ConnectionClosed, DaemonUnavailable,
                      HarnessSyncError, InternalError, InvalidParams, InvalidRequest, LockNotHeld, MessageTooLarge,
-                     MethodNotFound, ParseError, ProtocolError, RpcError, ShuttingDown, SpawnError, StateError,
-                     StateWriteFailed, WrongDaemon)
+                     MethodNotFound, NoSuchTrigger, ParseError, ProtocolError, RpcError, ShuttingDown, SpawnError,
+                     StateError, StateWriteFailed, WrongDaemon)
 from .paths import resolve_state_dir, runtime_dir, socket_path
 from .state_manager import StateManager
 
@@ -19,5 +19,5 @@ __all__ = [
     "HarnessSyncError", "ConfigError", "DaemonUnavailable", "SpawnError", "WrongDaemon", "ConnectionClosed",
     "CallTimeout", "ProtocolError", "ClientClosed", "StateError", "RpcError", "ParseError", "InvalidRequest",
     "MethodNotFound", "InvalidParams", "InternalError", "ShuttingDown", "MessageTooLarge", "StateWriteFailed",
-    "LockNotHeld", "__version__",
+    "LockNotHeld", "NoSuchTrigger", "__version__",
 ]

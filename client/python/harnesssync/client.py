@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import paths, spawn
-from .errors import (CallTimeout, ClientClosed, ConnectionClosed, HarnessSyncError, ProtocolError, RpcError,
-                     WrongDaemon)
+from .errors import (CallTimeout, ClientClosed, ConnectionClosed, HarnessSyncError, LockNotHeld, NoSuchTrigger,
+                     ProtocolError, RpcError, WrongDaemon)
 
 log = logging.getLogger("harnesssync")
 
@@ -196,12 +196,14 @@ class Client:
     def info(self) -> Dict[str, Any]:
         return self.call("daemon.info")
 
-    def subscribe(self, targets: Optional[Iterable[str]] = None, account: Optional[str] = None) -> int:
+    def subscribe(self, targets: Optional[Iterable[str]] = None, account: Optional[str] = None,
+                  triggers: bool = False) -> int:
         """state.subscribe: returns the subscription id. targets None: every
         target of the scope (top level, or `account`'s), now and later.
         Notifications (state.drifted at once for each tracked target, then
-        state.changed / state.drifted) go to on_notification when the Client
-        has one, else they are queued for notifications()."""
+        state.changed / state.drifted; with triggers, trigger.started and
+        trigger.finished too) go to on_notification when the Client has one,
+        else they are queued for notifications()."""
         if self.on_notification is None:
             self._collect()
         params: Dict[str, Any] = {}
@@ -209,6 +211,8 @@ class Client:
             params["targets"] = list(targets)
         if account is not None:
             params["account"] = account
+        if triggers:
+            params["triggers"] = True
         return self.call("state.subscribe", params or None)["subscription"]
 
     def unsubscribe(self, subscription: int) -> None:
@@ -296,6 +300,70 @@ class Client:
                     self.lock_release(name)
                 except (ConnectionClosed, ClientClosed):
                     pass  # the connection's end released it
+
+    # -- triggers (docs/PROTOCOL.md, "Triggers") ---------------------------
+    # Commands the daemon runs when watched files change. Answers are the
+    # daemon's JSON, as dicts: see the protocol for their members.
+
+    def trigger_set(self, name: str, watch: Sequence[Union[str, os.PathLike]], command: Sequence[str], *,
+                    cwd: Optional[Union[str, os.PathLike]] = None, env: Optional[Dict[str, str]] = None,
+                    settle_ms: Optional[int] = None, max_wait_ms: Optional[int] = None,
+                    lock: Optional[str] = None, no_lock: bool = False,
+                    timeout_ms: Optional[int] = None, enabled: Optional[bool] = None) -> Dict[str, Any]:
+        """trigger.set: creates or replaces trigger `name`, and returns it as
+        trigger.list shows it, once durable. `watch`: absolute paths (a
+        directory covers its whole tree); `command`: argv, command[0]
+        absolute or a name on the daemon's PATH. `lock`: the lock a run holds
+        (None: the daemon's default, "sync"); `no_lock=True`: none. A bad
+        param raises InvalidParams (its .field names it); nothing is saved."""
+        params: Dict[str, Any] = {"name": name, "watch": [os.fspath(p) for p in watch], "command": list(command)}
+        if cwd is not None:
+            params["cwd"] = os.fspath(cwd)
+        if env:
+            params["env"] = dict(env)
+        for key, value in (("settle_ms", settle_ms), ("max_wait_ms", max_wait_ms), ("timeout_ms", timeout_ms),
+                           ("enabled", enabled)):
+            if value is not None:
+                params[key] = value
+        if no_lock:
+            params["lock"] = None
+        elif lock is not None:
+            params["lock"] = lock
+        return self.call("trigger.set", params)
+
+    def trigger_remove(self, name: str) -> None:
+        """trigger.remove; NoSuchTrigger (error 2) when there is none of that name."""
+        try:
+            self.call("trigger.remove", {"name": name})
+        except LockNotHeld as e:  # code 2 means "no such trigger" here
+            raise NoSuchTrigger(e.code, e.message, e.data, "trigger.remove") from None
+
+    def trigger_list(self) -> List[Dict[str, Any]]:
+        """trigger.list: every trigger, sorted by name."""
+        return self.call("trigger.list")
+
+    def trigger_run(self, name: str) -> int:
+        """trigger.run: runs it now (or once more after the run in progress);
+        returns the number of the run that covers this request."""
+        r = self.call("trigger.run", {"name": name})
+        if not isinstance(r, dict) or not isinstance(r.get("run"), int):
+            raise ProtocolError("trigger.run: the answer has no run number")
+        return r["run"]
+
+    def trigger_log(self, name: str, runs: Optional[int] = None) -> List[Dict[str, Any]]:
+        """trigger.log: the last `runs` (1 to 100, default 10) runs, oldest first, with output."""
+        params: Dict[str, Any] = {"name": name}
+        if runs is not None:
+            params["runs"] = runs
+        return self.call("trigger.log", params)
+
+    def trigger_pause(self, name: Optional[str] = None) -> None:
+        """trigger.pause of `name`, or (None) of every trigger."""
+        self.call("trigger.pause", {"name": name} if name is not None else None)
+
+    def trigger_resume(self, name: Optional[str] = None) -> None:
+        """trigger.resume of `name`, or (None) of every trigger."""
+        self.call("trigger.resume", {"name": name} if name is not None else None)
 
     def _call_unbounded(self, method: str, params: Dict[str, Any]) -> Any:
         request_id = next(self._ids)

@@ -118,7 +118,8 @@ class ShuttingDown(RpcError):
 
 
 class MessageTooLarge(RpcError):
-    """-32001: the message was over the daemon's limit (data: {"limit"})."""
+    """-32001: a limit: the message was over the daemon's size limit, or the
+    connection holds or waits for too many lock names (data: {"limit"})."""
 
 
 class StateWriteFailed(RpcError):
@@ -128,6 +129,10 @@ class StateWriteFailed(RpcError):
 
 class LockNotHeld(RpcError):
     """2: lock.release of a lock this connection does not hold."""
+
+
+class NoSuchTrigger(RpcError):
+    """2 from trigger.remove: there is no trigger of that name (data: {"name"})."""
 
 
 _BY_CODE: Dict[int, Type[RpcError]] = {

@@ -1,0 +1,44 @@
+// A thread for the triggers' blocking work (durable saves, checks that
+// touch the file system, posix_spawn): jobs run one at a time, in the
+// order posted, and each one's continuation runs on the event loop, so no
+// file system call blocks the loop (docs/PROTOCOL.md, "Limits").
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace hs::daemon::triggers {
+
+class Worker {
+ public:
+  explicit Worker(boost::asio::io_context& io);
+  /// stop().
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  /// Runs `blocking` on the worker, then `then` (may be empty) on the loop,
+  /// unless the worker was stopped meanwhile.
+  void post(std::function<void()> blocking, std::function<void()> then = {});
+  /// Runs what was posted before, then joins the thread; continuations not
+  /// run yet are dropped, and later posts are ignored.
+  void stop();
+
+ private:
+  void work();
+
+  boost::asio::io_context& io_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool quit_ = false;
+  std::thread thread_;
+};
+
+}  // namespace hs::daemon::triggers
