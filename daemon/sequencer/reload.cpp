@@ -53,7 +53,9 @@ bool Sequencer::take_in(store::DiskLook& look) {
             (refusal_ ? ": it parses again, and changes are accepted again" : ""));
   refusal_.reset();
   std::vector<std::string> warnings;
-  store_.adopt(std::move(*look.loaded), &warnings);
+  std::shared_ptr<store::KeptFile> before = store_.kept_file();
+  boost::json::object previous = store_.adopt(std::move(*look.loaded), &warnings);
+  free_off_loop(std::move(before), std::move(previous));
   for (const auto& w : warnings) log::warn(w);
   // docs/STATE.md, "Other writers": subscribers hear of it (kind
   // "reloaded"). The file read is durable: another process put it there.

@@ -127,6 +127,7 @@ class Sequencer {
   void finish_write(Status outcome, const store::WriteInfo& info);
   void answer_batch(const Status& outcome);
   void finish_text(proto::JsonText text, uint64_t generation);
+  void free_off_loop(std::shared_ptr<store::KeptFile> file, boost::json::object doc);
   // reload.cpp
   enum class LookFor { check, conflict };
   void start_look(LookFor why);

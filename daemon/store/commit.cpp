@@ -72,7 +72,7 @@ Result<bool> StateStore::changed_on_disk() const {
   return !(now == disk_identity());
 }
 
-LookRequest StateStore::begin_look() const { return {opts_.dir, disk_identity(), opts_.now()}; }
+LookRequest StateStore::begin_look() const { return {opts_.dir, disk_identity(), opts_.now(), opts_.schema}; }
 
 DiskLook StateStore::look_at_disk(const LookRequest& r) {
   DiskLook out;
@@ -83,25 +83,32 @@ DiskLook StateStore::look_at_disk(const LookRequest& r) {
   }
   out.seen = *seen;
   out.unchanged = *seen == r.expect;
-  if (!out.unchanged) out.loaded = load_state(r.dir, r.now, LoadMode::run_time);
+  if (!out.unchanged) {
+    out.loaded = load_state(r.dir, r.now, LoadMode::run_time);
+    if (out.loaded) prepare_layout(*out.loaded, r.schema);
+  }
   return out;
 }
 
-void StateStore::adopt(Loaded loaded, std::vector<std::string>* warnings) {
+json::object StateStore::adopt(Loaded loaded, std::vector<std::string>* warnings) {
   if (warnings != nullptr) warnings->insert(warnings->end(), loaded.warnings.begin(), loaded.warnings.end());
+  // Moved out first, then in: a move assignment would free the old
+  // document here.
+  json::object previous = std::move(doc_);
   doc_ = std::move(loaded.doc);
   log_.clear();
   pending_ = false;
   disk_ = std::move(loaded.file);
   ++generation_;
-  settle_layout(loaded.fresh, warnings);
+  settle_layout(loaded, warnings);
+  return previous;
 }
 
 Status StateStore::reload(std::vector<std::string>* warnings) {
   DiskLook look = look_at_disk(begin_look());
   if (look.unchanged) return {};
   if (!look.loaded) return std::move(look.loaded).error();
-  adopt(std::move(*look.loaded), warnings);
+  (void)adopt(std::move(*look.loaded), warnings);
   return commit();
 }
 

@@ -54,9 +54,14 @@ void StateStore::keep_layout() {
   if (!doc_.contains("accounts")) set_member({}, "accounts", json::object());
 }
 
-void StateStore::settle_layout(bool fresh, std::vector<std::string>* warnings) {
+void StateStore::prepare_layout(Loaded& loaded, int schema) {
+  if (schema != 2 || loaded.fresh || version_of(loaded.doc) == 2 || loaded.doc.contains("accounts")) return;
+  loaded.v2_accounts = accounts_of_v1(loaded.doc);
+}
+
+void StateStore::settle_layout(Loaded& loaded, std::vector<std::string>* warnings) {
   if (opts_.schema != 2) return;
-  if (fresh) {
+  if (loaded.fresh) {
     // Made here, not read: nothing to write until the first change.
     doc_ = fresh_layout2(std::move(doc_));
     return;
@@ -67,7 +72,8 @@ void StateStore::settle_layout(bool fresh, std::vector<std::string>* warnings) {
   // itself. The flat targets stay; an `accounts` the file already has is
   // kept as it is.
   const bool had_accounts = doc_.contains("accounts");
-  json::object accounts = had_accounts ? json::object() : accounts_of_v1(doc_);
+  json::object accounts;
+  if (!had_accounts) accounts = loaded.v2_accounts ? std::move(*loaded.v2_accounts) : accounts_of_v1(doc_);
   set_member({}, "version", 2);
   if (!had_accounts) set_member({}, "accounts", std::move(accounts));
   if (warnings != nullptr) warnings->push_back(state_path_ + " was version 1: moved to version 2 (layout 2)");

@@ -31,6 +31,10 @@ struct Loaded {
   /// The file read, with its identity from its own descriptor; null when
   /// there was none or it was moved aside.
   std::shared_ptr<KeptFile> file;
+  /// In layout 2, a version 1 file's `accounts` as the move to version 2
+  /// makes it (a copy of all its targets), made where the file was read,
+  /// off the event loop (StateStore::prepare_layout); nullopt: not needed.
+  std::optional<boost::json::object> v2_accounts;
 };
 
 /// At start, no other daemon is live and anything unreadable is backed up;

@@ -87,7 +87,7 @@ Result<std::unique_ptr<StateStore>> StateStore::open(StoreOptions opts,
   HS_TRY_ASSIGN(auto loaded, load_state(opts.dir, opts.now()));
   std::unique_ptr<StateStore> store(new StateStore(std::move(opts), std::move(lock), json::object()));
   store->exchange_ = exchange_works(store->opts_.dir);
-  store->adopt(std::move(loaded), warnings);
+  (void)store->adopt(std::move(loaded), warnings);
   HS_TRY(store->commit());
   return store;
 }

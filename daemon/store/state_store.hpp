@@ -129,6 +129,7 @@ struct LookRequest {
   std::string dir;
   std::optional<FileStat> expect;
   Clock::time_point now;
+  int schema = 1;  // StoreOptions::schema
 };
 
 class StateStore {
@@ -233,6 +234,12 @@ class StateStore {
   const char* other_writers() const { return exchange_ ? "exchange" : "check"; }
   /// state.json as the store last wrote or loaded it (nullopt: none).
   std::optional<FileStat> disk_identity() const;
+  /// The open file behind disk_identity(). Once state.json is another file,
+  /// this descriptor is often the old file's last reference, and closing it
+  /// frees all of its blocks (tens of ms for 100 MB): a caller with an event
+  /// loop takes a reference before a commit or adopt and lets go of it
+  /// elsewhere.
+  const std::shared_ptr<KeptFile>& kept_file() const { return disk_; }
   /// True when state.json is no longer that file: another process wrote it.
   Result<bool> changed_on_disk() const;
   /// What a look at the disk needs; taken on the store's thread.
@@ -243,8 +250,15 @@ class StateStore {
   /// REQUIRES: !pending(). Takes in a document read by look_at_disk (or
   /// load_state) as the state, and the file it came from as the one
   /// expected. In layout 2 a version 1 file is moved to version 2: that
-  /// leaves changes pending, for the caller to commit.
-  void adopt(Loaded loaded, std::vector<std::string>* warnings);
+  /// leaves changes pending, for the caller to commit. Returns the previous
+  /// document, for the caller to free where that costs nothing (freeing a
+  /// 100 MB document takes a good part of a second: the Sequencer does it
+  /// on its writer thread, not on the event loop).
+  [[nodiscard]] boost::json::object adopt(Loaded loaded, std::vector<std::string>* warnings);
+  /// In layout 2, does the costly part of moving a version 1 file to
+  /// version 2 (copying its targets into `accounts`) where it was read
+  /// (layout.cpp). Touches no store state: runs anywhere.
+  static void prepare_layout(Loaded& loaded, int schema);
   /// REQUIRES: !pending(). look_at_disk, adopt and commit, here and now
   /// (the one-call forms; the daemon's Sequencer does them off its loop).
   /// On error (a newer version, an unreadable file, an I/O error) memory
@@ -272,7 +286,7 @@ class StateStore {
   void keep_layout();
   /// Settles a loaded document into the layout (layout.cpp); a version 1
   /// file in layout 2 is left with its move pending.
-  void settle_layout(bool fresh, std::vector<std::string>* warnings);
+  void settle_layout(Loaded& loaded, std::vector<std::string>* warnings);
   template <class T, class F>
   Result<T> apply_and_commit(F&& apply);
   Status commit_once(bool* changed);

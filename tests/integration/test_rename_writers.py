@@ -58,6 +58,18 @@ def targets_on_disk(d):
     return set(d.state()["targets"])
 
 
+@pytest.fixture
+def daemon(start):
+    """The daemon, where it swaps its file in by exchange: with the check
+    alone (a portable build, a file system without RENAME_EXCHANGE) a save
+    landing between the check and the rename can be lost, as STATE.md says."""
+    d = start()
+    mode = d.client().call("daemon.info")["other_writers"]
+    if mode != "exchange":
+        pytest.skip("other_writers is %r here" % mode)
+    return d
+
+
 def test_a_save_landing_during_the_daemons_rename_is_kept(daemon):
     # Every rename of the daemon waits 300 ms before it runs (strace fault
     # injection), and a StateManager save lands inside that wait, after the
@@ -85,7 +97,6 @@ def test_a_save_landing_during_the_daemons_rename_is_kept(daemon):
         tracer.wait(10)
     final = targets_on_disk(daemon)
     assert {"seed"} | {"mine%d" % i for i in range(rounds)} | {"theirs%d" % i for i in range(rounds)} <= final
-    assert c.call("daemon.info")["other_writers"] == "exchange"
     # Nothing of the daemon's own is left behind, and nothing was set aside.
     leftovers = [n for n in os.listdir(daemon.state_dir) if "harnesssyncd-" in n or ".displaced." in n]
     assert leftovers == [], leftovers

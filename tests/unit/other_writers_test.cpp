@@ -114,3 +114,33 @@ TEST_CASE("in layout 2 a version 1 file written by another process is moved", "[
   CHECK(disk.at("accounts").at("default").at("targets").as_object().contains("codex"));
   CHECK_FALSE(s->changed_on_disk().value());
 }
+
+TEST_CASE("the check (no exchange) stops before its rename too, and notes the file it wrote by fstat",
+          "[store][writers]") {
+  StoreFixture f;
+  auto s = f.open();
+  REQUIRE(s->record(record_args("mine", {})));
+  REQUIRE(s->apply_record(record_args("next", {})));
+  hs::daemon::store::PendingWrite w = s->begin_commit();
+  w.exchange = false;  // as on a file system that refuses RENAME_EXCHANGE
+  hs::daemon::store::WriteInfo info;
+  auto st = hs::daemon::store::StateStore::write(w, &info);
+  REQUIRE(st);
+  CHECK(info.placed);
+  REQUIRE(info.written);
+  REQUIRE(s->end_commit(st, info));
+  // The identity noted is the file now at state.json.
+  CHECK(s->disk_identity() == hs::stat_if_exists(f.state_path()).value());
+  CHECK_FALSE(s->changed_on_disk().value());
+
+  external_save(f, R"({"version": 1, "targets": {}})");
+  REQUIRE(s->apply_record(record_args("later", {})));
+  w = s->begin_commit();
+  w.exchange = false;
+  st = hs::daemon::store::StateStore::write(w, &info);
+  CHECK_FALSE(st);
+  CHECK(info.changed);
+  CHECK_FALSE(info.placed);
+  REQUIRE(s->end_commit(st, info));
+  CHECK(f.disk().at("targets").as_object().empty());  // untouched
+}
