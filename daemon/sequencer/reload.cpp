@@ -7,6 +7,7 @@
 // everything else that needs no state go on.
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <algorithm>
 
 #include "common/log.hpp"
 #include "daemon/sequencer/sequencer.hpp"
@@ -25,6 +26,19 @@ Error as_write_failed(Error e) {
 }
 
 }  // namespace
+
+void Sequencer::retry_after_conflict() {
+  if (conflict_rounds_ == 0) return start_look(LookFor::conflict);
+  // A writer saving flat out tends to fall into step with the daemon (both
+  // wake from fsyncs on the same journal), so that its saves land in every
+  // one of our windows: a random pause of up to 2 ms per round so far
+  // breaks the step. writing_ stays set: nothing is applied meanwhile.
+  writing_ = true;
+  retry_seed_ = retry_seed_ * 1664525u + 1013904223u;
+  const auto cap = std::chrono::microseconds(2000 * std::min(conflict_rounds_, 8));
+  retry_timer_.expires_after(std::chrono::microseconds((retry_seed_ >> 8) % static_cast<uint32_t>(cap.count())));
+  retry_timer_.async_wait([this](boost::system::error_code) { start_look(LookFor::conflict); });
+}
 
 void Sequencer::start_look(LookFor why) {
   writing_ = true;
@@ -152,6 +166,8 @@ std::optional<std::string> Sequencer::refusing() const {
 void Sequencer::stop() {
   stopped_ = true;
   wait_timer_.cancel();
+  // A pending retry still runs (at once): its batch is owed its answers.
+  retry_timer_.cancel();
 }
 
 }  // namespace hs::daemon::sequencer

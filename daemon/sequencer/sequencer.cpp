@@ -22,7 +22,7 @@ struct Sequencer::Slot {
 };
 
 Sequencer::Sequencer(asio::io_context& io, store::StateStore& store)
-    : io_(io), store_(store), gather_timer_(io), wait_timer_(io) {}
+    : io_(io), store_(store), gather_timer_(io), wait_timer_(io), retry_timer_(io) {}
 
 Sequencer::~Sequencer() { writer_.join(); }
 
@@ -276,7 +276,7 @@ void Sequencer::finish_write(Status outcome, const store::WriteInfo& info) {
     // apply the batch again to it, and write again (reload.cpp).
     log::warn(store_.state_path() + " was changed by another process; reloading it before writing " +
               std::to_string(batch_.size()) + " change(s)");
-    start_look(LookFor::conflict);
+    retry_after_conflict();
     return;
   }
   // A write that failed before it looked at state.json (no temp file, a

@@ -131,6 +131,7 @@ class Sequencer {
   // reload.cpp
   enum class LookFor { check, conflict };
   void start_look(LookFor why);
+  void retry_after_conflict();
   void finish_look(LookFor why, store::DiskLook look);
   /// Takes in what was read; false (nothing taken in) on an error.
   bool take_in(store::DiskLook& look);
@@ -181,6 +182,8 @@ class Sequencer {
   };
   std::optional<Refusal> refusal_;
   boost::asio::steady_timer wait_timer_;
+  boost::asio::steady_timer retry_timer_;  // a short random pause before a conflict's next round
+  uint32_t retry_seed_ = 0x9e3779b9;
   bool polling_ = false;
   bool stopped_ = false;
 };

@@ -100,11 +100,7 @@ Status put_back(const std::string& swap, const std::string& path, uint64_t own, 
 // Steps 3 to 6 with a state.json expected.
 Status exchange_in(const FileCommit& c, UniqueFd& fd, const FileStat& id, Removal& temp, FileCommitInfo& out) {
   auto [dir, base] = fs::split(c.path);
-  // The swap name records what was expected and which file is ours, for a
-  // start-up after a crash (temp_files.hpp).
-  std::string swap = swap_name(dir, c.expect->id, id.ino);
-  if (::rename(temp.path().c_str(), swap.c_str()) != 0) return os_error("rename to " + swap, temp.path(), errno);
-  temp.move_to(swap);
+  const std::string swap = temp.path();
   int err = exchange_names(swap, c.path);
   if (err == EINVAL || err == ENOSYS) {
     out.exchange_refused = true;
@@ -161,6 +157,14 @@ Status commit_file(const FileCommit& c, FileCommitInfo* info) {
   if (::fsync(fd.get()) != 0) return os_error("fsync", tmpl, errno);
   HS_TRY_ASSIGN(const FileStat id, fstat_kept(fd.get(), tmpl));
 
+  if (c.exchange && c.expect != nullptr) {
+    // The swap name records what was expected and which file is ours, for
+    // a start-up after a crash (temp_files.hpp). Taken before the check, so
+    // that nothing but the exchange itself stands between the two.
+    std::string swap = swap_name(dir, c.expect->id, id.ino);
+    if (::rename(temp.path().c_str(), swap.c_str()) != 0) return os_error("rename to " + swap, temp.path(), errno);
+    temp.move_to(swap);
+  }
   // Step 2, as late as possible: the encoding and the fsync are behind us.
   HS_TRY(check_expected(c, out));
 

@@ -4,7 +4,8 @@
 // the Sequencer's writer thread.
 //
 // Exchange (Linux, renameat2(RENAME_EXCHANGE)):
-//  1. write the new file under a name of ours, fsync it, keep its descriptor;
+//  1. write the new file under a name of ours, fsync it, keep its descriptor,
+//     and give it its swap name (temp_files.hpp);
 //  2. look at state.json (stat): still the file expected? If not, stop:
 //     another writer's save is there to be reloaded first;
 //  3. swap the new file with state.json in one step (RENAME_NOREPLACE when

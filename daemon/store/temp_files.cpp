@@ -40,7 +40,6 @@ struct SwapName {
 std::optional<SwapName> parse_swap_name(std::string_view name) {
   if (!starts_with(name, kSwapPrefix)) return std::nullopt;
   std::string_view s = name.substr(kSwapPrefix.size());
-  SwapName n;
   auto ino = take_number<uint64_t>(s, '-');
   auto size = take_number<int64_t>(s, '-');
   auto mtime = take_number<int64_t>(s, '.');
