@@ -100,6 +100,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void framing_failed();
   void watch_partial_message();
   void watch_hangup();
+  /// The client can no longer read (it closed, or a write found it gone):
+  /// output stops, input goes on to its end.
+  void peer_left();
   /// True when the client closed its socket entirely.
   bool peer_gone();
 
@@ -136,6 +139,7 @@ class Session : public std::enable_shared_from_this<Session> {
   size_t pending_bytes_ = 0;
   bool paused_ = false;
   bool hangup_armed_ = false;
+  bool output_gone_ = false;  // peer_left(): answers are dropped, reading goes on
   boost::asio::steady_timer resume_timer_;  // wakes a paused reader
 };
 
