@@ -65,6 +65,11 @@ void Session::maybe_resume() {
   resume_timer_.cancel();
 }
 
+bool Session::holds_nothing() const {
+  return resources_.size() == 0 && pending_messages_ == 0 && !writing_ && out_.empty() && order_.idle() &&
+         !parser_.mid_message() && !parser_.has_buffered() && !draining_ && !closed_;
+}
+
 void Session::start() {
   // A reader that throws must still free its connection slot.
   spawn_logged(socket_.get_executor(), [self = shared_from_this()] { return self->read_loop(); },
@@ -128,6 +133,9 @@ asio::awaitable<void> Session::read_loop() {
       co_return;
     }
     parser_.feed({rbuf_.data(), n});
+    last_input_ = std::chrono::steady_clock::now();
+    heard_from_ = true;
+    if (on_input_) on_input_();
   }
 }
 

@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/value.hpp>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -83,6 +84,17 @@ class Session : public std::enable_shared_from_this<Session> {
   /// into the output then, only while unsent_bytes() is small.
   void set_on_written(std::function<void()> cb) { on_written_ = std::move(cb); }
 
+  /// Called on the loop each time bytes arrive from the client (the
+  /// server's least-recently-heard order).
+  void set_on_input(std::function<void()> cb) { on_input_ = std::move(cb); }
+  /// When the client last sent a byte (or connected).
+  std::chrono::steady_clock::time_point last_input() const { return last_input_; }
+  /// Whether the client has sent a byte yet.
+  bool heard_from() const { return heard_from_; }
+  /// Nothing would be lost by closing it: no lock, subscription or other
+  /// resource, no message in progress or started, no output owed. O(1).
+  bool holds_nothing() const;
+
  private:
   struct Ticket;
   /// Messages whose answers are still owed; past either bound, reading pauses.
@@ -130,6 +142,9 @@ class Session : public std::enable_shared_from_this<Session> {
   ConnResources resources_;
   proto::Framing last_framing_ = proto::Framing::ndjson;
   std::function<void()> on_written_;
+  std::function<void()> on_input_;
+  std::chrono::steady_clock::time_point last_input_ = std::chrono::steady_clock::now();
+  bool heard_from_ = false;
   bool draining_ = false;  // input ended (or shutdown): answer, flush, close
   boost::asio::steady_timer partial_timer_;
   bool partial_armed_ = false;

@@ -39,8 +39,11 @@ def test_message_too_large_lsp_refused_before_the_body(start):
 def test_max_connections(start):
     d = start("--max-connections", "4")
     clients = [d.client() for _ in range(4)]
-    for c in clients:
+    for i, c in enumerate(clients):
         assert c.call("daemon.ping") == "pong"
+        # Each holds something, so none is idle enough to make room
+        # (test_idle_connections.py covers those that are).
+        assert c.call("lock.acquire", {"name": "held-%d" % i})["acquired"] is True
     extra = d.client()
     assert extra.is_closed(), "the fifth connection must be closed at once"
     assert clients[0].call("daemon.ping") == "pong"
