@@ -247,6 +247,13 @@ bool Session::over_cap() {
   // only the answers to messages already received can take a connection
   // past it.
   if (!out_.over(limits_.max_output_bytes)) return false;
+  if (peer_gone()) {
+    // Not a client that does not read: one that left, whose first failed
+    // write has not completed yet. Its output goes; its input is still read
+    // to the end (PROTOCOL.md, "Hang-up"), which closing would drop.
+    peer_left();
+    return true;
+  }
   log::warn("connection " + std::to_string(id_) + ": more than " + std::to_string(limits_.max_output_bytes) +
             " bytes of output unread; closing it");
   close();

@@ -192,3 +192,24 @@ TEST_CASE("session: holds_nothing is false while a message is unfinished or a re
   REQUIRE(rig.session->resources().hold("sub:x", [] {}));
   CHECK_FALSE(rig.session->holds_nothing());
 }
+
+TEST_CASE("session: answers past the output cap to a client that left do not drop what it sent after",
+          "[daemon]") {
+  // The batch's answers pass the cap before the first failed write has
+  // completed: that is a client gone, not one that does not read.
+  Rig rig;
+  rig.limits.max_output_bytes = 2000;
+  std::string msgs = "[";
+  for (int i = 0; i < 30; ++i) {
+    msgs += (i ? "," : "") + std::string(R"({"jsonrpc":"2.0","id":)") + std::to_string(i) +
+            R"(,"method":"daemon.info"})";
+  }
+  msgs += "]\n";
+  for (int i = 0; i < 10; ++i) msgs += record_note(i);
+  REQUIRE(::write(rig.peer, msgs.data(), msgs.size()) == static_cast<ssize_t>(msgs.size()));
+  ::close(rig.peer);
+  rig.peer = -1;
+  rig.run_until([&] { return rig.closed && recorded(*rig.store, 10) == 10; });
+  CHECK(rig.closed);
+  CHECK(recorded(*rig.store, 10) == 10);
+}
