@@ -208,7 +208,7 @@ local function on_notification(method, params)
     if params.kind == 'cleared' and type(params.target) == 'string' then
       drift[params.target] = nil
       changed()
-    elseif params.kind == 'reloaded' and params.target == nil and conn then
+    elseif params.kind == 'reloaded' and (params.target == nil or params.target == vim.NIL) and conn then
       -- A resync: trigger notifications may have been dropped too.
       refresh_triggers(conn)
     end
