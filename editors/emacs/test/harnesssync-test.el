@@ -393,5 +393,60 @@ back; `harnesssync-trigger-log' shows the whole output."
       (hs-test-hsctl "trigger" "rm" "other")
       (harnesssync-mode -1))))
 
+(ert-deftest harnesssync-test-5-resync ()
+  "A subscriber that stops reading during a run misses its trigger.finished.
+The daemon drops what waits for it and owes it a resync (state.changed
+reloaded); the mode then asks trigger.list, so the lighter does not say
+syncing for ever."
+  (let* ((tmp (getenv "HS_TMP"))
+         (harnesssync-hsctl-program (getenv "HS_HSCTL"))
+         (harnesssync-autostart t)
+         (harnesssync-socket nil)
+         (watched (expand-file-name "watched-resync" tmp))
+         (gate (expand-file-name "gate-resync" tmp))
+         (flood (getenv "HS_FLOOD"))
+         (script (hs-test-script
+                  "failing-resync.sh"
+                  "echo out"
+                  (format "n=0; while [ ! -e %s ] && [ $n -lt 1200 ]; do sleep 0.05; n=$((n+1)); done" gate)
+                  "exit 3"))
+         (reloads 0)
+         (proc nil))
+    (make-directory watched t)
+    (unwind-protect
+        (progn
+          (harnesssync-mode 1)
+          (hs-test-wait (lambda () (eq (harnesssync-connection-mode) 'live)) "the mode to connect")
+          (let ((base (harnesssync-indicator))
+                (sock (hs-test-socket-path)))
+            (should (eql 0 (hs-test-hsctl "trigger" "set" "resync" "--watch" watched "--settle" "50" "--" script)))
+            (with-temp-file (expand-file-name "edited" watched) (insert "x\n"))
+            (hs-test-wait (lambda () (equal (harnesssync-indicator) "HS: syncing…")) "HS: syncing…")
+            ;; Stop reading, fill the connection, let the run end, then
+            ;; pile up more than the mailbox holds.
+            (setq proc (jsonrpc--process harnesssync--conn))
+            (advice-add 'harnesssync--refresh-triggers :before
+                        (lambda (&rest _) (setq reloads (1+ reloads))) '((name . hs-test-count-refresh)))
+            (stop-process proc)
+            (should (eql 0 (call-process "python3" nil nil nil flood sock "fill"
+                                         (expand-file-name "bulk" tmp))))
+            (with-temp-file gate (insert ""))
+            (hs-test-wait (lambda () (string-match-p "\"exit_code\":3"
+                                                     (hs-test-hsctl-output "--json" "trigger" "ls")))
+                          "the run to end")
+            (should (eql 0 (call-process "python3" nil nil nil flood sock "ticks" "300")))
+            (should (equal (harnesssync-indicator) "HS: syncing…"))
+            (continue-process proc)
+            (hs-test-wait (lambda () (equal (harnesssync-indicator) base)) "the lighter back after the resync")
+            (should (>= reloads 1))
+            (message "ok: after a resync the lighter is %S again (trigger.list asked %d time(s))"
+                     (harnesssync-indicator) reloads)))
+      (advice-remove 'harnesssync--refresh-triggers 'hs-test-count-refresh)
+      (when (and proc (process-live-p proc)) (continue-process proc))
+      (hs-test-hsctl "trigger" "rm" "resync")
+      (hs-test-hsctl "clear" "bulk")
+      (hs-test-hsctl "clear" "tick")
+      (harnesssync-mode -1))))
+
 (provide 'harnesssync-test)
 ;;; harnesssync-test.el ends here
