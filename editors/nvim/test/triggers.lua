@@ -4,7 +4,8 @@
 -- middle, from trigger.list, and with the name once a second trigger is
 -- known); its end gives one warning with the output's tail and the status
 -- back; :HarnessSync log shows the whole output; a coalesced run (no
--- trigger.started) neither flips the status nor warns.
+-- trigger.started) neither flips the status nor warns; a resync in a run
+-- ends its 'syncing'.
 local H = dofile(os.getenv('HS_TEST_DIR') .. '/helpers.lua')
 local hs = require('harnesssync')
 local hsctl = os.getenv('HS_HSCTL')
@@ -136,6 +137,39 @@ end
 H.check(flips <= 1, 'the status said syncing more often than run 3 ran: ' .. vim.inspect(seen))
 H.wait(LONG, function() return hs.statusline() == base end, 'the status back after run 3')
 H.log('ok: a coalesced run neither says syncing nor warns; statusline history ' .. vim.inspect(seen))
+
+-- A resync during a run: the plugin stops reading while a trigger runs,
+-- the connection fills with large state.drifted, the run ends, and 300
+-- state.changed pile up. The daemon drops what waits (the trigger.finished
+-- with it) and owes a resync; its state.changed 'reloaded' makes the plugin
+-- ask trigger.list, or the statusline would say syncing for ever.
+local flood = os.getenv('HS_FLOOD')
+local gate3 = tmp .. '/gate3'
+local script3 = tmp .. '/resync.sh'
+vim.fn.writefile({ '#!/bin/sh', 'echo out',
+  'n=0; while [ ! -e ' .. gate3 .. ' ] && [ $n -lt 1200 ]; do sleep 0.05; n=$((n+1)); done', 'exit 3' }, script3)
+vim.fn.setfperm(script3, 'rwx------')
+vim.fn.mkdir(tmp .. '/watched3', 'p')
+hsctl_ok({ 'trigger', 'set', 'resync', '--watch', tmp .. '/watched3', '--settle', '50', '--', script3 }, 'set resync')
+touch(tmp .. '/watched3/edited')
+H.wait(LONG, function() return hs.statusline() == 'HS: syncing resync…' end, 'syncing resync')
+local c = hs._connection()
+c.pipe:read_stop()
+local rc, out = H.sh({ 'python3', flood, hs.socket_path(), 'fill', tmp .. '/bulk' })
+H.check(rc == 0, 'flood fill: ' .. out)
+touch(gate3)
+H.wait(LONG, function()
+  return hsctl_ok({ '--json', 'trigger', 'ls' }, 'hsctl trigger ls'):find('"exit_code":3', 1, true) ~= nil
+end, 'the resync run to end')
+rc, out = H.sh({ 'python3', flood, hs.socket_path(), 'ticks', '300' })
+H.check(rc == 0, 'flood ticks: ' .. out)
+H.check(hs.statusline() == 'HS: syncing resync…', 'while not reading: ' .. hs.statusline())
+c.pipe:read_start(c.reader)
+H.wait(LONG, function() return hs.statusline() == base end, 'the status back after the resync')
+H.log('ok: after a resync the statusline is ' .. hs.statusline() .. ' again')
+hsctl_ok({ 'trigger', 'rm', 'resync' }, 'hsctl trigger rm')
+hsctl_ok({ 'clear', 'bulk' }, 'hsctl clear bulk')
+hsctl_ok({ 'clear', 'tick' }, 'hsctl clear tick')
 
 hsctl_ok({ 'trigger', 'rm', 'failing' }, 'hsctl trigger rm')
 hsctl_ok({ 'trigger', 'rm', 'other' }, 'hsctl trigger rm')

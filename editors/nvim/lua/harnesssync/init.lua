@@ -678,6 +678,11 @@ function M._stop()
   end
 end
 
+-- The connection (harnesssync.conn), for tests.
+function M._connection()
+  return conn
+end
+
 -- The socket path in use (nil before the first attempt).
 function M.socket_path()
   return conn and conn.path
