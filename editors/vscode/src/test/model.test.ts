@@ -385,3 +385,32 @@ test('a trigger run reads HS: syncing…; a failed run is one warning with its t
     assert.ok(flips <= 1, `syncing shown more often than run 3 ran: ${JSON.stringify(seen)}`);
     await waitFor('the status back after run 3', () => m.statusText() === base, 15000, () => m.statusText());
   });
+
+// A subscriber that stops reading during a run misses its trigger.finished:
+// the daemon drops what waits for it and owes it a resync (state.changed
+// 'reloaded'), and the model asks trigger.list, or it would say syncing for
+// ever. editors/test_flood.py fills the connection and piles up 300
+// state.changed while the model's socket is paused.
+test('a resync during a trigger run ends its syncing', async () => {
+  const d = await daemon();
+  const m = model({ socket: d.socket, autostart: false });
+  await connected(m);
+  const base = m.statusText();
+  const { watched, gate } = await failingTrigger(d);
+  fs.writeFileSync(path.join(watched, 'edited'), 'x\n');
+  await waitFor('HS: syncing…', () => m.statusText() === 'HS: syncing…', 15000, () => m.statusText());
+  const flood = path.resolve(__dirname, '..', '..', '..', 'test_flood.py');
+  const python = (...args: string[]) => new Promise<number | null>((resolve) => {
+    spawn('python3', [flood, d.socket, ...args], { stdio: 'inherit' }).once('exit', (code) => resolve(code));
+  });
+  // The model's own socket (private: only this test reaches in).
+  const socket = (m as unknown as { conn: { socket: net.Socket } }).conn.socket;
+  socket.pause();
+  assert.equal(await python('fill', path.join(d.dir, 'bulk')), 0);
+  fs.writeFileSync(gate, '');
+  await hsctlUntil(d, 'the run to end', /"exit_code":3/, '--json', 'trigger', 'ls');
+  assert.equal(await python('ticks', '300'), 0);
+  assert.equal(m.statusText(), 'HS: syncing…');
+  socket.resume();
+  await waitFor('the status back after the resync', () => m.statusText() === base, 15000, () => m.statusText());
+});
