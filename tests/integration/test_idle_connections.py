@@ -78,6 +78,11 @@ def test_connections_that_hold_something_are_never_closed_and_the_refused_client
     err = json.loads(buf)
     assert err["id"] is None and err["error"]["code"] == -32001 and err["error"]["data"] == {"limit": 6}, err
     assert closed_by_daemon(refused)
+    # hsctl says why too (its send may fail first: the line is still there).
+    for _ in range(5):
+        r = hsctl(d, "ping")
+        assert r.returncode == 4, (r.returncode, r.stderr)
+        assert r.stderr.startswith("hsctl: Too many connections: the limit is 6") and "(error -32001)" in r.stderr, r.stderr
     for c in holders:
         assert c.call("daemon.ping") == "pong"
     assert [l["name"] for l in holders[0].call("lock.list")] == ["l0", "l1", "l2"]
