@@ -158,8 +158,6 @@ def test_interleaved_manager_saves_lose_nothing(daemon, delay_us):
     final = targets_on_disk(daemon)
     lost = [m for m in ("x%03d" % k for k in range(n)) if m not in final]
     print("delay %d us: %d daemon records, outside saves lost %d of %d" % (delay_us, i, len(lost), n))
-    if lost:
-        open("/tmp/rw-debug-%d.log" % delay_us, "w").write(daemon.output())
     assert lost == [], (lost, sorted(os.listdir(daemon.state_dir)),
                         [l for l in daemon.output().splitlines() if "warn" in l or "error" in l][-20:])
     assert "last" in final
