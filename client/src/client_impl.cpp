@@ -162,7 +162,17 @@ Result<json::value> Client::Impl::call(std::string_view method, json::object par
   auto answer = await(id, deadline);
   // A read-only call went out with the check: its answer counts only once
   // the check passed.
-  if (info_id) HS_TRY(settle_check());
+  if (info_id) {
+    auto checked = settle_check();
+    // The daemon's own word about the connection (at its connection limit
+    // it answers with an error, id null, and closes) says more than the
+    // close that follows it; a check that failed on what it read wins.
+    if (!checked && !answer && answer.error().kind == Error::Kind::rpc &&
+        checked.error().kind == Error::Kind::protocol) {
+      return answer;
+    }
+    HS_TRY(checked);
+  }
   return answer;
 }
 
