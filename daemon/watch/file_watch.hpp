@@ -122,6 +122,11 @@ class FileWatch {
   struct DirState {
     int handle = -1;   // -1: not watched
     int err = 0;       // why not (ENOSPC: out of watches)
+    // Which directory the watch is on: lstat'ed just before it was added.
+    // When the path's directory is another one (it, or an ancestor, was
+    // renamed away and replaced), the watch still follows the old inode.
+    dev_t dev = 0;
+    ino_t ino = 0;
     // entry -> the paths that hang on it (keys of paths_; an ancestor's
     // entry may hold every path, so removal must not be linear).
     std::unordered_map<std::string, std::unordered_set<const std::string*>> entries;
@@ -136,6 +141,9 @@ class FileWatch {
   void detach(const std::string* path, const std::vector<Dep>& deps);
   void arm(const std::string& dir, DirState& ds);
   void disarm(DirState& ds, const std::string& dir);
+  /// Re-arms `dir` if the directory at its path is no longer the one
+  /// watched; the paths hanging on it (but `except`) are touched.
+  void follow_replaced(const std::string& dir, DirState& ds, Resolver& resolver, const std::string* except);
   void touch(const std::string& path);
   void touch_all();
   void on_events(const std::vector<Backend::Event>& events);

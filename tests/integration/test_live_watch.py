@@ -198,6 +198,40 @@ def test_directory_removed_and_recreated(daemon, skills):
     s.drifted("codex", changed=[], removed=[])
 
 
+def drift_of(daemon, target="codex"):
+    c = daemon.client()
+    try:
+        d = c.call("state.drift", {"target": target})
+        return sorted(d["changed"]), sorted(d["removed"])
+    finally:
+        c.close()
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+def test_an_ancestor_renamed_away_and_recreated_is_watched_anew(daemon, skills, depth):
+    """mv D D.old; mkdir D; write D/f: the watch of D must follow the path,
+    not the moved inode (which kept reporting the new D/f clean forever).
+    depth 2 moves D's parent, whose child D gets no event of its own."""
+    s = subscribed(daemon, list(skills.values()))
+    f = skills["skill"]
+    moved = f
+    for _ in range(depth):
+        moved = os.path.dirname(moved)
+    os.rename(moved, moved + ".old")
+    os.makedirs(os.path.dirname(f))
+    s.drifted("codex", changed=[], removed=[f])
+    assert drift_of(daemon) == ([], [f])
+    time.sleep(0.3)  # the new directories are watched by now, if ever
+    write(f, b"b\n")
+    s.drifted("codex", changed=[f], removed=[])
+    assert drift_of(daemon) == ([f], [])
+    # Written back: clean, and the moved-away copy changing says nothing.
+    write(f, b"# skill\n")
+    s.drifted("codex", changed=[], removed=[])
+    write(os.path.join(moved + ".old", os.path.relpath(f, moved)), b"old\n")
+    assert drift_of(daemon) == ([], [])
+
+
 def test_a_symlink_retarget_and_its_targets_changes_are_seen(daemon, tmp):
     src = os.path.join(tmp, "claude", "skills")
     os.makedirs(os.path.join(src, "a"))
