@@ -238,6 +238,7 @@ void FileWatch::disarm(DirState& ds, const std::string& dir) {
 uint64_t FileWatch::generation(const std::string& path) const {
   auto it = paths_.find(path);
   if (it == paths_.end() || it->second.stale || it->second.polled || stopped_) return 0;
+  if (backend_ && backend_->polling()) return 0;  // changes are seen up to a poll late
   return it->second.gen;
 }
 
@@ -245,7 +246,11 @@ boost::json::object FileWatch::info() const {
   size_t watched = 0;
   size_t polled = 0;
   for (const auto& [path, ps] : paths_) (ps.polled ? polled : watched) += 1;
-  return boost::json::object{{"paths", watched}, {"polled", polled}, {"watches", handle_dirs_.size()}};
+  // "poll": the backend polls (no inotify, or reading it failed); FileWatch
+  // itself polls the "polled" paths whatever the backend.
+  const char* backend = backend_ ? backend_->name() : "poll";
+  return boost::json::object{
+      {"backend", backend}, {"paths", watched}, {"polled", polled}, {"watches", handle_dirs_.size()}};
 }
 
 }  // namespace hs::daemon::watch

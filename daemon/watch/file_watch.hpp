@@ -89,8 +89,9 @@ class FileWatch {
   /// computed in `done` is not stale.
   void sync(std::function<void()> done);
 
-  /// For daemon.info: {"paths": watched paths, "polled": paths checked by
-  /// stat, "watches": directory watches in use}.
+  /// For daemon.info: {"backend": "inotify" or "poll", "paths": watched
+  /// paths, "polled": paths checked by stat, "watches": directory watches
+  /// in use}.
   boost::json::object info() const;
 
   /// A number that stays the same exactly as long as `path` is watched
@@ -103,7 +104,7 @@ class FileWatch {
   /// watched: equal epochs mean every generation() is as it was.
   uint64_t epoch() const { return counter_; }
   /// Whether any path is watched: when not, generation() is 0 for all.
-  bool watches_any() const { return !stopped_ && !paths_.empty(); }
+  bool watches_any() const { return !stopped_ && !paths_.empty() && !(backend_ && backend_->polling()); }
 
   /// Releases the OS watch and ends every timer; pending syncs complete.
   /// Nothing is watched afterwards.

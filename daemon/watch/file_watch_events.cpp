@@ -121,7 +121,8 @@ void FileWatch::flush() {
 
 void FileWatch::sync(std::function<void()> done) {
   // Nothing watched: nothing is trusted without a stat, so nothing to wait for.
-  if (stopped_ || !backend_ || handle_dirs_.empty()) return done();
+  // A polling backend: generations are 0, every file is stat'ed.
+  if (stopped_ || !backend_ || handle_dirs_.empty() || backend_->polling()) return done();
   if (cookie_in_flight_) {
     next_waiters_.push_back(std::move(done));
     return;

@@ -107,6 +107,13 @@ def watch_info(daemon):
         c.close()
 
 
+def watch_counts(daemon):
+    """daemon.info's watch counts (without "backend", which says how)."""
+    info = watch_info(daemon)
+    assert info.pop("backend") in ("inotify", "poll")
+    return info
+
+
 def wait_for(pred, timeout=WAIT):
     deadline = time.monotonic() + timeout
     while not pred():
@@ -267,13 +274,13 @@ def test_unsubscribe_and_disconnect_release_the_watches(daemon, skills):
     s2.call("state.unsubscribe", {"subscription": sub2})
     assert watch_info(daemon)["paths"] == 2  # s still holds it
     s.close()  # a disconnect, not an unsubscribe
-    wait_for(lambda: watch_info(daemon) == {"paths": 0, "polled": 0, "watches": 0})
+    wait_for(lambda: watch_counts(daemon) == {"paths": 0, "polled": 0, "watches": 0})
     s3 = Sub(daemon)
     sub3 = s3.call("state.subscribe", {"targets": ["codex"]})["subscription"]
     s3.drifted("codex", changed=[])
     assert watch_info(daemon)["paths"] == 2
     s3.call("state.unsubscribe", {"subscription": sub3})
-    assert watch_info(daemon) == {"paths": 0, "polled": 0, "watches": 0}
+    assert watch_counts(daemon) == {"paths": 0, "polled": 0, "watches": 0}
     s2.close()
     s3.close()
 
@@ -377,3 +384,42 @@ def test_state_drift_with_a_subscriber_is_never_stale(daemon, skills, tmp):
         for _ in range(3):
             assert c.call("state.drift", {"target": "codex"})["changed"] == want, i
     s.close()
+
+
+INOTIFY_SHIM = os.environ.get("HS_FAULT_INOTIFY", "")
+
+
+@pytest.mark.skipif(not os.path.exists(INOTIFY_SHIM), reason="build hs_fault_inotify (ctest sets HS_FAULT_INOTIFY)")
+def test_an_inotify_read_error_falls_back_to_polling(start, skills, tmp):
+    """Reading inotify fails for real (EIO from read(2), through a shim): the
+    watches go on by polling, nothing the events said is trusted any more,
+    state.drift does not wait for a sync cookie that cannot come, and
+    daemon.info says "poll". It used to end the watch silently."""
+    flag = os.path.join(tmp, "fail-inotify")
+    d = start(env={"LD_PRELOAD": INOTIFY_SHIM, "HS_FAULT_INOTIFY_FLAG": flag,
+                   "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"})
+    s = subscribed(d, list(skills.values()))
+    assert watch_info(d)["backend"] == "inotify"
+    open(flag, "w").close()
+    f = skills["agents"]
+    write(f, b"changed\n")  # its event is never read: the read fails
+    s.drifted("codex", changed=[f], removed=[])
+    wait_for(lambda: watch_info(d)["backend"] == "poll")
+    assert drift_of(d) == ([f], [])
+    # From now on changes are found by polling (within 2 s), and state.drift
+    # answers from stats at once.
+    write(f, b"# agents\n")
+    assert drift_of(d) == ([], [])
+    s.drifted("codex", changed=[], removed=[])
+    os.unlink(skills["skill"])
+    assert drift_of(d) == ([], [skills["skill"]])
+    s.drifted("codex", changed=[], removed=[skills["skill"]])
+    # A directory made after the failure is polled too.
+    shutil.rmtree(os.path.dirname(skills["skill"]))
+    os.mkdir(os.path.dirname(skills["skill"]))
+    write(skills["skill"], b"# skill\n")
+    s.drifted("codex", changed=[], removed=[])
+    assert drift_of(d) == ([], [])
+    out = d.output()
+    # Once per watch user whose read failed (the files', the state dir's).
+    assert 1 <= out.count("reading inotify failed") <= 2, out
