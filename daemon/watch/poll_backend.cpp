@@ -20,16 +20,12 @@ namespace {
 // A ctime this close to a scan's start may hide a later change in the same
 // tick of the file system's clock (a few ms; generous for clocks apart).
 constexpr int64_t kRacyNs = 100'000'000;
-// A change is reported once it is this old (no write since): complete as
-// far as polling can tell, so kClosedWrite, and one event, not one per scan
-// while it is written.
+// A change this old (no write since) is complete as far as polling can
+// tell: kClosedWrite.
 constexpr std::chrono::milliseconds kQuiet{250};
 constexpr int64_t kQuietNs = 250'000'000;
 
-int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+
 
 int64_t ns_of(const struct timespec& t) { return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; }
 
@@ -60,8 +56,8 @@ struct PollBackend::Entry {
   off_t size = 0;
   int64_t mtime = 0;
   int64_t ctime = 0;
-  bool racy = false;              // listed within a clock tick of a change: may hide one
-  int64_t pending_since = 0;      // a change seen, not yet quiet (steady ns; 0: none)
+  bool racy = false;     // listed within a clock tick of a change: may hide one
+  bool pending = false;  // a change reported, not yet as complete (not quiet)
 
   // A directory entry changes with what is in it (its times, size, links):
   // that is its own watch's business, as with inotify; only what the
@@ -84,12 +80,13 @@ struct PollBackend::Dir {
 namespace {
 
 // The events of one directory's scan: `d` holds what was reported (it is
-// updated), `now` what is there. A change is reported once quiet (its
-// ctime kQuiet old), or after a whole period of being written; a removal
-// at once. `soon`: a change waits to be quiet.
+// updated), `now` what is there. A change is reported when first seen
+// (kEntry, as inotify's IN_MODIFY) and, once quiet (its ctime kQuiet old:
+// no write since), as complete (kEntry | kClosedWrite); one found quiet
+// already is reported once, complete. A removal at once. `soon`: a change
+// waits to be quiet.
 void diff(PollBackend::Dir& d, PollBackend::Dir& now, int64_t started, std::vector<OwnedEvent>& out, bool& soon) {
   using B = Backend;
-  const int64_t tick = steady_ns();
   for (auto it = d.entries.begin(); it != d.entries.end();) {
     if (now.entries.count(it->first) == 0) {
       out.push_back(OwnedEvent{d.handle, B::kEntry, it->first, S_ISDIR(it->second.mode)});
@@ -101,26 +98,21 @@ void diff(PollBackend::Dir& d, PollBackend::Dir& now, int64_t started, std::vect
   for (auto& [name, n] : now.entries) {
     auto it = d.entries.find(name);
     const bool fresh = it == d.entries.end();
-    if (!fresh && it->second.same(n) && !it->second.racy) {
-      it->second.pending_since = 0;  // changed back before it was reported
-      continue;
-    }
+    if (!fresh && it->second.same(n) && !it->second.racy && !it->second.pending) continue;
     PollBackend::Entry& was = fresh ? d.entries[name] : it->second;
-    if (was.pending_since == 0) was.pending_since = tick;
     const bool quiet = n.ctime < started - kQuietNs;
-    if (!quiet && tick - was.pending_since < std::chrono::nanoseconds(kPollEvery).count()) {
-      if (fresh) {
-        was = n;
-        was.ino = 0;  // a placeholder: never "same" until reported
-        was.pending_since = tick;
-      }
-      soon = true;
+    if (quiet) {
+      out.push_back(OwnedEvent{d.handle, B::kEntry | B::kClosedWrite, name, S_ISDIR(n.mode)});
+      was = n;
+      was.racy = false;  // quiet is older than a tick
       continue;
     }
-    out.push_back(OwnedEvent{d.handle, quiet ? B::kEntry | B::kClosedWrite : B::kEntry, name, S_ISDIR(n.mode)});
+    if (fresh || !was.pending || !was.same(n)) {
+      out.push_back(OwnedEvent{d.handle, B::kEntry, name, S_ISDIR(n.mode)});
+    }
     was = n;
-    was.pending_since = 0;
-    was.racy = !S_ISDIR(n.mode) && n.ctime >= started - kRacyNs;
+    was.pending = true;  // reported complete once quiet
+    soon = true;
   }
 }
 
@@ -234,15 +226,13 @@ Status PollBackend::request_cookie() {
 
 void PollBackend::work() {
   auto next = std::chrono::steady_clock::now() + every_;
-  unsigned held = 0;  // cookies waiting for a change still being written
   std::unique_lock lk(mu_);
   for (;;) {
     cv_.wait_until(lk, next, [&] { return quit_ || cookies_ > 0 || std::chrono::steady_clock::now() >= next; });
     if (quit_) return;
     // A scan that starts now answers every cookie asked for before it.
-    unsigned cookies = cookies_ + held;
+    const unsigned cookies = cookies_;
     cookies_ = 0;
-    held = 0;
     next = std::chrono::steady_clock::now() + every_;
     std::vector<std::shared_ptr<Dir>> todo;
     todo.reserve(dirs_.size());
@@ -265,9 +255,6 @@ void PollBackend::work() {
       }
       diff(*d, *now, started, out, soon);
     }
-    // A change made before the cookie but not reported yet (not quiet)
-    // holds it: the cookie says every earlier change has been reported.
-    if (soon) std::swap(held, cookies);
     for (unsigned i = 0; i < cookies; ++i) out.push_back(OwnedEvent{-1, kCookie, {}, false});
 
     lk.lock();

@@ -7,19 +7,19 @@
 // inotify backend hands its watches over: adopt()).
 //
 // What polling cannot say, and how it makes up for it:
-// - which change it was: a change is reported once it is quiet (its ctime
-//   250 ms old: a scan comes again that soon), as kEntry | kClosedWrite, so
-//   a file being written is reported once, complete (one written for a
-//   whole period is reported as kEntry alone); a removal at once;
+// - which change it was: a change is reported when a scan first sees it
+//   (kEntry, as IN_MODIFY), and again as complete (kEntry | kClosedWrite,
+//   as IN_CLOSE_WRITE) once it is quiet, its ctime 250 ms old (a scan
+//   comes again that soon); one already quiet is reported once, complete;
 // - what a directory entry's own times, size and links say: ignored, as
 //   inotify does (the change is inside it: its own watch's business);
 // - a change within one tick of the file system's clock that keeps the
-//   size: an entry first listed with a ctime that recent is reported once
-//   it is quiet (as git's racy index entries);
+//   size: a file first listed with a ctime that recent is reported at the
+//   next scan, changed or not (as git's racy index entries);
 // - where a moved directory went: a directory that is no longer the one at
 //   its path, or is gone, is reported kSelf | kGone, and its handle ends.
-// request_cookie is answered after a whole scan that started after it and
-// left no change waiting to be quiet: a sync to now.
+// request_cookie is answered after a whole scan that started after it: a
+// sync to now.
 #pragma once
 
 #include <boost/asio/io_context.hpp>

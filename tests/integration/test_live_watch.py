@@ -291,6 +291,8 @@ def test_a_kernel_queue_overflow_resyncs(daemon, skills, tmp):
     if max_events > 200000:
         pytest.skip("max_queued_events %d: too many files to flood" % max_events)
     s = subscribed(daemon, list(skills.values()))
+    if watch_info(daemon)["backend"] != "inotify":
+        pytest.skip("the kernel's queue: inotify only (this daemon polls)")
     d = os.path.dirname(skills["agents"])
     # Stopped, the daemon reads nothing: the queue overflows for real, and
     # the event of the change after the flood is lost.
@@ -359,6 +361,8 @@ def test_out_of_kernel_watches_files_are_polled(start, skills):
     daemon = start(preexec=userns_with_watch_limit(4))
     s = subscribed(daemon, list(skills.values()))
     info = watch_info(daemon)
+    if info["backend"] != "inotify":
+        pytest.skip("the kernel's watch limit: inotify only (this daemon polls)")
     assert info["polled"] > 0
     assert "out of watches" in daemon.output()
     write(skills["skill"], b"# changed while polled\n")
