@@ -100,7 +100,9 @@ void diff(PollBackend::Dir& d, PollBackend::Dir& now, int64_t started, std::vect
     const bool fresh = it == d.entries.end();
     if (!fresh && it->second.same(n) && !it->second.racy && !it->second.pending) continue;
     PollBackend::Entry& was = fresh ? d.entries[name] : it->second;
-    const bool quiet = n.ctime < started - kQuietNs;
+    // A directory's ctime moves with what is made in it: it is never
+    // waited for (made, replaced or chmod'ed: one event).
+    const bool quiet = S_ISDIR(n.mode) || n.ctime < started - kQuietNs;
     if (quiet) {
       out.push_back(OwnedEvent{d.handle, B::kEntry | B::kClosedWrite, name, S_ISDIR(n.mode)});
       was = n;
