@@ -149,12 +149,12 @@ class InotifyBackend final : public Backend {
   // Reading failed: nothing more will come from this descriptor, and the
   // events lost with it are unknown. The watches go on by polling.
   void fall_back(const boost::system::error_code& ec) {
-    log::warn("file watch: reading inotify failed (" + ec.message() + "); its " + std::to_string(wds_.size()) +
-              " directories are polled every " + std::to_string(kPollEvery.count()) +
-              " ms from now on (daemon.info: \"backend\": \"poll\")");
     std::vector<Event> lost;
     {
       std::lock_guard lk(mu_);
+      log::warn("file watch: reading inotify failed (" + ec.message() + "); its " + std::to_string(wds_.size()) +
+                " directories are polled every " + std::to_string(kPollEvery.count()) +
+                " ms from now on (daemon.info: \"backend\": \"poll\")");
       poll_ = std::make_unique<PollBackend>(io_, on_events_);
       for (const auto& [wd, d] : wds_) {
         // Gone meanwhile: its user watches what is at the path again.
