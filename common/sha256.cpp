@@ -39,7 +39,11 @@ std::string sha256_hex(std::string_view data) {
 FileSha256::FileSha256(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
 
 Result<FileSha256> FileSha256::open(const std::string& path) {
-  HS_TRY_ASSIGN(UniqueFd fd, fs::open(path, O_RDONLY | O_NONBLOCK));
+  // Opening is the side effect to avoid: a FIFO with no writer blocks the
+  // open, a tape rewinds, a terminal becomes the daemon's controlling one.
+  // O_NONBLOCK and O_NOCTTY make the open harmless; only then is the type
+  // checked, before a single byte is read.
+  HS_TRY_ASSIGN(UniqueFd fd, fs::open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY));
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return os_error("stat", path, errno);
   if (!S_ISREG(st.st_mode)) {
@@ -47,6 +51,10 @@ Result<FileSha256> FileSha256::open(const std::string& path) {
     e.detail = "not a regular file";
     return e;
   }
+  // A regular file read with O_NONBLOCK may answer EAGAIN (a FUSE or network
+  // file system, a mandatory lock): the reads are meant to wait.
+  const int flags = ::fcntl(fd.get(), F_GETFL);
+  if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) return os_error("fcntl", path, errno);
   return FileSha256(std::move(fd), path);
 }
 

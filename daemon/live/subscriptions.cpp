@@ -36,7 +36,7 @@ Subscriptions::Subscriptions(boost::asio::io_context& io, sequencer::Sequencer& 
                              hashing::DriftChecker& drift)
     : io_(io), seq_(seq), files_(files), drift_(drift) {}
 
-Subscriptions::~Subscriptions() { cancel_.cancel(); }
+Subscriptions::~Subscriptions() { stop(); }
 
 void Subscriptions::start() {
   seq_.set_on_durable([this](const sequencer::ChangeNote& note, const store::StateStore& s) { on_durable(note, s); });
@@ -46,6 +46,7 @@ void Subscriptions::start() {
 void Subscriptions::stop() {
   stopped_ = true;
   cancel_.cancel();
+  for (auto& [key, ks] : keys_) ks.cancel.cancel();
 }
 
 std::string Subscriptions::key_of(const Ref& r) { return r.account ? *r.account + "/" + r.target : r.target; }
@@ -129,6 +130,8 @@ void Subscriptions::release_unwatched() {
     if (ks.watching) files_.drop_interest(it->first);
     ks.watching = false;
     if (ks.in_flight) {
+      // Nobody waits for it: stop hashing now (checked() forgets the key).
+      ks.cancel.cancel();
       ks.again = false;
       ++it;
       continue;
@@ -266,8 +269,11 @@ void Subscriptions::start_check(const std::string& key, const Ref& ref, std::opt
     ks.watching = true;
     ks.paths = paths;
   }
-  auto token = cancel_.token();
-  drift_.check(std::move(entry), token.owner(), token,
+  // A source per check: a cancelled one is never reused for the next.
+  ks.cancel = CancelSource();
+  // Turns on the hashing threads are taken as one owner (all subscriptions),
+  // cancellation is per check.
+  drift_.check(std::move(entry), cancel_.token().owner(), ks.cancel.token(),
                [this, alive = std::weak_ptr<char>(alive_), key](std::optional<store::DriftReport> report) {
                  if (alive.lock()) checked(key, std::move(report));
                });
@@ -278,17 +284,21 @@ void Subscriptions::checked(const std::string& key, std::optional<store::DriftRe
   if (it == keys_.end()) return;
   KeyState& ks = it->second;
   ks.in_flight = false;
-  if (!report || stopped_) return;  // cancelled: the daemon stops
+  if (stopped_) return;  // cancelled: the daemon stops
   if (!covered(ks.ref)) {
+    // Its last subscriber left (the check was cancelled then, if it ran).
     if (ks.watching) files_.drop_interest(key);
     keys_.erase(it);
     return;
   }
   if (ks.again) {
+    // Asked for again meanwhile (a change, or a new subscriber after the
+    // check was cancelled): this result is older, or missing.
     ks.again = false;
     refresh({ks.ref});
     return;
   }
+  if (!report) return;
   const Ref ref = ks.ref;
   proto::JsonText body = drift_body(*report);
   std::set<uint64_t> touched;

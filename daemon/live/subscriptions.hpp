@@ -114,6 +114,10 @@ class Subscriptions {
     bool again = false;
     bool watching = false;
     std::vector<std::string> paths;  // what FileWatch was given
+    // The check in flight, shared by every subscription covering the key:
+    // cancelled when the last of them leaves (or at stop), so that nobody
+    // keeps hashing a huge file for no one.
+    CancelSource cancel;
   };
   using Which = std::function<bool(const Sub&)>;
 
@@ -138,7 +142,7 @@ class Subscriptions {
   sequencer::Sequencer& seq_;
   watch::FileWatch& files_;
   hashing::DriftChecker& drift_;
-  CancelSource cancel_;
+  CancelSource cancel_;  // its owner() is every check's, for the Hasher's turns
   std::shared_ptr<char> alive_ = std::make_shared<char>();  // late callbacks check it
   std::map<uint64_t, Sub> subs_;
   std::map<uint64_t, Conn> conns_;

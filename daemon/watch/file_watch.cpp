@@ -1,5 +1,6 @@
 #include "daemon/watch/file_watch.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -75,6 +76,7 @@ void FileWatch::set_interest(const std::string& key, std::vector<std::string> pa
   } else {
     have = std::move(want);
   }
+  if (!pending_paths_.empty()) schedule_flush();  // a replaced directory was found
   schedule_poll();
 }
 
@@ -123,6 +125,7 @@ void FileWatch::resolve(PathState& ps, Resolver& resolver) {
   ps.polled = ps.deps.empty();
   for (const auto& [dir, entry] : ps.deps) {
     DirState& ds = dirs_.at(dir);
+    follow_replaced(dir, ds, resolver, ps.self);
     // The OS dropped its watch (deleted, perhaps re-created under the same
     // name): watch what is there now. Failures wait for the poll to retry.
     if (ds.handle < 0 && ds.err == 0) arm(dir, ds);
@@ -130,6 +133,24 @@ void FileWatch::resolve(PathState& ps, Resolver& resolver) {
   }
   ps.gen = ++counter_;
   if (ps.polled) ps.snap = snapshot(path);
+}
+
+void FileWatch::follow_replaced(const std::string& dir, DirState& ds, Resolver& resolver,
+                                const std::string* except) {
+  if (ds.handle < 0) return;
+  auto id = resolver.dir_identity(dir);
+  if (!id || (id->first == ds.dev && id->second == ds.ino)) return;
+  // The watch is on a directory moved away (IN_MOVE_SELF keeps it there),
+  // or under an ancestor that was: changes at the path went unseen until
+  // now, so nothing made from them holds.
+  log::debug("file watch: " + dir + " is another directory now; watching it anew");
+  disarm(ds, dir);
+  arm(dir, ds);
+  for (const auto& [entry, ps] : ds.entries) {
+    for (const std::string* p : ps) {
+      if (p != except) touch(*p);
+    }
+  }
 }
 
 void FileWatch::attach(const std::string* path, const std::vector<Dep>& deps) {
@@ -168,6 +189,13 @@ void FileWatch::arm(const std::string& dir, DirState& ds) {
   } else if (backend_->events_unreliable(dir)) {
     ds.err = EREMOTE;
   } else {
+    // Before the watch: a directory replaced in between is then noticed
+    // at the next resolve (its parent's event asks for one), not missed.
+    struct stat st {};
+    if (::lstat(dir.c_str(), &st) == 0) {
+      ds.dev = st.st_dev;
+      ds.ino = st.st_ino;
+    }
     auto h = backend_->add_dir(dir, /*follow_link=*/false);
     if (h) {
       ds.handle = *h;
@@ -210,6 +238,7 @@ void FileWatch::disarm(DirState& ds, const std::string& dir) {
 uint64_t FileWatch::generation(const std::string& path) const {
   auto it = paths_.find(path);
   if (it == paths_.end() || it->second.stale || it->second.polled || stopped_) return 0;
+  if (backend_ && backend_->polling()) return 0;  // changes are seen up to a poll late
   return it->second.gen;
 }
 
@@ -217,7 +246,11 @@ boost::json::object FileWatch::info() const {
   size_t watched = 0;
   size_t polled = 0;
   for (const auto& [path, ps] : paths_) (ps.polled ? polled : watched) += 1;
-  return boost::json::object{{"paths", watched}, {"polled", polled}, {"watches", handle_dirs_.size()}};
+  // "poll": the backend polls (no inotify, or reading it failed); FileWatch
+  // itself polls the "polled" paths whatever the backend.
+  const char* backend = backend_ ? backend_->name() : "poll";
+  return boost::json::object{
+      {"backend", backend}, {"paths", watched}, {"polled", polled}, {"watches", handle_dirs_.size()}};
 }
 
 }  // namespace hs::daemon::watch

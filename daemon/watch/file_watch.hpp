@@ -89,8 +89,9 @@ class FileWatch {
   /// computed in `done` is not stale.
   void sync(std::function<void()> done);
 
-  /// For daemon.info: {"paths": watched paths, "polled": paths checked by
-  /// stat, "watches": directory watches in use}.
+  /// For daemon.info: {"backend": "inotify" or "poll", "paths": watched
+  /// paths, "polled": paths checked by stat, "watches": directory watches
+  /// in use}.
   boost::json::object info() const;
 
   /// A number that stays the same exactly as long as `path` is watched
@@ -103,7 +104,7 @@ class FileWatch {
   /// watched: equal epochs mean every generation() is as it was.
   uint64_t epoch() const { return counter_; }
   /// Whether any path is watched: when not, generation() is 0 for all.
-  bool watches_any() const { return !stopped_ && !paths_.empty(); }
+  bool watches_any() const { return !stopped_ && !paths_.empty() && !(backend_ && backend_->polling()); }
 
   /// Releases the OS watch and ends every timer; pending syncs complete.
   /// Nothing is watched afterwards.
@@ -122,6 +123,11 @@ class FileWatch {
   struct DirState {
     int handle = -1;   // -1: not watched
     int err = 0;       // why not (ENOSPC: out of watches)
+    // Which directory the watch is on: lstat'ed just before it was added.
+    // When the path's directory is another one (it, or an ancestor, was
+    // renamed away and replaced), the watch still follows the old inode.
+    dev_t dev = 0;
+    ino_t ino = 0;
     // entry -> the paths that hang on it (keys of paths_; an ancestor's
     // entry may hold every path, so removal must not be linear).
     std::unordered_map<std::string, std::unordered_set<const std::string*>> entries;
@@ -136,6 +142,9 @@ class FileWatch {
   void detach(const std::string* path, const std::vector<Dep>& deps);
   void arm(const std::string& dir, DirState& ds);
   void disarm(DirState& ds, const std::string& dir);
+  /// Re-arms `dir` if the directory at its path is no longer the one
+  /// watched; the paths hanging on it (but `except`) are touched.
+  void follow_replaced(const std::string& dir, DirState& ds, Resolver& resolver, const std::string* except);
   void touch(const std::string& path);
   void touch_all();
   void on_events(const std::vector<Backend::Event>& events);

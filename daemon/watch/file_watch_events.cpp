@@ -98,12 +98,19 @@ void FileWatch::flush() {
   debounce_armed_ = false;
   // Resolve first: the watches follow re-created directories and new link
   // targets before anyone reads the files again.
+  // A directory found replaced while resolving touches the paths on it,
+  // which are resolved again (a few rounds: a directory replaced again and
+  // again waits for the next flush).
   Resolver resolver(cwd_);
-  for (const auto& path : pending_paths_) {
-    auto it = paths_.find(path);
-    if (it != paths_.end()) resolve(it->second, resolver);
+  for (int round = 0; round < 4 && !pending_paths_.empty(); ++round) {
+    std::unordered_set<std::string> todo;
+    todo.swap(pending_paths_);
+    for (const auto& path : todo) {
+      auto it = paths_.find(path);
+      if (it != paths_.end()) resolve(it->second, resolver);
+    }
   }
-  pending_paths_.clear();
+  if (!pending_paths_.empty()) schedule_flush();
   std::vector<std::string> keys(pending_keys_.begin(), pending_keys_.end());
   pending_keys_.clear();
   schedule_poll();
@@ -114,7 +121,8 @@ void FileWatch::flush() {
 
 void FileWatch::sync(std::function<void()> done) {
   // Nothing watched: nothing is trusted without a stat, so nothing to wait for.
-  if (stopped_ || !backend_ || handle_dirs_.empty()) return done();
+  // A polling backend: generations are 0, every file is stat'ed.
+  if (stopped_ || !backend_ || handle_dirs_.empty() || backend_->polling()) return done();
   if (cookie_in_flight_) {
     next_waiters_.push_back(std::move(done));
     return;

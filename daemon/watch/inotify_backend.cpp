@@ -5,9 +5,16 @@
 // queued before it has been read too. A memfd, not a file in some
 // directory: nothing to clean up after a crash, and no other process can
 // touch it and complete a sync early.
+//
+// When reading fails (EIO, anything but a stop), the watches are handed to
+// a PollBackend under the same handles, and a kOverflow tells the user
+// that anything may have changed meanwhile: from then on every watched
+// directory is polled, and name() says "poll".
+#include "common/platform.hpp"
+#include "daemon/watch/poll_backend.hpp"
 #include "daemon/watch/watch_backend.hpp"
 
-#ifdef __linux__
+#if HS_HAVE_INOTIFY
 
 #include <fcntl.h>
 #include <sys/inotify.h>
@@ -17,8 +24,11 @@
 #include <unistd.h>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <mutex>
 
 #include "common/error.hpp"
 #include "common/log.hpp"
@@ -59,7 +69,8 @@ bool unreliable_fs(long type) {
 
 class InotifyBackend final : public Backend {
  public:
-  InotifyBackend(boost::asio::io_context& io, OnEvents on_events) : sd_(io), on_events_(std::move(on_events)) {}
+  InotifyBackend(boost::asio::io_context& io, OnEvents on_events)
+      : io_(io), sd_(io), on_events_(std::move(on_events)) {}
 
   Status init() {
     int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -79,21 +90,29 @@ class InotifyBackend final : public Backend {
   ~InotifyBackend() override { stop(); }
 
   Result<int> add_dir(const std::string& dir, bool follow_link) override {
+    std::lock_guard lk(mu_);  // TreeWatch adds on its worker
+    if (poll_) return poll_->add_dir(dir, follow_link);
     if (!sd_.is_open()) return os_error("inotify_add_watch", dir, EBADF);
     const uint32_t mask = follow_link ? kDirMask : kDirMask | IN_DONT_FOLLOW;
     int wd = ::inotify_add_watch(sd_.native_handle(), dir.c_str(), mask);
     if (wd < 0) return os_error("inotify_add_watch", dir, errno);
+    wds_.try_emplace(wd, dir, follow_link);  // one inode, one wd: the first path serves
     return wd;
   }
 
   void remove(int handle) override {
+    std::lock_guard lk(mu_);
+    if (poll_) return poll_->remove(handle);
     // EINVAL when the kernel dropped it meanwhile (its IN_IGNORED is queued).
     if (sd_.is_open()) ::inotify_rm_watch(sd_.native_handle(), handle);
+    wds_.erase(handle);
   }
 
   Status request_cookie() override {
+    if (polling_) return poll_->request_cookie();
     if (!sd_.is_open()) return os_error("futimens", "sync cookie", EBADF);
     if (::futimens(cookie_fd_.get(), nullptr) != 0) return os_error("futimens", "sync cookie", errno);
+    cookie_out_ = true;
     return {};
   }
 
@@ -101,29 +120,55 @@ class InotifyBackend final : public Backend {
     *alive_ = false;
     boost::system::error_code ignored;
     if (sd_.is_open()) sd_.close(ignored);
+    if (polling_) poll_->stop();
   }
 
   bool events_unreliable(const std::string& dir) const override {
+    if (polling_) return false;
     struct statfs fs {};
     if (::statfs(dir.c_str(), &fs) != 0) return false;  // add_dir says why, if anything
     return unreliable_fs(static_cast<long>(fs.f_type));
   }
+
+  const char* name() const override { return polling_ ? "poll" : "inotify"; }
+  bool polling() const override { return polling_; }
 
  private:
   void read() {
     sd_.async_read_some(boost::asio::buffer(buf_), [this, alive = alive_](boost::system::error_code ec, size_t n) {
       if (!*alive) return;  // stopped, and `this` may be gone
       if (ec) {
-        if (ec != boost::asio::error::operation_aborted) {
-          log::warn("file watch: reading inotify failed (" + ec.message() + "); treating it as an overflow");
-          std::vector<Event> lost{Event{-1, kOverflow, {}}};
-          on_events_(lost);
-        }
+        if (ec != boost::asio::error::operation_aborted) fall_back(ec);
         return;
       }
       handle(n);
       if (*alive) read();
     });
+  }
+
+  // Reading failed: nothing more will come from this descriptor, and the
+  // events lost with it are unknown. The watches go on by polling.
+  void fall_back(const boost::system::error_code& ec) {
+    std::vector<Event> lost;
+    {
+      std::lock_guard lk(mu_);
+      log::warn("file watch: reading inotify failed (" + ec.message() + "); its " + std::to_string(wds_.size()) +
+                " directories are polled every " + std::to_string(kPollEvery.count()) +
+                " ms from now on (daemon.info: \"backend\": \"poll\")");
+      poll_ = std::make_unique<PollBackend>(io_, on_events_);
+      for (const auto& [wd, d] : wds_) {
+        // Gone meanwhile: its user watches what is at the path again.
+        if (!poll_->adopt(wd, d.first, d.second)) lost.push_back(Event{wd, kSelf | kGone, {}});
+      }
+      wds_.clear();
+      polling_ = true;
+    }
+    boost::system::error_code ignored;
+    sd_.close(ignored);
+    lost.push_back(Event{-1, kOverflow, {}});
+    on_events_(lost);
+    // The cookie in flight was lost with the rest: ask the poller for one.
+    if (cookie_out_ && *alive_) static_cast<void>(poll_->request_cookie());  // fails only once stopped
   }
 
   void handle(size_t n) {
@@ -138,7 +183,10 @@ class InotifyBackend final : public Backend {
       e.handle = ev.wd;
       if ((ev.mask & IN_Q_OVERFLOW) != 0) e.what |= kOverflow;
       if (ev.wd == cookie_wd_ && ev.wd >= 0) {
-        if ((ev.mask & IN_ATTRIB) != 0) e.what |= kCookie;
+        if ((ev.mask & IN_ATTRIB) != 0) {
+          e.what |= kCookie;
+          cookie_out_ = false;
+        }
       } else {
         if (!name.empty()) {
           e.what |= kEntry;
@@ -149,26 +197,41 @@ class InotifyBackend final : public Backend {
         } else if ((ev.mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT)) != 0) {
           e.what |= kSelf;
         }
-        if ((ev.mask & IN_IGNORED) != 0) e.what |= kGone | kSelf;
+        if ((ev.mask & IN_IGNORED) != 0) {
+          e.what |= kGone | kSelf;
+          std::lock_guard lk(mu_);
+          wds_.erase(ev.wd);
+        }
       }
       if (e.what != 0) out.push_back(e);
     }
     if (!out.empty()) on_events_(out);
   }
 
+  boost::asio::io_context& io_;
   boost::asio::posix::stream_descriptor sd_;
   OnEvents on_events_;
   UniqueFd cookie_fd_;
   int cookie_wd_ = -1;
   std::vector<char> buf_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  bool cookie_out_ = false;  // a cookie asked for and not read yet
+  std::mutex mu_;            // wds_, poll_: add_dir and remove may come from a worker
+  std::map<int, std::pair<std::string, bool>> wds_;  // wd -> {directory, follow_link}
+  std::unique_ptr<PollBackend> poll_;                // once reading failed
+  std::atomic<bool> polling_{false};
 };
 
 }  // namespace
 
 Result<std::unique_ptr<Backend>> make_backend(boost::asio::io_context& io, Backend::OnEvents on_events) {
-  auto b = std::make_unique<InotifyBackend>(io, std::move(on_events));
-  HS_TRY(b->init());
+  auto b = std::make_unique<InotifyBackend>(io, on_events);
+  if (auto st = b->init(); !st) {
+    log::warn("file watch: " + st.error().message() + "; watched directories are polled every " +
+              std::to_string(kPollEvery.count()) + " ms instead");
+    b.reset();  // stopped before its poller exists
+    return std::unique_ptr<Backend>(std::make_unique<PollBackend>(io, std::move(on_events)));
+  }
   return std::unique_ptr<Backend>(std::move(b));
 }
 
@@ -178,12 +241,8 @@ Result<std::unique_ptr<Backend>> make_backend(boost::asio::io_context& io, Backe
 
 namespace hs::daemon::watch {
 
-Result<std::unique_ptr<Backend>> make_backend(boost::asio::io_context&, Backend::OnEvents) {
-  Error e;
-  e.code = Errc::os;
-  e.sys_errno = ENOSYS;
-  e.detail = "no file watch backend on this platform (kqueue/FSEvents would go here)";
-  return e;
+Result<std::unique_ptr<Backend>> make_backend(boost::asio::io_context& io, Backend::OnEvents on_events) {
+  return std::unique_ptr<Backend>(std::make_unique<PollBackend>(io, std::move(on_events)));
 }
 
 }  // namespace hs::daemon::watch

@@ -45,6 +45,8 @@ const Resolver::Node& Resolver::lstat_of(const std::string& p) {
     return n;
   }
   n.dir = S_ISDIR(st.st_mode);
+  n.dev = st.st_dev;
+  n.ino = st.st_ino;
   n.link = S_ISLNK(st.st_mode);
   if (n.link) {
     std::array<char, PATH_MAX> buf{};
@@ -56,6 +58,12 @@ const Resolver::Node& Resolver::lstat_of(const std::string& p) {
     }
   }
   return n;
+}
+
+std::optional<std::pair<dev_t, ino_t>> Resolver::dir_identity(const std::string& dir) {
+  const Node& n = lstat_of(dir);
+  if (n.err != 0 || !n.dir) return std::nullopt;
+  return std::pair{n.dev, n.ino};
 }
 
 std::vector<Dep> Resolver::deps(const std::string& path) {

@@ -3,6 +3,9 @@
 // symlinks, noting each (directory, entry) the result depends on.
 #pragma once
 
+#include <sys/types.h>
+
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -27,11 +30,18 @@ class Resolver {
   /// appearance is seen.
   std::vector<Dep> deps(const std::string& path);
 
+  /// Which directory is at absolute path `dir` this round: {device, inode},
+  /// or nullopt when it is not a directory (lstat'ed once a round, like
+  /// the components deps() walks).
+  std::optional<std::pair<dev_t, ino_t>> dir_identity(const std::string& dir);
+
  private:
   struct Node {
     int err = 0;
     bool link = false;
     bool dir = false;
+    dev_t dev = 0;
+    ino_t ino = 0;
     std::string target;  // the link's content
   };
   const Node& lstat_of(const std::string& p);

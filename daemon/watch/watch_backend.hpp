@@ -1,7 +1,8 @@
-// The platform half of FileWatch and StateWatch: directory watches and
-// their events, in the order the OS queued them. inotify on Linux
-// (inotify_backend.cpp); a kqueue or FSEvents backend would implement the
-// same interface, and make_backend would pick it.
+// The platform half of FileWatch, StateWatch and TreeWatch: directory
+// watches and their events, in the order the OS queued them. inotify on
+// Linux (inotify_backend.cpp), stat polling everywhere (poll_backend.cpp);
+// a kqueue or FSEvents backend would implement the same interface, and
+// make_backend would pick it.
 //
 // FileWatch asks only for directory watches: a directory's watch reports
 // every change to its entries (written, attributes, created, deleted,
@@ -59,10 +60,19 @@ class Backend {
   /// Whether changes made through `dir` by other machines or the kernel
   /// go unreported there (network and FUSE file systems): poll instead.
   virtual bool events_unreliable(const std::string& dir) const = 0;
+  /// "inotify" or "poll" (daemon.info), as of now: an inotify backend whose
+  /// reading failed polls from then on.
+  virtual const char* name() const = 0;
+  /// Whether changes are found by polling (poll_backend.hpp): they are
+  /// seen up to a poll period late, so no generation may be trusted.
+  virtual bool polling() const = 0;
 };
 
-/// The backend of this platform, reading on `io`; an error when the OS
-/// refuses one (no inotify instances left) or there is none here.
+/// The backend of this platform, reading on `io`: inotify, falling back to
+/// polling when reading it fails; polling where there is no inotify
+/// (HS_HAVE_INOTIFY 0) or none can be had (no instances left, logged).
+/// add_dir and remove may be called from another thread (TreeWatch's
+/// worker); events always run on the loop.
 Result<std::unique_ptr<Backend>> make_backend(boost::asio::io_context& io, Backend::OnEvents on_events);
 
 }  // namespace hs::daemon::watch

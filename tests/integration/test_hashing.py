@@ -78,6 +78,37 @@ def test_a_client_that_leaves_stops_its_hashing(daemon, huge):
     assert daemon.client().call("daemon.ping") == "pong"
 
 
+def cpu_seconds(daemon):
+    """User and system CPU the daemon has used so far (/proc/PID/stat)."""
+    with open("/proc/%d/stat" % daemon.proc.pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_a_subscriber_that_leaves_stops_its_drift_check(daemon, huge):
+    """Defect 9: the daemon kept hashing a huge tracked file for subscribers
+    long gone; 20 subscribe/close cycles pinned both cores."""
+    c = daemon.client()
+    c.call("state.record", record_params("codex", {huge: "0" * 64}))
+    for _ in range(3):
+        sub = daemon.client()
+        sub.send({"jsonrpc": "2.0", "id": 1, "method": "state.subscribe", "params": {"targets": ["codex"]}})
+        assert sub.read_line()["id"] == 1
+        wait_reading(daemon)  # its first drift check hashes the huge file
+        sub.close()
+    time.sleep(0.5)  # the close reaches the daemon, the chunk in progress ends
+    before = cpu_seconds(daemon)
+    time.sleep(3.0)
+    assert cpu_seconds(daemon) - before < 0.5, "still hashing for subscribers who left"
+    assert c.call("daemon.info")["subscriptions"]["targets"] == 0
+    # A new subscriber still gets its check (a cancelled one is not reused).
+    sub = daemon.client()
+    sub.send({"jsonrpc": "2.0", "id": 1, "method": "state.subscribe", "params": {"targets": ["codex"]}})
+    assert sub.read_line()["id"] == 1
+    wait_reading(daemon)
+    sub.close()
+
+
 def test_shutdown_does_not_wait_for_a_huge_hash(daemon, huge):
     hog = daemon.client(timeout=20.0)
     send_hashes(hog, huge, 1)
@@ -190,3 +221,29 @@ def test_the_daemon_hashes_with_libcrypto_and_hsctl_never_loads_it(daemon, tmp):
     hsctl = os.environ["HS_HSCTL"]
     libs = subprocess.run(["ldd", hsctl], capture_output=True, text=True, check=True).stdout
     assert "libcrypto" not in libs and "libsodium" in libs, libs
+
+
+def test_what_is_not_a_regular_file_is_refused_at_once(daemon, tmp):
+    """A FIFO with no writer, a directory, a socket, a device: opened without
+    blocking or side effects (O_NONBLOCK|O_NOCTTY), refused before any read."""
+    import socket as socketlib
+    fifo = os.path.join(tmp, "fifo")
+    os.mkfifo(fifo, 0o600)
+    sock_path = os.path.join(tmp, "sock")
+    listener = socketlib.socket(socketlib.AF_UNIX, socketlib.SOCK_STREAM)
+    listener.bind(sock_path)
+    regular = os.path.join(tmp, "f")
+    with open(regular, "wb") as f:
+        f.write(b"hello\n")
+    c = daemon.client(timeout=10.0)
+    odd = [fifo, tmp, sock_path, "/dev/null"]
+    # More requests than hashing threads: a FIFO that blocked one would hold
+    # it, and the last answer would never come.
+    for i in range(8):
+        c.send({"jsonrpc": "2.0", "id": i, "method": "hash.files", "params": {"paths": odd}})
+    for i in range(8):
+        resp = c.read_line()
+        assert resp["result"] == {p: None for p in odd}, resp
+    got = c.call("hash.files", {"paths": [regular, fifo]})
+    assert got == {regular: hashlib.sha256(b"hello\n").hexdigest(), fifo: None}
+    listener.close()

@@ -107,6 +107,13 @@ def watch_info(daemon):
         c.close()
 
 
+def watch_counts(daemon):
+    """daemon.info's watch counts (without "backend", which says how)."""
+    info = watch_info(daemon)
+    assert info.pop("backend") in ("inotify", "poll")
+    return info
+
+
 def wait_for(pred, timeout=WAIT):
     deadline = time.monotonic() + timeout
     while not pred():
@@ -198,6 +205,40 @@ def test_directory_removed_and_recreated(daemon, skills):
     s.drifted("codex", changed=[], removed=[])
 
 
+def drift_of(daemon, target="codex"):
+    c = daemon.client()
+    try:
+        d = c.call("state.drift", {"target": target})
+        return sorted(d["changed"]), sorted(d["removed"])
+    finally:
+        c.close()
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+def test_an_ancestor_renamed_away_and_recreated_is_watched_anew(daemon, skills, depth):
+    """mv D D.old; mkdir D; write D/f: the watch of D must follow the path,
+    not the moved inode (which kept reporting the new D/f clean forever).
+    depth 2 moves D's parent, whose child D gets no event of its own."""
+    s = subscribed(daemon, list(skills.values()))
+    f = skills["skill"]
+    moved = f
+    for _ in range(depth):
+        moved = os.path.dirname(moved)
+    os.rename(moved, moved + ".old")
+    os.makedirs(os.path.dirname(f))
+    s.drifted("codex", changed=[], removed=[f])
+    assert drift_of(daemon) == ([], [f])
+    time.sleep(0.3)  # the new directories are watched by now, if ever
+    write(f, b"b\n")
+    s.drifted("codex", changed=[f], removed=[])
+    assert drift_of(daemon) == ([f], [])
+    # Written back: clean, and the moved-away copy changing says nothing.
+    write(f, b"# skill\n")
+    s.drifted("codex", changed=[], removed=[])
+    write(os.path.join(moved + ".old", os.path.relpath(f, moved)), b"old\n")
+    assert drift_of(daemon) == ([], [])
+
+
 def test_a_symlink_retarget_and_its_targets_changes_are_seen(daemon, tmp):
     src = os.path.join(tmp, "claude", "skills")
     os.makedirs(os.path.join(src, "a"))
@@ -233,13 +274,13 @@ def test_unsubscribe_and_disconnect_release_the_watches(daemon, skills):
     s2.call("state.unsubscribe", {"subscription": sub2})
     assert watch_info(daemon)["paths"] == 2  # s still holds it
     s.close()  # a disconnect, not an unsubscribe
-    wait_for(lambda: watch_info(daemon) == {"paths": 0, "polled": 0, "watches": 0})
+    wait_for(lambda: watch_counts(daemon) == {"paths": 0, "polled": 0, "watches": 0})
     s3 = Sub(daemon)
     sub3 = s3.call("state.subscribe", {"targets": ["codex"]})["subscription"]
     s3.drifted("codex", changed=[])
     assert watch_info(daemon)["paths"] == 2
     s3.call("state.unsubscribe", {"subscription": sub3})
-    assert watch_info(daemon) == {"paths": 0, "polled": 0, "watches": 0}
+    assert watch_counts(daemon) == {"paths": 0, "polled": 0, "watches": 0}
     s2.close()
     s3.close()
 
@@ -250,6 +291,8 @@ def test_a_kernel_queue_overflow_resyncs(daemon, skills, tmp):
     if max_events > 200000:
         pytest.skip("max_queued_events %d: too many files to flood" % max_events)
     s = subscribed(daemon, list(skills.values()))
+    if watch_info(daemon)["backend"] != "inotify":
+        pytest.skip("the kernel's queue: inotify only (this daemon polls)")
     d = os.path.dirname(skills["agents"])
     # Stopped, the daemon reads nothing: the queue overflows for real, and
     # the event of the change after the flood is lost.
@@ -318,6 +361,8 @@ def test_out_of_kernel_watches_files_are_polled(start, skills):
     daemon = start(preexec=userns_with_watch_limit(4))
     s = subscribed(daemon, list(skills.values()))
     info = watch_info(daemon)
+    if info["backend"] != "inotify":
+        pytest.skip("the kernel's watch limit: inotify only (this daemon polls)")
     assert info["polled"] > 0
     assert "out of watches" in daemon.output()
     write(skills["skill"], b"# changed while polled\n")
@@ -343,3 +388,42 @@ def test_state_drift_with_a_subscriber_is_never_stale(daemon, skills, tmp):
         for _ in range(3):
             assert c.call("state.drift", {"target": "codex"})["changed"] == want, i
     s.close()
+
+
+INOTIFY_SHIM = os.environ.get("HS_FAULT_INOTIFY", "")
+
+
+@pytest.mark.skipif(not os.path.exists(INOTIFY_SHIM), reason="build hs_fault_inotify (ctest sets HS_FAULT_INOTIFY)")
+def test_an_inotify_read_error_falls_back_to_polling(start, skills, tmp):
+    """Reading inotify fails for real (EIO from read(2), through a shim): the
+    watches go on by polling, nothing the events said is trusted any more,
+    state.drift does not wait for a sync cookie that cannot come, and
+    daemon.info says "poll". It used to end the watch silently."""
+    flag = os.path.join(tmp, "fail-inotify")
+    d = start(env={"LD_PRELOAD": INOTIFY_SHIM, "HS_FAULT_INOTIFY_FLAG": flag,
+                   "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"})
+    s = subscribed(d, list(skills.values()))
+    assert watch_info(d)["backend"] == "inotify"
+    open(flag, "w").close()
+    f = skills["agents"]
+    write(f, b"changed\n")  # its event is never read: the read fails
+    s.drifted("codex", changed=[f], removed=[])
+    wait_for(lambda: watch_info(d)["backend"] == "poll")
+    assert drift_of(d) == ([f], [])
+    # From now on changes are found by polling (within 2 s), and state.drift
+    # answers from stats at once.
+    write(f, b"# agents\n")
+    assert drift_of(d) == ([], [])
+    s.drifted("codex", changed=[], removed=[])
+    os.unlink(skills["skill"])
+    assert drift_of(d) == ([], [skills["skill"]])
+    s.drifted("codex", changed=[], removed=[skills["skill"]])
+    # A directory made after the failure is polled too.
+    shutil.rmtree(os.path.dirname(skills["skill"]))
+    os.mkdir(os.path.dirname(skills["skill"]))
+    write(skills["skill"], b"# skill\n")
+    s.drifted("codex", changed=[], removed=[])
+    assert drift_of(d) == ([], [])
+    out = d.output()
+    # Once per watch user whose read failed (the files', the state dir's).
+    assert 1 <= out.count("reading inotify failed") <= 2, out

@@ -1,9 +1,16 @@
 // SHA-256 of files and bytes, checked against NIST's vectors, coreutils' sha256sum
 // and libsodium (the oracle: the build hashes with libcrypto unless
 // HS_WITH_OPENSSL=OFF).
+#include <fcntl.h>
 #include <sodium.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
 
 #include <cerrno>
 #include <optional>
@@ -115,6 +122,58 @@ TEST_CASE("sha256 in pieces refuses what is not a regular file without blocking"
   auto directory = hs::FileSha256::open(dir.path());
   REQUIRE_FALSE(directory);
   CHECK(directory.error().sys_errno == EISDIR);
+  auto null = hs::FileSha256::open("/dev/null");  // a device: opened harmlessly, refused before any read
+  REQUIRE_FALSE(null);
+  CHECK(null.error().detail == "not a regular file");
+  CHECK(null.error().path == "/dev/null");
+
+  const std::string sock_path = dir / "sock";
+  int s = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  REQUIRE(s >= 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  REQUIRE(sock_path.size() < sizeof addr.sun_path);
+  std::memcpy(addr.sun_path, sock_path.c_str(), sock_path.size() + 1);
+  REQUIRE(::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  auto sock = hs::FileSha256::open(sock_path);
+  ::close(s);
+  REQUIRE_FALSE(sock);  // open(2) of a socket fails: ENXIO
+  CHECK(sock.error().path == sock_path);
+}
+
+TEST_CASE("sha256 in pieces reads a regular file blocking, as it was opened to", "[sha256]") {
+  TempDir dir;
+  hs::test::spit(dir / "f", "content\n");
+  auto f = hs::FileSha256::open(dir / "f");
+  REQUIRE(f);
+  // O_NONBLOCK was only for the open: a FUSE or network file must not answer EAGAIN.
+  CHECK((::fcntl(f->fd(), F_GETFL) & O_NONBLOCK) == 0);
+}
+
+TEST_CASE("sha256 never makes a terminal the caller's controlling terminal", "[sha256]") {
+  int master = ::posix_openpt(O_RDWR | O_NOCTTY);
+  if (master < 0) {
+    WARN("no pseudo-terminals here: not checked");
+    return;
+  }
+  REQUIRE(::grantpt(master) == 0);
+  REQUIRE(::unlockpt(master) == 0);
+  const std::string slave = ::ptsname(master);
+  // A session leader with no terminal acquires the first one it opens without
+  // O_NOCTTY: the daemon is one (setsid), and would then get its SIGHUPs.
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    if (::setsid() < 0) ::_exit(2);
+    (void)hs::FileSha256::open(slave);  // refused (not a regular file), but opened first
+    int tty = ::open("/dev/tty", O_RDONLY | O_NOCTTY);
+    ::_exit(tty >= 0 ? 1 : 0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  ::close(master);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }
 
 
