@@ -24,7 +24,7 @@ JOBS=${JOBS:-$(nproc)}
 PACKAGES=(
   g++ clang-14 libclang-rt-14-dev cmake ninja-build pkg-config
   libboost1.81-dev libboost-json1.81-dev libsodium-dev libssl-dev catch2 libcli11-dev
-  libsystemd-dev systemd dpkg-dev file
+  systemd dpkg-dev file
   coreutils python3 python3-pytest socat netcat-openbsd
   neovim emacs-nox tmux
 )
@@ -124,7 +124,11 @@ check_deb() {
   local deb
   deb=$(ls "$dir"/harnesssync_*.deb)
   log "built $deb"
-  dpkg-deb --info "$deb" | sed -n '/Depends/p'
+  local depends
+  depends=$(dpkg-deb --info "$deb" | sed -n '/Depends/p')
+  echo "$depends"
+  # The daemon speaks systemd's protocols itself (daemon/service_manager.cpp).
+  if grep -q libsystemd <<<"$depends"; then echo "dev.sh: the .deb depends on libsystemd" >&2; return 1; fi
   if [ "$(id -u)" -ne 0 ]; then
     log "not root: skipping the dpkg -i check of $deb"
     return
