@@ -2,16 +2,16 @@
 // asio stream_descriptor. Its queue is ordered, which is what makes
 // request_cookie a "sync to now": the cookie is an IN_ATTRIB on a private
 // memfd watched by the same descriptor, so when it is read every event
-// queued before it has been read too. A memfd, not a file in some
-// directory: nothing to clean up after a crash, and no other process can
-// touch it and complete a sync early.
+// queued before it has been read too. A memfd (or an unlinked temp file:
+// cookie_file.hpp), not a file in some directory: nothing to clean up
+// after a crash, and no other process can touch it and complete a sync
+// early.
 #include "daemon/watch/watch_backend.hpp"
 
 #ifdef __linux__
 
 #include <fcntl.h>
 #include <sys/inotify.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -23,6 +23,7 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/unique_fd.hpp"
+#include "daemon/watch/cookie_file.hpp"
 
 namespace hs::daemon::watch {
 namespace {
@@ -65,9 +66,8 @@ class InotifyBackend final : public Backend {
     int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (fd < 0) return os_error("inotify_init1", "", errno);
     sd_.assign(fd);
-    int m = ::memfd_create("harnesssyncd-sync", MFD_CLOEXEC);
-    if (m < 0) return os_error("memfd_create", "", errno);
-    cookie_fd_ = UniqueFd(m);
+    HS_TRY_ASSIGN(cookie_fd_, cookie_file());
+    const int m = cookie_fd_.get();
     const std::string self = "/proc/self/fd/" + std::to_string(m);
     cookie_wd_ = ::inotify_add_watch(fd, self.c_str(), IN_ATTRIB);
     if (cookie_wd_ < 0) return os_error("inotify_add_watch", self, errno);
