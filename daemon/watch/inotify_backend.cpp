@@ -174,7 +174,24 @@ Result<std::unique_ptr<Backend>> make_backend(boost::asio::io_context& io, Backe
 
 }  // namespace hs::daemon::watch
 
+#elif defined(__APPLE__) || defined(__FreeBSD__)
+
+#include <utility>
+
+#include "daemon/watch/kqueue_backend.hpp"
+
+namespace hs::daemon::watch {
+
+// Written, not built or tested here (kqueue_backend.hpp).
+Result<std::unique_ptr<Backend>> make_backend(boost::asio::io_context& io, Backend::OnEvents on_events) {
+  return make_kqueue_backend(io, std::move(on_events));
+}
+
+}  // namespace hs::daemon::watch
+
 #else
+
+#include <cerrno>
 
 namespace hs::daemon::watch {
 
@@ -182,7 +199,7 @@ Result<std::unique_ptr<Backend>> make_backend(boost::asio::io_context&, Backend:
   Error e;
   e.code = Errc::os;
   e.sys_errno = ENOSYS;
-  e.detail = "no file watch backend on this platform (kqueue/FSEvents would go here)";
+  e.detail = "no file watch backend on this platform";
   return e;
 }
 
