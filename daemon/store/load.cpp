@@ -11,6 +11,7 @@
 
 #include "common/durable_file.hpp"
 #include "common/fs.hpp"
+#include "common/platform.hpp"
 #include "daemon/store/json_text.hpp"
 
 namespace hs::daemon::store {
@@ -65,9 +66,10 @@ bool is_python_temp_name(std::string_view n) {
 
 // Renames without ever replacing `to`. RENAME_NOREPLACE makes the check and
 // the rename one step; link()+unlink() is the fallback for file systems that
-// lack it. Returns errno (EEXIST when `to` is taken), or 0.
+// lack it, and the portable way (HS_HAVE_RENAMEAT2 off). Returns errno
+// (EEXIST when `to` is taken), or 0.
 int rename_noreplace(const std::string& from, const std::string& to) {
-#ifdef RENAME_NOREPLACE
+#if HS_HAVE_RENAMEAT2
   if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return 0;
   if (errno != EINVAL && errno != ENOSYS) return errno;
 #endif
