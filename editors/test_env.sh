@@ -7,7 +7,8 @@
 #   $tmp, a temp dir under /tmp removed at exit, and exports a private
 #   runtime dir and HARNESSSYNC_HOME in it (so the daemon the test starts
 #   is its own) and HS_TMP. At exit the daemon is stopped: asked to, then
-#   killed by the pid in its socket's lock file.
+#   killed by the pid in its socket's lock file. HS_FLOOD is test_flood.py,
+#   which makes the daemon owe a subscriber that does not read a resync.
 # HS_HSCTL (and the harnesssyncd next to it) come from the build.
 hs_editor_test_env() {
   local name=$1 cmd=$2 pkg=$3
@@ -18,6 +19,8 @@ hs_editor_test_env() {
   fi
   tmp=$(mktemp -d "/tmp/hs-$cmd.XXXXXX")
   export XDG_RUNTIME_DIR=$tmp/run HARNESSSYNC_HOME=$tmp/hs HS_TMP=$tmp
+  HS_FLOOD=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/test_flood.py
+  export HS_FLOOD
   mkdir -m 700 "$XDG_RUNTIME_DIR"
   trap hs_editor_test_cleanup EXIT
 }

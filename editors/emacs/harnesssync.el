@@ -14,7 +14,20 @@
 ;; within a second of a change, from the notifications of the per-user
 ;; daemon harnesssyncd (state.subscribe).  A visited file that drifted gets
 ;; a header line.  Commands: `harnesssync-status', `harnesssync-drift',
-;; `harnesssync-accept', `harnesssync-sync', `harnesssync-reconnect'.
+;; `harnesssync-accept', `harnesssync-sync', `harnesssync-trigger-log',
+;; `harnesssync-reconnect'.
+;;
+;; The daemon's triggers (`hsctl trigger set', or `hsctl harnesssync
+;; setup' for HarnessSync's auto-sync) show too: while a run is in
+;; progress the lighter reads " HS: syncing…" (with the trigger names
+;; when more than one trigger is known), and a run that fails (a non-zero
+;; exit, a signal, its timeout) gives one warning with the last 10 lines
+;; of its output; `harnesssync-trigger-log' shows its whole log.  The mode
+;; subscribes with "triggers": true, matches trigger.started to
+;; trigger.finished by name and run, and asks trigger.list on connecting,
+;; so a run already in progress shows as syncing.  A coalesced run (a
+;; `hsctl lock sync --coalesce' caller already waiting covers it) starts
+;; nothing and changes nothing shown.
 ;;
 ;; The connection is Emacs' own jsonrpc.el over the daemon's Unix socket,
 ;; with the LSP framing (Content-Length) that jsonrpc.el speaks and the
@@ -101,6 +114,17 @@ Each state.drifted replaces a target's entry as a whole.")
 (defvar harnesssync--timer nil "The reconnect timer.")
 (defvar harnesssync--socket-path nil "The socket path last tried.")
 (defvar harnesssync--spawn nil "The running `hsctl ping' process, or nil.")
+(defvar harnesssync--runs (make-hash-table :test #'equal)
+  "Trigger name -> the run numbers started and not finished yet.
+A list, not one number: a trigger replaced by trigger.set counts again
+from 1 while its old run still finishes, and each finish ends its own.")
+(defvar harnesssync--triggers (make-hash-table :test #'equal)
+  "Every trigger name seen (trigger.list or a notification) -> t.")
+(defvar harnesssync--last-failed-trigger nil
+  "The trigger whose run failed last: `harnesssync-trigger-log' shows it.")
+
+(defconst harnesssync--tail-lines 10 "Lines of a failed run's output in its warning.")
+(defconst harnesssync--tail-bytes 2048 "At most this many bytes of them.")
 
 (defvar-local harnesssync--header nil
   "Non-nil when this buffer shows the drift header line.")
@@ -236,6 +260,7 @@ AFTER-SPAWN is non-nil when `hsctl ping' just ran."
           harnesssync--attempt 0
           harnesssync--reported nil)
     (clrhash harnesssync--drift)
+    (harnesssync--clear-triggers)
     (jsonrpc-async-request
      conn 'daemon.info nil
      :success-fn (lambda (info) (harnesssync--on-info conn info))
@@ -270,19 +295,23 @@ so the next start runs the installed daemon)."
                                harnesssync--socket-path state-file want)
           (harnesssync-mode -1))
       (jsonrpc-async-request
-       conn 'state.subscribe (harnesssync--params)
+       conn 'state.subscribe (harnesssync--params :triggers t)
        :success-fn (lambda (_r)
-                     (setq harnesssync--connected t)
-                     (harnesssync--changed))
+                     ;; Live once the runs in progress are known, so that
+                     ;; a reconnect during a run does not show the drift
+                     ;; for a moment.
+                     (harnesssync--refresh-triggers
+                      conn (lambda () (setq harnesssync--connected t))))
        :error-fn (lambda (err)
                    (harnesssync--notify "harnesssync: state.subscribe failed: %s"
                                         (plist-get err :message)))))))
 
 (defun harnesssync--params (&rest plist)
-  "PLIST with the account and target settings added; nil when empty."
+  "PLIST with the account and target settings added; nil when empty.
+The targets setting is added only to a subscription (PLIST without :target)."
   (let ((p (append plist
                    (and harnesssync-account (list :account harnesssync-account))
-                   (and harnesssync-targets (null plist)
+                   (and harnesssync-targets (not (plist-member plist :target))
                         (list :targets (vconcat harnesssync-targets))))))
     p))
 
@@ -292,6 +321,7 @@ so the next start runs the installed daemon)."
     (setq harnesssync--conn nil
           harnesssync--connected nil)
     (clrhash harnesssync--drift)
+    (harnesssync--clear-triggers)
     (harnesssync--changed)
     (harnesssync--schedule-retry)))
 
@@ -320,9 +350,145 @@ so the next start runs the installed daemon)."
          (harnesssync--changed))))
     ('state.changed
      (let ((target (plist-get params :target)))
-       (when (and (equal (plist-get params :kind) "cleared") (stringp target))
+       (cond
+        ((and (equal (plist-get params :kind) "cleared") (stringp target))
          (remhash target harnesssync--drift)
+         (harnesssync--changed))
+        ((and (equal (plist-get params :kind) "reloaded") (null target) harnesssync--conn)
+         ;; A resync: trigger notifications may have been dropped too.
+         (harnesssync--refresh-triggers harnesssync--conn)))))
+    ('trigger.started
+     (when (harnesssync--trigger-started params)
+       (harnesssync--changed)))
+    ('trigger.finished
+     (let ((ended (harnesssync--trigger-finished params)))
+       (when (harnesssync--trigger-failed-p params)
+         (harnesssync--trigger-warn params))
+       (when ended
          (harnesssync--changed))))))
+
+;;;; Trigger runs
+
+(defun harnesssync--clear-triggers ()
+  "Forget every trigger run and name."
+  (clrhash harnesssync--runs)
+  (clrhash harnesssync--triggers))
+
+(defun harnesssync--run-params-p (params)
+  "Non-nil when PARAMS name a trigger and a run."
+  (and (stringp (plist-get params :name)) (integerp (plist-get params :run))))
+
+(defun harnesssync--trigger-started (params)
+  "Note the run of trigger.started PARAMS; non-nil when what is shown changed."
+  (when (harnesssync--run-params-p params)
+    (let ((name (plist-get params :name)))
+      (puthash name t harnesssync--triggers)
+      (cl-pushnew (plist-get params :run) (gethash name harnesssync--runs))
+      t)))
+
+(defun harnesssync--trigger-finished (params)
+  "End the run of trigger.finished PARAMS; non-nil when what is shown changed.
+A coalesced run had no trigger.started and ends nothing."
+  (when (harnesssync--run-params-p params)
+    (let* ((name (plist-get params :name))
+           (run (plist-get params :run))
+           (runs (gethash name harnesssync--runs)))
+      (puthash name t harnesssync--triggers)
+      (when (and (not (eq (plist-get params :coalesced) t)) (memql run runs))
+        (if (cdr runs)
+            (puthash name (delq run runs) harnesssync--runs)
+          (remhash name harnesssync--runs))
+        t))))
+
+(defun harnesssync--reset-triggers (list)
+  "Replace what is known of trigger runs with the trigger.list answer LIST.
+A running trigger's run in progress is its `runs': the count includes it."
+  (harnesssync--clear-triggers)
+  (dolist (tr (and (vectorp list) (append list nil)))
+    (let ((name (plist-get tr :name)) (runs (plist-get tr :runs)))
+      (when (stringp name)
+        (puthash name t harnesssync--triggers)
+        (when (and (equal (plist-get tr :state) "running") (integerp runs))
+          (puthash name (list runs) harnesssync--runs))))))
+
+(defun harnesssync--refresh-triggers (conn &optional after)
+  "Ask CONN for trigger.list and take its runs in progress; then call AFTER.
+Asked on connecting, so that a run already in progress shows, and after a
+resync.  AFTER runs even when trigger.list fails (a daemon without it)."
+  (let ((done (lambda ()
+                (when (eq conn harnesssync--conn)
+                  (when after (funcall after))
+                  (harnesssync--changed)))))
+    (jsonrpc-async-request
+     conn 'trigger.list nil
+     :success-fn (lambda (list)
+                   (when (eq conn harnesssync--conn)
+                     (harnesssync--reset-triggers list))
+                   (funcall done))
+     :error-fn (lambda (_err) (funcall done)))))
+
+(defun harnesssync-running-triggers ()
+  "The names of the triggers running now, sorted."
+  (sort (hash-table-keys harnesssync--runs) #'string<))
+
+(defun harnesssync--syncing-text ()
+  "\"HS: syncing…\", with the names when another trigger is known; or nil."
+  (let ((names (harnesssync-running-triggers)))
+    (cond ((null names) nil)
+          ((and (null (cdr names)) (<= (hash-table-count harnesssync--triggers) 1))
+           "HS: syncing…")
+          (t (format "HS: syncing %s…" (string-join names ", "))))))
+
+(defun harnesssync--trigger-failed-p (params)
+  "Non-nil when trigger.finished PARAMS is a failure.
+A non-zero exit, a signal or the timeout; a coalesced run ran nothing."
+  (and (harnesssync--run-params-p params)
+       (not (eq (plist-get params :coalesced) t))
+       (let ((code (plist-get params :exit_code)))
+         (or (and (integerp code) (/= code 0))
+             (integerp (plist-get params :signal))
+             (eq (plist-get params :timed_out) t)))))
+
+(defun harnesssync--trigger-how (params)
+  "How the run of PARAMS ended: \"exit 3\", \"killed by signal 9\", \"timed out\"."
+  (let ((signal (plist-get params :signal)))
+    (cond ((eq (plist-get params :timed_out) t)
+           (if (integerp signal) (format "timed out (signal %d)" signal) "timed out"))
+          ((integerp signal) (format "killed by signal %d" signal))
+          (t (format "exit %s" (plist-get params :exit_code))))))
+
+(defun harnesssync--trigger-tail (output)
+  "The last lines of OUTPUT (a plist of :stdout and :stderr), stdout first.
+At most `harnesssync--tail-lines' lines and `harnesssync--tail-bytes'
+bytes.  The daemon keeps the streams apart, so their interleaving is
+lost; stderr goes last, where a failing command's last words usually are."
+  (let* ((lines (append (split-string (or (plist-get output :stdout) "") "\n" t)
+                        (split-string (or (plist-get output :stderr) "") "\n" t)))
+         (lines (last lines harnesssync--tail-lines))
+         (kept nil) (bytes 0))
+    (catch 'full
+      (dolist (l (reverse lines))
+        (let ((n (string-bytes l)))
+          (when (> (+ bytes n 1) harnesssync--tail-bytes)
+            (unless kept
+              ;; One long line: its end.
+              (push (substring l (- (min (length l) (1- harnesssync--tail-bytes)))) kept))
+            (throw 'full nil))
+          (push l kept)
+          (setq bytes (+ bytes n 1)))))
+    (string-join kept "\n")))
+
+(defun harnesssync--trigger-warn (params)
+  "One warning for the failed run of trigger.finished PARAMS, with its tail."
+  (let ((name (plist-get params :name))
+        (tail (harnesssync--trigger-tail (plist-get params :output_tail))))
+    (setq harnesssync--last-failed-trigger name)
+    (display-warning
+     'harnesssync
+     (format-message "trigger %s failed (%s, run %d)%s\n(M-x harnesssync-trigger-log shows the whole log)"
+                     name (harnesssync--trigger-how params) (plist-get params :run)
+                     (if (string-empty-p tail) "" (concat ":\n" tail)))
+     :warning)))
 
 (defun harnesssync--summary ()
   "The drifted targets, sorted, and the number of drifted files."
@@ -336,13 +502,15 @@ so the next start runs the installed daemon)."
     (list (sort names #'string<) count)))
 
 (defun harnesssync-indicator ()
-  "The indicator text: \"HS ✓\", \"HS: 2 drifted (codex)\" or \"HS: offline\"."
+  "The indicator text: \"HS ✓\", \"HS: 2 drifted (codex)\", \"HS: syncing…\"
+\(a trigger runs) or \"HS: offline\"."
   (if (not harnesssync--connected)
       "HS: offline"
-    (pcase-let ((`(,names ,count) (harnesssync--summary)))
-      (if (zerop count)
-          "HS ✓"
-        (format "HS: %d drifted (%s)" count (string-join names ", "))))))
+    (or (harnesssync--syncing-text)
+        (pcase-let ((`(,names ,count) (harnesssync--summary)))
+          (if (zerop count)
+              "HS ✓"
+            (format "HS: %d drifted (%s)" count (string-join names ", ")))))))
 
 (defun harnesssync-connection-mode ()
   "`live' (subscribed) or `offline'."
@@ -682,6 +850,61 @@ it takes a third argument) the outcome: hsctl's --json object as a plist
                (funcall on-exit code msg outcome)))))))))
 
 ;;;###autoload
+(defun harnesssync-trigger-log (&optional name)
+  "Show trigger NAME's last 10 runs and their whole output (trigger.log).
+In *harnesssync-trigger-log*; `g' refreshes.  Interactively NAME is read,
+defaulting to the trigger that failed last.  Returns the text."
+  (interactive
+   (list (let ((names (sort (hash-table-keys harnesssync--triggers) #'string<))
+               (default (or harnesssync--last-failed-trigger
+                            (car (hash-table-keys harnesssync--triggers)))))
+           (completing-read (format-prompt "Log of trigger" default) names nil nil nil nil default))))
+  (when (or (null name) (string-empty-p name))
+    (setq name (or harnesssync--last-failed-trigger
+                   (let ((names (mapcar (lambda (tr) (plist-get tr :name))
+                                        (append (harnesssync--call 'trigger.list) nil))))
+                     (cond ((= 1 (length names)) (car names))
+                           ((null names) (user-error "harnesssync: no trigger is set (hsctl trigger set)"))
+                           (t (user-error "harnesssync: several triggers (%s); name one"
+                                          (string-join names ", "))))))))
+  (let* ((runs (harnesssync--call 'trigger.log (list :name name)))
+         (text
+          (if (zerop (length runs))
+              (format "%s: no run yet\n" name)
+            (mapconcat
+             (lambda (r)
+               (let ((out (plist-get r :output))
+                     (changed (plist-get r :changed)))
+                 (concat
+                  (format "%s run %d  started %s  %s  %s ms  %s\n" name (plist-get r :run)
+                          (plist-get r :started)
+                          (cond ((eq (plist-get r :coalesced) t) "coalesced")
+                                ((null (plist-get r :ended)) "running")
+                                (t (harnesssync--trigger-how r)))
+                          (plist-get r :duration_ms)
+                          (if (integerp changed) (format "%d changed" changed) "changes unknown (*)"))
+                  (mapconcat (lambda (key)
+                               (let ((s (plist-get out key)))
+                                 (if (and (stringp s) (not (string-empty-p s)))
+                                     (format "--- %s\n%s%s" (substring (symbol-name key) 1) s
+                                             (if (string-suffix-p "\n" s) "" "\n"))
+                                   "")))
+                             '(:stdout :stderr) "")
+                  "\n")))
+             runs "")))
+         (buf (get-buffer-create "*harnesssync-trigger-log*")))
+    (with-current-buffer buf
+      (let ((inhibit-read-only t))
+        (erase-buffer)
+        (insert text))
+      (special-mode)
+      (setq-local revert-buffer-function (lambda (&rest _) (harnesssync-trigger-log name)))
+      (goto-char (point-max)))
+    (when (called-interactively-p 'any)
+      (pop-to-buffer buf))
+    text))
+
+;;;###autoload
 (defun harnesssync-reconnect ()
   "Drop the connection to harnesssyncd and connect again."
   (interactive)
@@ -697,13 +920,15 @@ it takes a third argument) the outcome: hsctl's --json object as a plist
     (setq harnesssync--conn nil harnesssync--connected nil)
     (when conn
       (ignore-errors (jsonrpc-shutdown conn t))))
-  (clrhash harnesssync--drift))
+  (clrhash harnesssync--drift)
+  (harnesssync--clear-triggers))
 
 ;;;###autoload
 (define-minor-mode harnesssync-mode
   "Show HarnessSync drift in the mode line, live, from harnesssyncd.
-The lighter reads \" HS ✓\", \" HS: 2 drifted (codex)\" or \" HS: offline\";
-a visited file that drifted gets a header line."
+The lighter reads \" HS ✓\", \" HS: 2 drifted (codex)\", \" HS: syncing…\"
+\(a trigger runs) or \" HS: offline\"; a visited file that drifted gets a
+header line, and a failed trigger run a warning."
   :global t
   :group 'harnesssync
   :lighter (:eval (harnesssync--lighter))

@@ -268,5 +268,188 @@ or set `harnesssync-hsctl-program' to its path")))
             (message "ok: one message without hsctl: %s" (car hs-test-notes))))
       (harnesssync-mode -1))))
 
+(defun hs-test-warnings ()
+  "What `display-warning' wrote in *Warnings* so far."
+  (with-current-buffer (get-buffer-create "*Warnings*") (buffer-string)))
+
+(defun hs-test-hsctl-output (&rest args)
+  "What hsctl prints on stdout with ARGS."
+  (with-temp-buffer
+    (apply #'call-process (getenv "HS_HSCTL") nil (list t nil) nil args)
+    (buffer-string)))
+
+(defun hs-test-count (regexp string)
+  "How many times REGEXP matches in STRING."
+  (let ((n 0) (start 0))
+    (while (string-match regexp string start)
+      (setq n (1+ n) start (match-end 0)))
+    n))
+
+(ert-deftest harnesssync-test-4-triggers ()
+  "A real trigger: its command prints 13 lines, waits for a gate file, exits 3.
+The lighter says syncing while it runs (also after a reconnect in the
+middle, from trigger.list, and with the name once a second trigger is
+known); its end gives one warning with the output's tail and the lighter
+back; `harnesssync-trigger-log' shows the whole output."
+  (let* ((tmp (getenv "HS_TMP"))
+         (harnesssync-hsctl-program (getenv "HS_HSCTL"))
+         (harnesssync-autostart t)
+         (harnesssync-socket nil)
+         (watched (expand-file-name "watched-emacs" tmp))
+         (gate (expand-file-name "gate-emacs" tmp))
+         (script (hs-test-script
+                  "failing-emacs.sh"
+                  "i=1; while [ $i -le 12 ]; do printf 'out-%02d\\n' $i; i=$((i+1)); done"
+                  "echo err-final >&2"
+                  ;; Waits for the test, not a guessed time (bounded: 60 s).
+                  (format "n=0; while [ ! -e %s ] && [ $n -lt 1200 ]; do sleep 0.05; n=$((n+1)); done" gate)
+                  "exit 3"))
+         (ms 0))
+    (make-directory watched t)
+    (unwind-protect
+        (progn
+          (harnesssync-mode 1)
+          (hs-test-wait (lambda () (eq (harnesssync-connection-mode) 'live)) "the mode to connect")
+          (let ((base (harnesssync-indicator)))
+            (should-not (string-match-p "syncing" base))
+            (should (eql 0 (hs-test-hsctl "trigger" "set" "failing" "--watch" watched "--settle" "50" "--" script)))
+            (with-current-buffer (get-buffer-create "*Warnings*")
+              (let ((inhibit-read-only t)) (erase-buffer)))
+            (with-temp-file (expand-file-name "edited" watched) (insert "x\n"))
+            (setq ms (hs-test-wait (lambda () (equal (harnesssync-indicator) "HS: syncing…"))
+                                   "HS: syncing… during the run"))
+            (should (string-match-p " HS: syncing…" (hs-test-lighter)))
+            (should (equal (harnesssync-running-triggers) '("failing")))
+            (message "ok: %S %.0f ms after the edit" (hs-test-lighter) ms)
+            ;; A second trigger, then a reconnect while the run goes on:
+            ;; trigger.list says it runs, and the name shows now.
+            (should (eql 0 (hs-test-hsctl "trigger" "set" "other" "--watch"
+                                          (expand-file-name "other-emacs" tmp) "--" "/bin/true")))
+            (harnesssync-reconnect)
+            (hs-test-wait (lambda () (eq (harnesssync-connection-mode) 'live)) "the mode to reconnect")
+            (should (equal (harnesssync-indicator) "HS: syncing failing…"))
+            (message "ok: after a reconnect in the run: %S" (harnesssync-indicator))
+            (with-temp-file gate (insert ""))
+            (hs-test-wait (lambda () (string-match-p "trigger failing failed" (hs-test-warnings)))
+                          "the warning of the failed run")
+            (hs-test-wait (lambda () (equal (harnesssync-indicator) base)) "the lighter back")
+            (let ((w (hs-test-warnings)))
+              (should (= 1 (hs-test-count "trigger failing failed" w)))
+              (should (string-match-p (regexp-quote "trigger failing failed (exit 3, run 1):\n") w))
+              ;; The last 10 lines of stdout then stderr.
+              (dotimes (i 9)
+                (should (string-match-p (format "\nout-%02d\n" (+ i 4)) w)))
+              (should (string-match-p "\nerr-final\n" w))
+              (should-not (string-match-p "out-03" w))
+              (should (string-match-p "M-x harnesssync-trigger-log" w))
+              (message "ok: one warning, lighter back to %S:\n%s" (harnesssync-indicator) w)))
+          ;; The whole log, of the trigger that failed last.
+          (let ((text (harnesssync-trigger-log)))
+            (should (string-match-p "^failing run 1  started .*  exit 3  [0-9]+ ms  [0-9]+ changed$" text))
+            (should (string-match-p "^out-01$" text))
+            (should (string-match-p "^err-final$" text))
+            (should (equal text (with-current-buffer "*harnesssync-trigger-log*" (buffer-string))))
+            (message "ok: harnesssync-trigger-log:\n%s" text))
+          ;; A coalesced run: the sync lock is held, a coalescing caller
+          ;; waits to follow; the trigger's run is covered by it and never
+          ;; starts.  Neither the lighter nor a warning may tell of it.
+          (let* ((gate2 (expand-file-name "gate2-emacs" tmp))
+                 (hsctl (getenv "HS_HSCTL"))
+                 (holder (make-process :name "hs-holder" :noquery t :buffer nil
+                                       :command (list hsctl "lock" "sync" "--" "sh" "-c"
+                                                      (format "while [ ! -e %s ]; do sleep 0.05; done" gate2))))
+                 (follower nil)
+                 (seen nil)
+                 (record (lambda () (push (harnesssync-indicator) seen))))
+            (hs-test-wait (lambda () (string-match-p "\"holder_pid\":[0-9]" (hs-test-hsctl-output "--json" "locks")))
+                          "the holder to hold lock sync")
+            (setq follower (make-process :name "hs-follower" :noquery t :buffer nil
+                                         :command (list hsctl "lock" "sync" "--coalesce" "--" "true")))
+            (hs-test-wait (lambda () (string-match-p "\"waiting\":1" (hs-test-hsctl-output "--json" "locks")))
+                          "the coalescing caller to wait")
+            (add-hook 'harnesssync-changed-hook record)
+            (unwind-protect
+                (progn
+                  (with-temp-file (expand-file-name "edited" watched) (insert "again\n"))
+                  (hs-test-wait (lambda () (string-match-p "\"coalesced\":true"
+                                                           (hs-test-hsctl-output "--json" "trigger" "ls")))
+                                "the coalesced run")
+                  (with-temp-file gate2 (insert ""))
+                  (hs-test-wait (lambda () (not (or (process-live-p holder) (process-live-p follower))))
+                                "the holder and the follower to end")
+                  (should (equal (list (process-exit-status holder) (process-exit-status follower)) '(0 0)))
+                  ;; Run 3 fails at once: its warning comes after run 2's
+                  ;; trigger.finished on the same connection.
+                  (should (eql 0 (hs-test-hsctl "trigger" "run" "failing")))
+                  (hs-test-wait (lambda () (string-match-p "(exit 3, run 3)" (hs-test-warnings)))
+                                "the warning of run 3")
+                  (should-not (string-match-p "run 2)" (hs-test-warnings)))
+                  (let ((flips 0) (prev nil))
+                    (dolist (i (reverse seen))
+                      (when (and (string-match-p "syncing" i) (not (and prev (string-match-p "syncing" prev))))
+                        (setq flips (1+ flips)))
+                      (setq prev i))
+                    (should (<= flips 1)))
+                  (message "ok: a coalesced run neither says syncing nor warns; lighter history %S" (reverse seen)))
+              (remove-hook 'harnesssync-changed-hook record))))
+      (hs-test-hsctl "trigger" "rm" "failing")
+      (hs-test-hsctl "trigger" "rm" "other")
+      (harnesssync-mode -1))))
+
+(ert-deftest harnesssync-test-5-resync ()
+  "A subscriber that stops reading during a run misses its trigger.finished.
+The daemon drops what waits for it and owes it a resync (state.changed
+reloaded); the mode then asks trigger.list, so the lighter does not say
+syncing for ever."
+  (let* ((tmp (getenv "HS_TMP"))
+         (harnesssync-hsctl-program (getenv "HS_HSCTL"))
+         (harnesssync-autostart t)
+         (harnesssync-socket nil)
+         (watched (expand-file-name "watched-resync" tmp))
+         (gate (expand-file-name "gate-resync" tmp))
+         (flood (getenv "HS_FLOOD"))
+         (script (hs-test-script
+                  "failing-resync.sh"
+                  "echo out"
+                  (format "n=0; while [ ! -e %s ] && [ $n -lt 1200 ]; do sleep 0.05; n=$((n+1)); done" gate)
+                  "exit 3"))
+         (reloads 0)
+         (proc nil))
+    (make-directory watched t)
+    (unwind-protect
+        (progn
+          (harnesssync-mode 1)
+          (hs-test-wait (lambda () (eq (harnesssync-connection-mode) 'live)) "the mode to connect")
+          (let ((base (harnesssync-indicator))
+                (sock (hs-test-socket-path)))
+            (should (eql 0 (hs-test-hsctl "trigger" "set" "resync" "--watch" watched "--settle" "50" "--" script)))
+            (with-temp-file (expand-file-name "edited" watched) (insert "x\n"))
+            (hs-test-wait (lambda () (equal (harnesssync-indicator) "HS: syncing…")) "HS: syncing…")
+            ;; Stop reading, fill the connection, let the run end, then
+            ;; pile up more than the mailbox holds.
+            (setq proc (jsonrpc--process harnesssync--conn))
+            (advice-add 'harnesssync--refresh-triggers :before
+                        (lambda (&rest _) (setq reloads (1+ reloads))) '((name . hs-test-count-refresh)))
+            (stop-process proc)
+            (should (eql 0 (call-process "python3" nil nil nil flood sock "fill"
+                                         (expand-file-name "bulk" tmp))))
+            (with-temp-file gate (insert ""))
+            (hs-test-wait (lambda () (string-match-p "\"exit_code\":3"
+                                                     (hs-test-hsctl-output "--json" "trigger" "ls")))
+                          "the run to end")
+            (should (eql 0 (call-process "python3" nil nil nil flood sock "ticks" "300")))
+            (should (equal (harnesssync-indicator) "HS: syncing…"))
+            (continue-process proc)
+            (hs-test-wait (lambda () (equal (harnesssync-indicator) base)) "the lighter back after the resync")
+            (should (>= reloads 1))
+            (message "ok: after a resync the lighter is %S again (trigger.list asked %d time(s))"
+                     (harnesssync-indicator) reloads)))
+      (advice-remove 'harnesssync--refresh-triggers 'hs-test-count-refresh)
+      (when (and proc (process-live-p proc)) (continue-process proc))
+      (hs-test-hsctl "trigger" "rm" "resync")
+      (hs-test-hsctl "clear" "bulk")
+      (hs-test-hsctl "clear" "tick")
+      (harnesssync-mode -1))))
+
 (provide 'harnesssync-test)
 ;;; harnesssync-test.el ends here

@@ -13,5 +13,5 @@ end, {
   complete = function(arglead, cmdline)
     return require('harnesssync').complete(arglead, cmdline)
   end,
-  desc = 'HarnessSync: status | drift [target] | accept [target] [path] | sync | reconnect',
+  desc = 'HarnessSync: status | drift [target] | accept [target] [path] | sync | log [trigger] | reconnect',
 })

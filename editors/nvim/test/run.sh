@@ -25,6 +25,8 @@ mkdir -p "$tmp/work" && echo "synced" > "$HS_FILE"
 
 echo "--- live: autostart, drift after an edit, accept, restart, sync, protocol warning"
 nvim_run "$here/live.lua"
+echo "--- triggers: syncing while a run goes on, the failed run's tail, the log, coalesced runs"
+nvim_run "$here/triggers.lua"
 echo "--- no daemon and no hsctl: one message"
 nvim_run "$here/nodaemon.lua"
 echo "editor_nvim: all passed"

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatStatus, HarnessSyncModel, TargetDrift, TreeFile, TreeTarget } from './model';
 import { runSync } from './sync';
+import { formatTriggerLog } from './triggers';
 
 type Node = TreeTarget | TreeFile;
 
@@ -94,8 +95,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const render = () => {
     bar.text = model.statusText();
     bar.tooltip = model.tooltip();
-    bar.backgroundColor = model.statusText().startsWith('HS: ') && model.state === 'connected'
-      ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    bar.backgroundColor = model.showsDrift() ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     tree.refresh();
     decorations.refresh();
     checkActiveEditor();
@@ -131,6 +131,12 @@ export function activate(context: vscode.ExtensionContext): void {
     model.on('warning', (m: string) => {
       out.appendLine(`warning: ${m}`);
       void vscode.window.showWarningMessage(`HarnessSync: ${m}`);
+    });
+    model.on('triggerFailed', (m: string, p: { name: string }) => {
+      out.appendLine(`warning: ${m}`);
+      void vscode.window.showWarningMessage(`HarnessSync: ${m}`, 'Show log').then((choice) => {
+        if (choice === 'Show log') void vscode.commands.executeCommand('harnesssync.triggerLog', p.name);
+      });
     });
     model.start();
     render();
@@ -218,6 +224,26 @@ export function activate(context: vscode.ExtensionContext): void {
         ds = model.driftFor(file);
       }
       await acceptFile(file, ds);
+    }),
+    vscode.commands.registerCommand('harnesssync.triggerLog', async (name?: string) => {
+      try {
+        if (typeof name !== 'string' || !name) {
+          const names = await model.triggerNames();
+          if (names.length === 0) {
+            void vscode.window.showInformationMessage('HarnessSync: no trigger is set (hsctl trigger set).');
+            return;
+          }
+          const last = model.lastFailedTrigger;
+          const ordered = last && names.includes(last) ? [last, ...names.filter((n) => n !== last)] : names;
+          name = ordered.length === 1 ? ordered[0]
+            : await vscode.window.showQuickPick(ordered, { placeHolder: 'The log of which trigger?' });
+          if (!name) return;
+        }
+        out.appendLine(formatTriggerLog(name, await model.triggerLog(name)));
+        out.show(true);
+      } catch (e) {
+        void vscode.window.showErrorMessage(`HarnessSync: ${(e as Error).message}`);
+      }
     }),
     vscode.commands.registerCommand('harnesssync.sync', async () => {
       const c = config();

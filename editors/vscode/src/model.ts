@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { DaemonConnection, DaemonInfo, isNotRunning } from './connection';
 import { HsctlMissing, lastLine, noHsctlMessage, runHsctl } from './hsctl';
 import { resolveSocket, ResolvedSocket } from './socket';
+import { failed, failureMessage, TriggerFinished, TriggerLogEntry, TriggerRuns } from './triggers';
 
 export const PROTOCOL = 1;
 
@@ -115,6 +116,8 @@ function driftCount(d: TargetDrift): number {
  *  'connected'   (DaemonInfo)
  *  'disconnected'
  *  'stateChanged' (params of state.changed)
+ *  'triggerFailed' (message, params of trigger.finished) a trigger run ended
+ *                with a non-zero exit, a signal or its timeout; once per run
  *  'log'         (message) for an output channel
  */
 export class HarnessSyncModel extends EventEmitter {
@@ -122,6 +125,8 @@ export class HarnessSyncModel extends EventEmitter {
   private conn: DaemonConnection | undefined;
   private resolved: ResolvedSocket | undefined;
   private readonly driftMap = new Map<string, TargetDrift>();
+  private readonly runs = new TriggerRuns();
+  private lastFailed: string | undefined;
   private connState: ConnState = 'starting';
   private daemonInfo: DaemonInfo | undefined;
   private lastProblem: string | undefined;
@@ -173,10 +178,13 @@ export class HarnessSyncModel extends EventEmitter {
     return [...this.driftMap.values()].sort((a, b) => key(a.target, a.account).localeCompare(key(b.target, b.account)));
   }
 
-  // "HS ✓", or "HS: 2 drifted (codex)" (files, then the targets they are in).
+  // "HS ✓", "HS: 2 drifted (codex)" (files, then the targets they are in), or
+  // "HS: syncing…" while a trigger runs.
   statusText(): string {
     if (this.connState === 'starting') return 'HS …';
     if (this.connState !== 'connected') return 'HS: no daemon';
+    const syncing = this.runs.statusText();
+    if (syncing) return syncing;
     const drifted = this.drifts().filter((d) => driftCount(d) > 0);
     if (drifted.length === 0) return 'HS ✓';
     const n = drifted.reduce((s, d) => s + driftCount(d), 0);
@@ -193,6 +201,27 @@ export class HarnessSyncModel extends EventEmitter {
       lines.push(`${key(d.target, d.account)}: ${n === 0 ? 'no drift' : `${n} drifted`}`);
     }
     return lines.join('\n');
+  }
+
+  // Whether the status bar shows drift (and not syncing, nor a problem).
+  showsDrift(): boolean {
+    return this.connState === 'connected' && !this.runs.statusText()
+      && this.drifts().some((d) => driftCount(d) > 0);
+  }
+
+  // The triggers running now, sorted.
+  runningTriggers(): string[] {
+    return this.runs.runningNames();
+  }
+
+  // Every trigger seen on this connection (trigger.list or a notification).
+  knownTriggers(): string[] {
+    return this.runs.knownNames();
+  }
+
+  // The trigger whose run failed last.
+  get lastFailedTrigger(): string | undefined {
+    return this.lastFailed;
   }
 
   // The targets whose drift lists this file (changed or removed).
@@ -254,6 +283,16 @@ export class HarnessSyncModel extends EventEmitter {
     return this.request<AcceptResult>('state.accept', { target, paths });
   }
 
+  // A trigger's last runs, oldest first, with their whole output.
+  triggerLog(name: string, runs = 10): Promise<TriggerLogEntry[]> {
+    return this.request<TriggerLogEntry[]>('trigger.log', { name, runs });
+  }
+
+  async triggerNames(): Promise<string[]> {
+    const list = await this.request<Array<{ name: string }>>('trigger.list');
+    return list.map((t) => t.name).sort();
+  }
+
   // ---- connection ------------------------------------------------------------
 
   private async loop(): Promise<void> {
@@ -270,6 +309,7 @@ export class HarnessSyncModel extends EventEmitter {
         this.conn = undefined;
         if (this.stopped) break;
         this.emit('log', 'the connection to harnesssyncd closed; reconnecting');
+        this.runs.clear();
         this.setState('disconnected');
         this.emit('disconnected');
       }
@@ -372,9 +412,16 @@ export class HarnessSyncModel extends EventEmitter {
     // subscription, so every state.drifted on it is ours.
     conn.onNotification('state.drifted', (p) => this.applyDrift(p));
     conn.onNotification('state.changed', (p) => this.onStateChanged(p));
+    conn.onNotification('trigger.started', (p) => {
+      if (this.runs.started(p)) this.emit('change');
+    });
+    conn.onNotification('trigger.finished', (p) => this.onTriggerFinished(p));
     this.conn = conn;
     this.daemonInfo = info;
-    await conn.request('state.subscribe', {}, 10000);
+    await conn.request('state.subscribe', { triggers: true }, 10000);
+    // Connected once the runs in progress are known, so that a reconnect
+    // during a run does not show the drift for a moment.
+    await this.refreshTriggers(conn);
     if (this.stopped) return;
     this.lastProblem = undefined;
     this.setState('connected');
@@ -423,7 +470,36 @@ export class HarnessSyncModel extends EventEmitter {
     } else if ((p?.kind === 'reloaded' || p?.kind === 'migrated') && this.conn) {
       // Another process rewrote state.json: which targets exist may have changed.
       this.pruneTargets(this.conn).catch((e) => this.emit('log', `refresh failed: ${(e as Error).message}`));
+      // A resync (target null): trigger notifications may have been dropped too.
+      if (p?.kind === 'reloaded' && p?.target === null) {
+        const conn = this.conn;
+        this.refreshTriggers(conn).then(() => this.emit('change'))
+          .catch((e) => this.emit('log', `refresh failed: ${(e as Error).message}`));
+      }
     }
+  }
+
+  // Which trigger runs are in progress, from trigger.list. A daemon without
+  // triggers answers with an error: nothing runs, then.
+  private async refreshTriggers(conn: DaemonConnection): Promise<void> {
+    let list: unknown;
+    try {
+      list = await conn.request('trigger.list', undefined, 10000);
+    } catch (e) {
+      if (conn.isClosed) throw e;
+      this.emit('log', `trigger.list failed: ${(e as Error).message}`);
+      return;
+    }
+    if (conn === this.conn) this.runs.reset(list);
+  }
+
+  private onTriggerFinished(p: TriggerFinished): void {
+    const ended = this.runs.finished(p);
+    if (typeof p?.name === 'string' && typeof p?.run === 'number' && failed(p)) {
+      this.lastFailed = p.name;
+      this.emit('triggerFailed', failureMessage(p), p);
+    }
+    if (ended) this.emit('change');
   }
 
   private setState(s: ConnState): void {

@@ -229,7 +229,9 @@ function M:on_connected(pipe)
   self.generation = self.generation + 1
   self.buf = ''
   local gen = self.generation
-  pipe:read_start(function(err, data)
+  -- Kept, so that reading can stop and start again (the tests make the
+  -- daemon owe a resync that way).
+  self.reader = function(err, data)
     if err or not data then
       vim.schedule(function()
         if self.generation == gen then
@@ -245,7 +247,8 @@ function M:on_connected(pipe)
         self:feed(data)
       end
     end)
-  end)
+  end
+  pipe:read_start(self.reader)
   self.attempt = 0
   self.reported = false
   if self.opts.on_connect then

@@ -1,7 +1,8 @@
--- harnesssync for Neovim: shows HarnessSync drift live, from harnesssyncd's
--- state.subscribe notifications, and runs status/drift/accept/sync.
--- See :help harnesssync.
+-- harnesssync for Neovim: shows HarnessSync drift and trigger runs live, from
+-- harnesssyncd's state.subscribe notifications, and runs
+-- status/drift/accept/sync/log. See :help harnesssync.
 local Conn = require('harnesssync.conn')
+local Triggers = require('harnesssync.triggers')
 
 local M = {}
 
@@ -31,6 +32,8 @@ local drift = {}
 local conn = nil
 local connected = false -- connected and subscribed
 local notified = {} -- bufnr -> key of the drift last announced for it
+local runs = Triggers.new() -- the trigger runs in progress
+local last_failed = nil -- the trigger that failed last: :HarnessSync log's default
 
 local function notify(msg, level)
   vim.notify(msg, level or vim.log.levels.INFO)
@@ -64,8 +67,9 @@ local function summary()
   return names, count
 end
 
---- The statusline component: "HS ✓", "HS: 2 drifted (codex)", or
---- "HS: offline" while no daemon is connected.
+--- The statusline component: "HS ✓", "HS: 2 drifted (codex)",
+--- "HS: syncing…" while a trigger runs, or "HS: offline" while no daemon is
+--- connected.
 function M.statusline()
   if not conn then
     -- The first use starts the connection with the defaults (setup() not
@@ -74,6 +78,10 @@ function M.statusline()
   end
   if not connected then
     return 'HS: offline'
+  end
+  local syncing = runs:status()
+  if syncing then
+    return syncing
   end
   local names, count = summary()
   if count == 0 then
@@ -167,6 +175,31 @@ local function set_drift(target, params)
   end
 end
 
+-- One warning per failed run: the trigger, how it ended, its output's tail.
+local function trigger_failed(p)
+  last_failed = p.name
+  local tail = Triggers.tail(p.output_tail)
+  notify(string.format('harnesssync: trigger %s failed (%s, run %d)%s\n(:HarnessSync log %s shows the whole log)',
+    p.name, Triggers.how(p), p.run, tail ~= '' and (':\n' .. tail) or '', p.name), vim.log.levels.WARN)
+end
+
+-- Which trigger runs are in progress, from trigger.list: on connecting, and
+-- after a resync. after() runs once it is known (or cannot be).
+local function refresh_triggers(c, after)
+  c:request('trigger.list', nil, function(err, list)
+    if err and err.code == -1 then
+      return
+    end
+    if not err then
+      runs:reset(list)
+    end
+    if after then
+      after()
+    end
+    changed()
+  end)
+end
+
 local function on_notification(method, params)
   if method == 'state.drifted' and type(params.target) == 'string' then
     set_drift(params.target, params)
@@ -174,6 +207,21 @@ local function on_notification(method, params)
   elseif method == 'state.changed' then
     if params.kind == 'cleared' and type(params.target) == 'string' then
       drift[params.target] = nil
+      changed()
+    elseif params.kind == 'reloaded' and (params.target == nil or params.target == vim.NIL) and conn then
+      -- A resync: trigger notifications may have been dropped too.
+      refresh_triggers(conn)
+    end
+  elseif method == 'trigger.started' then
+    if runs:started(params) then
+      changed()
+    end
+  elseif method == 'trigger.finished' and type(params.name) == 'string' and type(params.run) == 'number' then
+    local ended = runs:finished(params)
+    if Triggers.failed(params) then
+      trigger_failed(params)
+    end
+    if ended then
       changed()
     end
   end
@@ -214,12 +262,9 @@ local function on_connect(c)
       c:stop()
       return
     end
-    local params = with_account({})
+    local params = with_account({ triggers = true })
     if M.config.targets then
       params.targets = M.config.targets
-    end
-    if next(params) == nil then
-      params = nil
     end
     c:request('state.subscribe', params, function(e)
       if e and e.code == -1 then
@@ -227,8 +272,11 @@ local function on_connect(c)
       elseif e then
         notify('harnesssync: state.subscribe failed: ' .. tostring(e.message), vim.log.levels.WARN)
       else
-        connected = true
-        changed()
+        -- Live once the runs in progress are known, so that a reconnect
+        -- during a run does not show the drift for a moment.
+        refresh_triggers(c, function()
+          connected = true
+        end)
       end
     end)
   end)
@@ -237,6 +285,7 @@ end
 local function on_disconnect()
   connected = false
   drift = {}
+  runs:clear()
   changed()
 end
 
@@ -493,6 +542,76 @@ function M.sync(on_exit)
   return job
 end
 
+-- trigger.log's runs as lines: a heading per run, then its output.
+local function log_lines(name, entries)
+  local lines = {}
+  for _, r in ipairs(entries) do
+    local how = r.coalesced == true and 'coalesced' or (r.ended == nil or r.ended == vim.NIL) and 'running'
+      or Triggers.how(r)
+    local changed_paths = type(r.changed) == 'number' and (r.changed .. ' changed') or 'changes unknown (*)'
+    table.insert(lines, string.format('%s run %d  started %s  %s  %s ms  %s', name, r.run, tostring(r.started), how,
+      tostring(r.duration_ms), changed_paths))
+    local out = type(r.output) == 'table' and r.output or {}
+    for _, key in ipairs({ 'stdout', 'stderr' }) do
+      if type(out[key]) == 'string' and out[key] ~= '' then
+        table.insert(lines, '--- ' .. key)
+        vim.list_extend(lines, vim.split(out[key]:gsub('\n$', ''), '\n', { plain = true }))
+      end
+    end
+    table.insert(lines, '')
+  end
+  return lines
+end
+
+--- :HarnessSync log [trigger] — the trigger's last runs and their whole
+--- output (trigger.log) in a scratch buffer. Without a name: the trigger
+--- that failed last, else the only trigger. Returns the lines.
+function M.log(name)
+  if name == nil or name == '' then
+    name = last_failed
+  end
+  if name == nil then
+    local names = vim.tbl_keys(runs.known)
+    if #names ~= 1 then
+      local list = call('trigger.list', nil)
+      if not list then
+        return nil
+      end
+      names = vim.tbl_map(function(t) return t.name end, list)
+    end
+    if #names ~= 1 then
+      table.sort(names)
+      notify(#names == 0 and 'harnesssync: no trigger is set (hsctl trigger set)'
+        or ('harnesssync: several triggers (' .. table.concat(names, ', ') .. '); name one'), vim.log.levels.WARN)
+      return nil
+    end
+    name = names[1]
+  end
+  local entries = call('trigger.log', { name = name })
+  if not entries then
+    return nil
+  end
+  local lines = log_lines(name, entries)
+  if #lines == 0 then
+    lines = { name .. ': no run yet' }
+  end
+  vim.cmd('botright new')
+  local buf = vim.api.nvim_get_current_buf()
+  vim.bo[buf].buftype = 'nofile'
+  vim.bo[buf].bufhidden = 'wipe'
+  vim.bo[buf].swapfile = false
+  pcall(vim.api.nvim_buf_set_name, buf, 'harnesssync://trigger-log/' .. name)
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
+  vim.bo[buf].modifiable = false
+  vim.cmd('normal! G')
+  return lines
+end
+
+--- The triggers running now, sorted by name.
+function M.get_running_triggers()
+  return runs:running_names()
+end
+
 --- Drops the connection and connects again (and re-subscribes).
 function M.reconnect()
   local c = ensure()
@@ -524,6 +643,7 @@ function M.setup(opts)
   end
   connected = false
   drift = {}
+  runs = Triggers.new()
   conn = Conn.new({
     socket = M.config.socket,
     state_dir = M.config.state_dir,
@@ -558,12 +678,17 @@ function M._stop()
   end
 end
 
+-- The connection (harnesssync.conn), for tests.
+function M._connection()
+  return conn
+end
+
 -- The socket path in use (nil before the first attempt).
 function M.socket_path()
   return conn and conn.path
 end
 
-local SUBCOMMANDS = { 'status', 'drift', 'accept', 'sync', 'reconnect' }
+local SUBCOMMANDS = { 'status', 'drift', 'accept', 'sync', 'log', 'reconnect' }
 
 function M.complete(arglead, cmdline)
   local words = vim.split(cmdline, '%s+')
@@ -574,6 +699,13 @@ function M.complete(arglead, cmdline)
   end
   if #words == 3 and (words[2] == 'drift' or words[2] == 'accept') then
     local names = vim.tbl_keys(drift)
+    table.sort(names)
+    return vim.tbl_filter(function(s)
+      return s:find(arglead, 1, true) == 1
+    end, names)
+  end
+  if #words == 3 and words[2] == 'log' then
+    local names = vim.tbl_keys(runs.known)
     table.sort(names)
     return vim.tbl_filter(function(s)
       return s:find(arglead, 1, true) == 1
@@ -595,10 +727,12 @@ function M.command(args)
     M.accept(args[2], args[3])
   elseif sub == 'sync' then
     M.sync()
+  elseif sub == 'log' then
+    M.log(args[2])
   elseif sub == 'reconnect' then
     M.reconnect()
   else
-    notify('harnesssync: usage: :HarnessSync status|drift [target]|accept [target] [path]|sync|reconnect',
+    notify('harnesssync: usage: :HarnessSync status|drift [target]|accept [target] [path]|sync|log [trigger]|reconnect',
       vim.log.levels.ERROR)
   end
 end

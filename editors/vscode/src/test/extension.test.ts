@@ -5,6 +5,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
+import { runHsctl } from '../hsctl';
 import { HarnessSyncModel } from '../model';
 import { cleanEnv, HSCTL, tempDir, TestDaemon, waitFor } from './daemon';
 import { installStub, recorded, stub } from './vscode-stub';
@@ -91,4 +92,42 @@ test('Sync without a command says which setting to set', async () => {
   recorded.settings.syncCommand = '';
   await recorded.commands.get('harnesssync.sync')!();
   assert.match(recorded.messages[recorded.messages.length - 1].text, /set harnesssync\.syncCommand/);
+});
+
+test('a trigger run: the status bar says syncing, a failure is a warning with its tail and a log command', async () => {
+  const daemon = d!;
+  const watched = path.join(dir, 'watched');
+  const gate = path.join(dir, 'gate');
+  const script = path.join(dir, 'failing.sh');
+  fs.mkdirSync(watched);
+  // Prints 13 lines, waits for the gate (the test opens it; bounded: 60 s), exits 3.
+  fs.writeFileSync(script, [
+    '#!/bin/sh',
+    'i=1; while [ $i -le 12 ]; do printf "out-%02d\\n" $i; i=$((i+1)); done',
+    'echo err-final >&2',
+    `n=0; while [ ! -e '${gate}' ] && [ $n -lt 1200 ]; do sleep 0.05; n=$((n+1)); done`,
+    'exit 3',
+  ].join('\n') + '\n', { mode: 0o700 });
+  const r = await runHsctl({ hsctlPath: HSCTL, env: cleanEnv() }, ['--socket', daemon.socket, '--state-dir', daemon.stateDir,
+    'trigger', 'set', 'failing', '--watch', watched, '--settle', '50', '--', script]);
+  assert.equal(r.code, 0, r.stderr);
+  const before = recorded.messages.length;
+  fs.writeFileSync(path.join(watched, 'edited'), 'x\n');
+  await waitFor('the status bar to say syncing', () => recorded.statusBar.text === 'HS: syncing…', 15000,
+    () => [recorded.statusBar.text, recorded.messages]);
+  assert.equal(recorded.statusBar.backgroundColor, undefined);
+  fs.writeFileSync(gate, '');
+  await waitFor('the warning', () => recorded.messages.length > before, 15000, () => recorded.messages);
+  await waitFor('the status bar back', () => recorded.statusBar.text === 'HS ✓', 15000, () => recorded.statusBar.text);
+  const shown = recorded.messages.slice(before);
+  assert.equal(shown.length, 1, JSON.stringify(shown));
+  assert.equal(shown[0].level, 'warning');
+  assert.match(shown[0].text, /^HarnessSync: trigger failing failed \(exit 3, run 1\):\nout-04\n(.*\n){8}err-final$/);
+  assert.ok(recorded.output.some((l) => l.startsWith('warning: trigger failing failed (exit 3, run 1):')));
+
+  // The whole log, in the output channel (the only trigger: no question).
+  await recorded.commands.get('harnesssync.triggerLog')!();
+  const log = recorded.output[recorded.output.length - 1];
+  assert.match(log, /^failing run 1 {2}started \S+ {2}exit 3 {2}\d+ ms {2}\d+ changed\n--- stdout\nout-01\n/);
+  assert.deepEqual(recorded.messages.slice(before).map((m) => m.level), ['warning']);
 });

@@ -5,7 +5,10 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
+import { ChildProcess, spawn } from 'node:child_process';
+import { runHsctl } from '../hsctl';
 import { formatStatus, HarnessSyncModel, ModelOptions } from '../model';
+import { formatTriggerLog, TriggerFinished } from '../triggers';
 import { cleanEnv, HSCTL, sleep, tempDir, TestDaemon, waitFor } from './daemon';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -276,4 +279,138 @@ test('live: an edit right after the record is answered is reported', async () =>
     m.stop();
     await d.stop();
   }
+});
+
+// ---- triggers ----------------------------------------------------------------
+
+function hsctl(d: TestDaemon, ...args: string[]): Promise<string> {
+  return runHsctl({ hsctlPath: HSCTL, env: cleanEnv() }, ['--socket', d.socket, '--state-dir', d.stateDir, ...args])
+    .then((r) => {
+      assert.equal(r.code, 0, `hsctl ${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    });
+}
+
+// Runs hsctl until its output matches re.
+async function hsctlUntil(d: TestDaemon, what: string, re: RegExp, ...args: string[]): Promise<void> {
+  const t0 = Date.now();
+  let out = '';
+  while (!re.test(out = await hsctl(d, ...args))) {
+    if (Date.now() - t0 > 15000) throw new Error(`timed out waiting for ${what}; hsctl ${args.join(' ')}: ${out}`);
+    await sleep(20);
+  }
+}
+
+// A real trigger: its command prints 13 lines, waits for a gate file (the
+// test opens it, no guessed sleep; bounded: 60 s) and exits 3.
+async function failingTrigger(d: TestDaemon): Promise<{ watched: string; gate: string }> {
+  const watched = path.join(d.dir, 'watched');
+  const gate = path.join(d.dir, 'gate');
+  const script = path.join(d.dir, 'failing.sh');
+  fs.mkdirSync(watched);
+  fs.writeFileSync(script, [
+    '#!/bin/sh',
+    'i=1; while [ $i -le 12 ]; do printf "out-%02d\\n" $i; i=$((i+1)); done',
+    'echo err-final >&2',
+    `n=0; while [ ! -e '${gate}' ] && [ $n -lt 1200 ]; do sleep 0.05; n=$((n+1)); done`,
+    'exit 3',
+  ].join('\n') + '\n', { mode: 0o700 });
+  await hsctl(d, 'trigger', 'set', 'failing', '--watch', watched, '--settle', '50', '--', script);
+  return { watched, gate };
+}
+
+test('a trigger run reads HS: syncing…; a failed run is one warning with its tail; coalesced runs change nothing',
+  async (t) => {
+    const d = await daemon();
+    const m = model({ socket: d.socket, autostart: false });
+    await connected(m);
+    const base = m.statusText();
+    assert.doesNotMatch(base, /syncing/);
+    const { watched, gate } = await failingTrigger(d);
+    const failures: Array<[string, TriggerFinished]> = [];
+    m.on('triggerFailed', (msg: string, p: TriggerFinished) => failures.push([msg, p]));
+
+    const t0 = Date.now();
+    fs.writeFileSync(path.join(watched, 'edited'), 'x\n');
+    await waitFor('HS: syncing…', () => m.statusText() === 'HS: syncing…', 15000, () => m.statusText());
+    t.diagnostic(`edit to "HS: syncing…": ${Date.now() - t0} ms`);
+    assert.deepEqual(m.runningTriggers(), ['failing']);
+    assert.equal(m.showsDrift(), false);
+
+    // A second trigger, and a model that connects in the middle of the run:
+    // trigger.list tells it (no trigger.started comes again), with the name.
+    await hsctl(d, 'trigger', 'set', 'other', '--watch', path.join(d.dir, 'other'), '--', '/bin/true');
+    const late = model({ socket: d.socket, autostart: false });
+    await connected(late);
+    assert.equal(late.statusText(), 'HS: syncing failing…');
+
+    fs.writeFileSync(gate, '');
+    await waitFor('the failed run', () => failures.length > 0);
+    await waitFor('the status back', () => m.statusText() === base, 15000, () => m.statusText());
+    await waitFor('the late model back', () => late.statusText() === base, 15000, () => late.statusText());
+    assert.equal(failures.length, 1);
+    const [msg, p] = failures[0];
+    assert.deepEqual([p.name, p.run, p.exit_code, p.signal, p.timed_out], ['failing', 1, 3, null, false]);
+    const tailLines = [4, 5, 6, 7, 8, 9, 10, 11, 12].map((i) => `out-${String(i).padStart(2, '0')}`);
+    assert.equal(msg, `trigger failing failed (exit 3, run 1):\n${[...tailLines, 'err-final'].join('\n')}`);
+    assert.equal(m.lastFailedTrigger, 'failing');
+    const log = formatTriggerLog('failing', await m.triggerLog('failing'));
+    assert.match(log, /^failing run 1 {2}started \S+ {2}exit 3 {2}\d+ ms {2}\d+ changed\n--- stdout\nout-01\n/);
+    assert.match(log, /\nout-12\n--- stderr\nerr-final$/);
+
+    // A coalesced run: the sync lock is held, a coalescing caller waits to
+    // follow; the trigger's run is covered by that caller and never starts.
+    const gate2 = path.join(d.dir, 'gate2');
+    const hs = (...args: string[]) => spawn(HSCTL, ['--socket', d.socket, '--state-dir', d.stateDir, ...args],
+      { env: cleanEnv(), stdio: 'ignore' });
+    const exited = (c: ChildProcess) => new Promise<number | null>((r) => c.once('exit', (code) => r(code)));
+    const holder = hs('lock', 'sync', '--', 'sh', '-c', `while [ ! -e '${gate2}' ]; do sleep 0.05; done`);
+    const holderExit = exited(holder);
+    await hsctlUntil(d, 'the holder to hold lock sync', /"holder_pid":\d/, '--json', 'locks');
+    const follower = hs('lock', 'sync', '--coalesce', '--', 'true');
+    const followerExit = exited(follower);
+    await hsctlUntil(d, 'the coalescing caller to wait', /"waiting":1/, '--json', 'locks');
+    const seen: string[] = [];
+    m.on('change', () => seen.push(m.statusText()));
+    fs.writeFileSync(path.join(watched, 'edited'), 'again\n');
+    await hsctlUntil(d, 'the coalesced run', /"coalesced":true/, '--json', 'trigger', 'ls');
+    fs.writeFileSync(gate2, '');
+    assert.deepEqual(await Promise.all([holderExit, followerExit]), [0, 0]);
+    // Run 3 fails at once: its trigger.finished comes after run 2's on the
+    // same connection, so run 2 has been seen by then.
+    await hsctl(d, 'trigger', 'run', 'failing');
+    await waitFor('the failure of run 3', () => failures.length === 2);
+    assert.deepEqual(failures.map(([, f]) => f.run), [1, 3]);
+    const flips = seen.filter((s, i) => s.includes('syncing') && !(seen[i - 1] ?? '').includes('syncing')).length;
+    assert.ok(flips <= 1, `syncing shown more often than run 3 ran: ${JSON.stringify(seen)}`);
+    await waitFor('the status back after run 3', () => m.statusText() === base, 15000, () => m.statusText());
+  });
+
+// A subscriber that stops reading during a run misses its trigger.finished:
+// the daemon drops what waits for it and owes it a resync (state.changed
+// 'reloaded'), and the model asks trigger.list, or it would say syncing for
+// ever. editors/test_flood.py fills the connection and piles up 300
+// state.changed while the model's socket is paused.
+test('a resync during a trigger run ends its syncing', async () => {
+  const d = await daemon();
+  const m = model({ socket: d.socket, autostart: false });
+  await connected(m);
+  const base = m.statusText();
+  const { watched, gate } = await failingTrigger(d);
+  fs.writeFileSync(path.join(watched, 'edited'), 'x\n');
+  await waitFor('HS: syncing…', () => m.statusText() === 'HS: syncing…', 15000, () => m.statusText());
+  const flood = path.resolve(__dirname, '..', '..', '..', 'test_flood.py');
+  const python = (...args: string[]) => new Promise<number | null>((resolve) => {
+    spawn('python3', [flood, d.socket, ...args], { stdio: 'inherit' }).once('exit', (code) => resolve(code));
+  });
+  // The model's own socket (private: only this test reaches in).
+  const socket = (m as unknown as { conn: { socket: net.Socket } }).conn.socket;
+  socket.pause();
+  assert.equal(await python('fill', path.join(d.dir, 'bulk')), 0);
+  fs.writeFileSync(gate, '');
+  await hsctlUntil(d, 'the run to end', /"exit_code":3/, '--json', 'trigger', 'ls');
+  assert.equal(await python('ticks', '300'), 0);
+  assert.equal(m.statusText(), 'HS: syncing…');
+  socket.resume();
+  await waitFor('the status back after the resync', () => m.statusText() === base, 15000, () => m.statusText());
 });
