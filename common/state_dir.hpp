@@ -8,6 +8,9 @@
 
 namespace hs {
 
+/// The daemon's log when a client started it (stderr goes there).
+inline constexpr const char* kDaemonLogName = "harnesssyncd.log";
+
 /// The user's home directory as Python's Path.home() has it: $HOME when set
 /// (trailing slashes dropped; empty is "/"), else the passwd entry.
 Result<std::string> home_dir();

@@ -47,7 +47,7 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
   auto& l = o.limits;
   app.add_option("--max-message-bytes", l.max_message_bytes, "Largest message (default 16 MiB)")
       ->check(CLI::Range(size_t{64}, size_t{1} << 31));
-  app.add_option("--max-connections", l.max_connections, "Open connections (default 512)")
+  app.add_option("--max-connections", l.max_connections, "Open connections (default 512; at it, an idle one holding nothing makes room)")
       ->check(CLI::Range(size_t{1}, size_t{1} << 20));
   app.add_option("--message-timeout-ms", l.message_timeout_ms,
                  "A started message must be complete within this (default 30000)")

@@ -69,7 +69,19 @@ Result<Done> Client::Impl::flush(detail::Deadline deadline) {
 
 Result<int64_t> Client::Impl::send(std::string_view method, json::object params, detail::Deadline deadline) {
   const int64_t id = queue(method, std::move(params));
-  HS_TRY(flush(deadline));
+  auto sent = flush(deadline);
+  if (!sent) {
+    // A daemon at its connection limit writes why (an error with id null)
+    // and closes, often before our request arrives: the send fails, but
+    // the line is still there to read.
+    auto frame = conn.try_read_frame(std::chrono::steady_clock::now());
+    if (frame && *frame && (*frame)->ok() && (*frame)->value.is_object()) {
+      const json::object& o = (*frame)->value.get_object();
+      const json::value* rid = o.if_contains("id");
+      if (rid != nullptr && rid->is_null() && o.contains("error")) return answer_of(o).error();
+    }
+    return sent.error();
+  }
   return id;
 }
 

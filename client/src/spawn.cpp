@@ -193,7 +193,7 @@ Result<Connection> connect_spawning(const SpawnPlan& plan, bool* started) {
   // other client is starting a daemon on it right now. (The daemon probes
   // again under its own lock before it binds.)
   if (err == ECONNREFUSED) ::unlink(plan.socket_path.c_str());
-  HS_TRY(start_daemon(plan, hs::fs::join(plan.state_dir, "harnesssyncd.log")));
+  HS_TRY(start_daemon(plan, hs::fs::join(plan.state_dir, hs::kDaemonLogName)));
   *started = true;
   return Connection::open(plan.socket_path, plan.deadline);
 }

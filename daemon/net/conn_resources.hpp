@@ -42,6 +42,8 @@ class ConnResources {
   }
   bool holds(const std::string& key) const { return held_.count(key) != 0; }
   size_t size() const { return held_.size(); }
+  /// release_all() ran: the client is gone, nothing more may be held.
+  bool released() const { return released_; }
 
   /// Releases everything, in reverse order of the keys; later holds fail.
   void release_all() {

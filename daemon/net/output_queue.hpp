@@ -8,7 +8,9 @@
 
 #include <boost/asio/buffer.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -41,11 +43,17 @@ class OutputQueue {
   void queue_own(std::string_view bytes);
 
   /// Whether the unsent output is past `cap`, a connection's
-  /// max_output_bytes. The largest shared text held is not counted: one
-  /// answer of any size always goes out to a client that reads. Every other
-  /// distinct text is (a batch alternating state.record and state.all holds
-  /// a new version of the document per pair).
+  /// max_output_bytes. The largest answer held is not counted, be it a
+  /// shared text (state.all's document) or an owned one (lock.list over a
+  /// big table): one answer of any size always goes out to a client that
+  /// reads, and the cap is on what it leaves unread beyond that. Every
+  /// other distinct text is counted (a batch alternating state.record and
+  /// state.all holds a new version of the document per pair). So a
+  /// connection's unsent output stays within cap + its largest answer.
   bool over(size_t cap) const;
+  /// Owned answers from this size on are tracked for over(); smaller ones
+  /// cannot change its verdict by much, and cost nothing to track.
+  static constexpr size_t kTrackedAnswer = 64 * 1024;
 
   /// Nothing queued (held messages are not queued yet).
   bool empty() const { return chunks_.empty(); }
@@ -72,12 +80,27 @@ class OutputQueue {
   void hold_shared(const proto::JsonText& text);
   void release_shared(const proto::JsonText& text);
 
+  /// A tracked owned answer queued: where its bytes end in the stream.
+  struct Tracked {
+    uint64_t end;
+    size_t size;
+  };
+  void track(const ResponseText& msg);
+
   std::deque<Chunk> chunks_;
   size_t inflight_ = 0;  // chunks at the front handed to the write in flight
   std::vector<boost::asio::const_buffer> iov_;
   size_t owned_unsent_ = 0;   // owned bytes queued or held, not yet written
   size_t shared_unsent_ = 0;  // bytes of distinct shared texts queued or held
   std::unordered_map<const std::string*, size_t> shared_refs_;
+  // Owned answers of kTrackedAnswer bytes or more, held or queued and not
+  // yet written, by size (the largest is not counted toward the cap); and,
+  // for the queued ones, where they end in the byte stream, so that a write
+  // that passes that point lets them go.
+  std::multiset<size_t> big_owned_;
+  std::deque<Tracked> big_queued_;
+  uint64_t queued_end_ = 0;   // bytes ever queued
+  uint64_t written_end_ = 0;  // bytes ever written
 };
 
 }  // namespace hs::daemon::net

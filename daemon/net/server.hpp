@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
+#include <list>
 #include <memory>
 #include <unordered_map>
 
@@ -45,6 +46,25 @@ class Server {
   void session_closed(uint64_t id);
   boost::asio::awaitable<void> accept_loop();
   void maybe_finish();
+  /// At the connection limit: closes the connection heard from least
+  /// recently that holds nothing and either never sent a byte or has been
+  /// quiet for kIdleGrace. True when one was closed.
+  bool evict_idle();
+  /// Tells a connection refused at the limit why, in one error line.
+  void refuse(boost::asio::local::stream_protocol::socket& sock) const;
+  void heard_from(uint64_t id);
+
+  /// How long a connection that has talked must be quiet before it may be
+  /// closed to let another in at the limit (and only if it holds nothing):
+  /// a client between two calls of one conversation keeps its connection.
+  /// One that never sent a byte has no such grace; the oldest goes first,
+  /// so a client that just connected is the last candidate, not the first.
+  static constexpr std::chrono::milliseconds kIdleGrace{1000};
+
+  struct Entry {
+    std::weak_ptr<Session> session;
+    std::list<uint64_t>::iterator quiet;  // its place in quiet_
+  };
 
   boost::asio::io_context& io_;
   const Limits& limits_;
@@ -52,7 +72,10 @@ class Server {
   ListeningSocket listening_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
   boost::asio::steady_timer grace_timer_;
-  std::unordered_map<uint64_t, std::weak_ptr<Session>> sessions_;
+  std::unordered_map<uint64_t, Entry> sessions_;
+  // Connection ids, least recently heard from first: a session moves to the
+  // back on each read, so the front is where idle ones are.
+  std::list<uint64_t> quiet_;
   std::function<void()> on_closed_;
   uint64_t next_id_ = 0;
   bool accepting_ = true;

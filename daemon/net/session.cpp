@@ -65,6 +65,11 @@ void Session::maybe_resume() {
   resume_timer_.cancel();
 }
 
+bool Session::holds_nothing() const {
+  return resources_.size() == 0 && pending_messages_ == 0 && !writing_ && out_.empty() && order_.idle() &&
+         !parser_.mid_message() && !parser_.has_buffered() && !draining_ && !closed_;
+}
+
 void Session::start() {
   // A reader that throws must still free its connection slot.
   spawn_logged(socket_.get_executor(), [self = shared_from_this()] { return self->read_loop(); },
@@ -104,19 +109,23 @@ asio::awaitable<void> Session::read_loop() {
     watch_partial_message();
     auto [ec, n] = co_await socket_.async_read_some(asio::buffer(rbuf_), asio::as_tuple(asio::use_awaitable));
     if (closed_) co_return;
-    if (ec == asio::error::eof) {
+    // A Unix socket whose peer closed with our answers unread in its queue
+    // reads what the peer sent and then ECONNRESET, not EOF: both are the
+    // end of input, after every byte the client sent.
+    if (ec == asio::error::eof || ec == asio::error::connection_reset) {
       // End of input (shutdown(SHUT_WR), nc -N, socat): a message left
-      // unfinished gets its parse error; everything received is answered
-      // before the connection closes.
+      // unfinished gets its parse error; everything received is handled.
+      if (ec == asio::error::connection_reset || peer_gone()) peer_left();
       if (auto last = parser_.end_of_input()) handle_frame(std::move(*last));
       // A client that closed its socket entirely, not just its sending
-      // side, reads no answer: close now, so that its work is cancelled.
-      if (peer_gone()) {
+      // side, reads no answer: everything it sent is handled (its changes
+      // go on in the sequencer), so close now, which cancels the work that
+      // would only have answered it.
+      if (output_gone_) {
         close();
         co_return;
       }
-      close_when_flushed();
-      watch_hangup();  // it may still close entirely while we drain
+      close_when_flushed();  // watches for a hang-up while it drains
       co_return;
     }
     if (ec) {
@@ -124,6 +133,9 @@ asio::awaitable<void> Session::read_loop() {
       co_return;
     }
     parser_.feed({rbuf_.data(), n});
+    last_input_ = std::chrono::steady_clock::now();
+    heard_from_ = true;
+    if (on_input_) on_input_();
   }
 }
 
@@ -160,17 +172,41 @@ void Session::framing_failed() {
 void Session::watch_hangup() {
   // A paused or draining reader would not see the client go away until the
   // work it left behind is done. A peer that closed its socket raises
-  // POLLHUP without any read: close then, so that its work is cancelled.
-  if (hangup_armed_ || closed_) return;
+  // POLLHUP without any read. That ends the output, never the input: the
+  // bytes it sent before are still queued, and a paused reader goes on to
+  // read them (peer_left wakes it).
+  if (hangup_armed_ || closed_ || output_gone_) return;
   hangup_armed_ = true;
   socket_.async_wait(asio::socket_base::wait_error, [self = shared_from_this()](boost::system::error_code ec) {
     self->hangup_armed_ = false;
-    if (ec || self->closed_) return;
+    if (ec || self->closed_ || self->output_gone_) return;
     if (self->peer_gone()) {
-      log::debug("connection " + std::to_string(self->id_) + ": the client hung up with answers owed");
-      self->close();
+      log::debug("connection " + std::to_string(self->id_) + ": the client hung up");
+      self->peer_left();
     }
   });
+}
+
+void Session::peer_left() {
+  if (output_gone_ || closed_) return;
+  output_gone_ = true;
+  // Nobody reads what is queued or would be: drop it, and let the reader
+  // go on (unsent output no longer holds it back).
+  out_.clear();
+  order_.clear();
+  // Work that would only answer (hash.files, a drift check) stops; a
+  // change never looks at this token. Locks and subscriptions go now, not
+  // when the last message is handled: a lock.acquire parsed from here on
+  // is refused by the released resources.
+  cancel_.cancel();
+  resources_.release_all();
+  if (draining_) {
+    // Input ended already (or could not be read on): nothing more to
+    // handle, and nothing left to send.
+    close();
+    return;
+  }
+  resume_timer_.cancel();
 }
 
 bool Session::peer_gone() {
@@ -211,6 +247,13 @@ bool Session::over_cap() {
   // only the answers to messages already received can take a connection
   // past it.
   if (!out_.over(limits_.max_output_bytes)) return false;
+  if (peer_gone()) {
+    // Not a client that does not read: one that left, whose first failed
+    // write has not completed yet. Its output goes; its input is still read
+    // to the end (PROTOCOL.md, "Hang-up"), which closing would drop.
+    peer_left();
+    return true;
+  }
   log::warn("connection " + std::to_string(id_) + ": more than " + std::to_string(limits_.max_output_bytes) +
             " bytes of output unread; closing it");
   close();
@@ -218,7 +261,7 @@ bool Session::over_cap() {
 }
 
 void Session::send(ResponseText msg, proto::Framing framing) {
-  if (closed_) return;
+  if (closed_ || output_gone_) return;  // an answer nobody can read is dropped
   out_.hold(msg);
   if (over_cap()) return;
   if (order_.send(std::move(msg), framing)) flush();
@@ -227,20 +270,20 @@ void Session::send(ResponseText msg, proto::Framing framing) {
 uint64_t Session::batch_begin(proto::Framing framing) { return order_.begin(framing); }
 
 void Session::batch_add(uint64_t id, ResponseText msg) {
-  if (closed_ || !order_.contains(id)) return;
+  if (closed_ || output_gone_ || !order_.contains(id)) return;
   out_.hold(msg);
   if (over_cap()) return;
   if (order_.add(id, std::move(msg))) flush();
 }
 
 void Session::batch_end(uint64_t id) {
-  if (closed_ || !order_.end(id)) return;
+  if (closed_ || output_gone_ || !order_.end(id)) return;
   flush();
   maybe_finish_drain();
 }
 
 void Session::flush() {
-  if (writing_ || closed_) return;
+  if (writing_ || closed_ || output_gone_) return;
   if (out_.empty()) {
     maybe_finish_drain();
     return;
@@ -253,7 +296,15 @@ void Session::flush() {
 
 void Session::after_write(boost::system::error_code ec) {
   writing_ = false;
-  if (closed_) return;
+  if (closed_ || output_gone_) return;
+  if (ec == asio::error::broken_pipe || ec == asio::error::connection_reset) {
+    // The client is gone (or reads no more): stop writing, never reading.
+    // What it sent before it went is still handled, whatever this answer
+    // was (PROTOCOL.md, "Hang-up").
+    log::debug("connection " + std::to_string(id_) + ": answer undeliverable (" + ec.message() + "); dropping output");
+    peer_left();
+    return;
+  }
   if (ec) {
     close();
     return;
@@ -278,7 +329,14 @@ void Session::close_when_flushed() {
   // Stop reading now (a reader waiting for bytes sees end of input).
   boost::system::error_code ignored;
   socket_.shutdown(asio::socket_base::shutdown_receive, ignored);
+  if (output_gone_) {
+    close();
+    return;
+  }
   maybe_finish_drain();
+  // Whatever is still owed (a lock wait, a slow hash) may outlast the
+  // client: its hang-up must still release what it holds.
+  watch_hangup();
 }
 
 void Session::close() {

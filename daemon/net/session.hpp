@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/value.hpp>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -83,6 +84,17 @@ class Session : public std::enable_shared_from_this<Session> {
   /// into the output then, only while unsent_bytes() is small.
   void set_on_written(std::function<void()> cb) { on_written_ = std::move(cb); }
 
+  /// Called on the loop each time bytes arrive from the client (the
+  /// server's least-recently-heard order).
+  void set_on_input(std::function<void()> cb) { on_input_ = std::move(cb); }
+  /// When the client last sent a byte (or connected).
+  std::chrono::steady_clock::time_point last_input() const { return last_input_; }
+  /// Whether the client has sent a byte yet.
+  bool heard_from() const { return heard_from_; }
+  /// Nothing would be lost by closing it: no lock, subscription or other
+  /// resource, no message in progress or started, no output owed. O(1).
+  bool holds_nothing() const;
+
  private:
   struct Ticket;
   /// Messages whose answers are still owed; past either bound, reading pauses.
@@ -100,6 +112,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void framing_failed();
   void watch_partial_message();
   void watch_hangup();
+  /// The client can no longer read (it closed, or a write found it gone):
+  /// output stops, input goes on to its end.
+  void peer_left();
   /// True when the client closed its socket entirely.
   bool peer_gone();
 
@@ -127,6 +142,9 @@ class Session : public std::enable_shared_from_this<Session> {
   ConnResources resources_;
   proto::Framing last_framing_ = proto::Framing::ndjson;
   std::function<void()> on_written_;
+  std::function<void()> on_input_;
+  std::chrono::steady_clock::time_point last_input_ = std::chrono::steady_clock::now();
+  bool heard_from_ = false;
   bool draining_ = false;  // input ended (or shutdown): answer, flush, close
   boost::asio::steady_timer partial_timer_;
   bool partial_armed_ = false;
@@ -136,6 +154,7 @@ class Session : public std::enable_shared_from_this<Session> {
   size_t pending_bytes_ = 0;
   bool paused_ = false;
   bool hangup_armed_ = false;
+  bool output_gone_ = false;  // peer_left(): answers are dropped, reading goes on
   boost::asio::steady_timer resume_timer_;  // wakes a paused reader
 };
 

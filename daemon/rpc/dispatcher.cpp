@@ -37,8 +37,11 @@ net::ResponseText outcome_text(const json::value& id, Outcome& out) {
 }
 
 // Handles one request; returns whether it owes a response (now or later).
+// A notification's work holds `ticket` until it is done, as a request's
+// answer does: a client that pipelines notifications is paused like any
+// other (PROTOCOL.md, "Limits").
 bool handle_one(Context& ctx, const std::shared_ptr<net::Session>& session, const json::value& msg,
-                const Respond& respond) {
+                const Respond& respond, const std::shared_ptr<void>& ticket) {
   auto parsed = proto::to_request(msg);
   if (auto* bad = std::get_if<proto::Invalid>(&parsed)) {
     if (!bad->silent) respond(error_text(bad->id, bad->error));
@@ -60,7 +63,7 @@ bool handle_one(Context& ctx, const std::shared_ptr<net::Session>& session, cons
   }
   Reply reply;
   if (notification) {
-    reply = [](Outcome) {};
+    reply = [ticket](Outcome) {};
   } else {
     reply = [id = *req.id, respond](Outcome out) { respond(outcome_text(id, out)); };
   }
@@ -94,7 +97,7 @@ void dispatch(Context& ctx, const std::shared_ptr<net::Session>& session, proto:
               std::shared_ptr<void> ticket) {
   auto send = [session, framing, ticket](net::ResponseText r) { session->send(std::move(r), framing); };
   if (!msg.is_array()) {
-    handle_one(ctx, session, msg, send);
+    handle_one(ctx, session, msg, send, ticket);
     return;
   }
   const json::array& batch = msg.get_array();
@@ -112,7 +115,7 @@ void dispatch(Context& ctx, const std::shared_ptr<net::Session>& session, proto:
   }
   auto replies = std::make_shared<BatchReplies>();
   replies->session = session;
-  replies->ticket = std::move(ticket);
+  replies->ticket = ticket;
   replies->batch = session->batch_begin(framing);
   for (const auto& element : batch) {
     // Count the reply before the call: it may arrive synchronously inside it.
@@ -120,9 +123,10 @@ void dispatch(Context& ctx, const std::shared_ptr<net::Session>& session, proto:
     bool owed = handle_one(ctx, session, element, [replies](net::ResponseText r) {
       replies->session->batch_add(replies->batch, std::move(r));
       replies->done_one();
-    });
+    }, ticket);
     if (!owed) --replies->outstanding;  // a notification: never answered
   }
+  ticket.reset();  // the batch's answers and its notifications' work hold it now
   replies->done_one();
 }
 

@@ -12,7 +12,8 @@ namespace json = boost::json;
 void state_subscribe(Context& ctx, Call&& c) {
   auto session = c.session.lock();
   if (ctx.subs == nullptr) return c.reply(proto::RpcError{proto::code::internal_error, "Subscriptions are not served here", nullptr});
-  if (!session || session->closed()) return;  // nobody left to notify
+  // Nobody left to notify: closed, or hung up with messages still being read.
+  if (!session || session->closed() || session->resources().released()) return;
   proto::Args p(c.params);
   std::optional<std::vector<std::string>> targets;
   if (p.has("targets")) {

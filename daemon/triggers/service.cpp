@@ -3,8 +3,10 @@
 #include <boost/asio/post.hpp>
 #include <set>
 
+#include "common/durable_file.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include "common/state_dir.hpp"
 #include "daemon/triggers/trigger_file.hpp"
 
 namespace hs::daemon::triggers {
@@ -305,9 +307,23 @@ json::object Service::info() const {
   return json::object{{"count", triggers_.size()}, {"running", running}, {"paused", paused}, {"watch", watch_->info()}};
 }
 
+bool Service::own_file(const std::string& path) const {
+  auto [dir, base] = fs::split(path);
+  if (dir != cfg_.state_dir) return false;
+  static const std::string kTempPrefix = durable_temp_prefix(kTriggersFileName);
+  return base == kTriggersFileName || base == kDaemonLogName || base.starts_with(kTempPrefix);
+}
+
 void Service::on_change(const std::string& name, std::vector<std::string> paths, bool unknown) {
   auto it = triggers_.find(name);
   if (it == triggers_.end() || stopping_) return;
+  // The daemon's bookkeeping in the state dir is not a change: every
+  // trigger.set saves triggers.json, and a run's log lines would feed a
+  // trigger that watches the state dir for ever. state.json is the user's.
+  if (!unknown) {
+    std::erase_if(paths, [this](const std::string& p) { return own_file(p); });
+    if (paths.empty()) return;
+  }
   if (unknown) {
     it->second->machine().changed_unknown();
   } else {

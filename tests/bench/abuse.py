@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Abuse benchmarks for docs/PERFORMANCE.md: another client's daemon.ping
 latency while (1) one client sends a batch of 1,024 state.all on a 2,048
-target state, and (2) 8 clients pipeline state.all and never read; and the
-daemon's peak RSS (VmHWM). Usage: abuse.py SOCKET DAEMON_PID STATE_FILE"""
+target state, (2) 8 clients pipeline state.all and never read, and (3) one
+client pipelines hash.files notifications (no id) for 4 s and never reads; and
+the daemon's peak RSS (VmHWM) after each. Usage: abuse.py SOCKET DAEMON_PID
+STATE_FILE"""
 import json
 import os
 import socket
 import sys
+import tempfile
 import threading
 import time
 
@@ -103,4 +106,27 @@ time.sleep(3)
 p.report("8 non-reading clients pipelining state.all")
 print("daemon peak RSS (VmHWM) %d MiB" % hwm())
 for h in hogs:
+    h.close()
+
+# (3) Notifications have no answer to hold the client back: only their work
+# does (issue 17, defect 6: 1.3 GB of RSS in 4 s before it counted).
+p = Pinger()
+p.start()
+with tempfile.NamedTemporaryFile() as big:
+    big.truncate(64 << 20)  # sparse; each hash of it takes a while
+    big.flush()
+    note = (json.dumps({"jsonrpc": "2.0", "method": "hash.files", "params": {"paths": [big.name]}}) + "\n").encode()
+    h = connect()
+    h.settimeout(0.2)
+    sent = 0
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 4:
+        try:
+            h.sendall(note * 1000)
+            sent += 1000
+        except socket.timeout:
+            pass  # paused: the daemon reads no more until the work is done
+    p.report("one client pipelining hash.files notifications for 4 s")
+    print("notifications sent (at most): %d; daemon peak RSS (VmHWM) %d MiB; bound 4 x %.2f MiB + 32 MiB = %.1f MiB" %
+          (sent, hwm(), size / 2**20, 4 * size / 2**20 + 32))
     h.close()

@@ -7,6 +7,8 @@ import time
 
 from conftest import Client
 
+SANITIZED = os.environ.get("HS_SANITIZED", "0") in ("1", "ON", "TRUE", "true")
+
 
 def test_message_too_large_ndjson(start):
     d = start("--max-message-bytes", "1024")
@@ -37,8 +39,11 @@ def test_message_too_large_lsp_refused_before_the_body(start):
 def test_max_connections(start):
     d = start("--max-connections", "4")
     clients = [d.client() for _ in range(4)]
-    for c in clients:
+    for i, c in enumerate(clients):
         assert c.call("daemon.ping") == "pong"
+        # Each holds something, so none is idle enough to make room
+        # (test_idle_connections.py covers those that are).
+        assert c.call("lock.acquire", {"name": "held-%d" % i})["acquired"] is True
     extra = d.client()
     assert extra.is_closed(), "the fifth connection must be closed at once"
     assert clients[0].call("daemon.ping") == "pong"
@@ -177,3 +182,77 @@ def test_distinct_document_versions_count_toward_the_output_cap(start):
     assert d.client().call("daemon.ping") == "pong"
     # Every change in the batch was applied and is durable all the same.
     assert d.client().call("state.target", {"target": "t59"}) is not None
+
+
+def vmrss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int(next(l for l in f if l.startswith("VmRSS")).split()[1])
+
+
+def test_pipelined_notifications_are_paused_like_requests(start, tmp):
+    """Issue 17, defect 6: notifications (no id) get no answer, so only the
+    work they started can hold the client back. Each counts as pending until
+    its work is done: the daemon stops reading a client that pipelines them
+    without end, and its memory stays bounded."""
+    d = start()
+    f = os.path.join(tmp, "f")
+    with open(f, "wb") as out:
+        out.truncate(64 << 20)  # sparse; each hash of it takes a while
+    note = (json.dumps({"jsonrpc": "2.0", "method": "hash.files", "params": {"paths": [f]}}) + "\n").encode()
+    burst = note * 1000
+    hog = socket.socket(socket.AF_UNIX)
+    hog.connect(d.socket)
+    hog.settimeout(1.0)
+    sent = 0
+    paused = False
+    try:
+        while sent < (96 << 20):
+            hog.sendall(burst)
+            sent += len(burst)
+    except socket.timeout:
+        paused = True  # the daemon stopped reading us
+    rss_mb = vmrss_kb(d.proc.pid) // 1024
+    assert paused, "the daemon read %d MB of pipelined notifications without pausing (RSS %d MB)" % (
+        sent >> 20, rss_mb)
+    if not SANITIZED:  # ASan keeps freed memory in quarantine: RSS means nothing there
+        assert rss_mb < 64, "RSS %d MB after %d MB of pipelined notifications" % (rss_mb, sent >> 20)
+    assert d.client().call("daemon.ping") == "pong"
+    hog.close()
+
+
+def take_locks(c, n, step=100):
+    for start in range(0, n, step):
+        c.sock.sendall(b"".join(
+            b'{"jsonrpc":"2.0","id":%d,"method":"lock.acquire","params":{"name":"lock-%06d"}}\n' % (i, i)
+            for i in range(start, min(n, start + step))))
+        for _ in range(start, min(n, start + step)):
+            assert c.read_line()["result"]["acquired"] is True
+
+
+def test_an_owned_answer_past_the_output_cap_reaches_a_client_that_reads(start):
+    """Issue 17, defect 10: lock.list is owned text, not the shared document;
+    a client that reads gets it whole, however far past the cap."""
+    d = start("--max-output-bytes", "65536", "--max-locks", "4096")
+    holder = d.client()
+    take_locks(holder, 4000)  # lock.list: ~500 KB, eight times the cap
+    reader = d.client()
+    listed = reader.call("lock.list")
+    assert len(listed) == 4000
+    assert reader.call("daemon.ping") == "pong"
+    assert "of output unread; closing it" not in d.output()
+
+
+def test_a_client_that_leaves_owned_answers_unread_is_still_closed_at_the_cap(start):
+    d = start("--max-output-bytes", "65536", "--max-locks", "4096")
+    holder = d.client()
+    take_locks(holder, 4000)
+    hog = socket.socket(socket.AF_UNIX)
+    hog.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    hog.connect(d.socket)
+    batch = [{"jsonrpc": "2.0", "id": i, "method": "lock.list"} for i in range(8)]  # ~4 MB, never read
+    hog.sendall((json.dumps(batch) + "\n").encode())
+    deadline = time.time() + 20
+    while "of output unread; closing it" not in d.output() and time.time() < deadline:
+        time.sleep(0.05)
+    assert "of output unread; closing it" in d.output()
+    assert holder.call("daemon.ping") == "pong"

@@ -361,7 +361,7 @@ def test_shutdown_never_stops_a_daemon_of_another_state_dir(world):
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
-        while world.hsctl("--socket", sock, "ping").returncode != 0:
+        while world.hsctl("--no-spawn", "--socket", sock, "ping").returncode != 0:
             assert d.poll() is None and time.monotonic() < deadline, "the daemon did not start"
             time.sleep(0.02)
         r = world.hsctl("shutdown")

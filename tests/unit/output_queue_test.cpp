@@ -116,6 +116,59 @@ TEST_CASE("output queue: the cap leaves out the largest shared text, and counts 
   CHECK(q.over(205));
 }
 
+TEST_CASE("output queue: one owned answer of any size goes out to a reader; a second one counts", "[output]") {
+  // lock.list over a big table is owned text, not shared: it too must reach
+  // a client that reads, whatever the cap (issue 17, defect 10).
+  OutputQueue q;
+  const size_t big_size = 4 * OutputQueue::kTrackedAnswer;
+  ResponseText big = owned(std::string(big_size, 'L'));
+  q.hold(big);
+  CHECK_FALSE(q.over(100));
+  q.queue_message(big, Framing::ndjson);
+  CHECK_FALSE(q.over(100));  // the newline is 1 byte
+  // A second big answer while the first is unread: the client leaves it
+  // unread beyond the one it is reading.
+  ResponseText second = owned(std::string(big_size, 'M'));
+  q.hold(second);
+  CHECK(q.over(100));
+  CHECK_FALSE(q.over(big_size + 1));
+  q.queue_message(second, Framing::ndjson);
+  // The first is written (the client read it): the second goes uncounted now.
+  CHECK(write_once(q).size() == 2 * (big_size + 1));
+  CHECK(q.unsent_bytes() == 0);
+  CHECK_FALSE(q.over(0));
+}
+
+TEST_CASE("output queue: an owned answer stops counting as the largest only once all of it is written",
+          "[output]") {
+  OutputQueue q;
+  const size_t big_size = 2 * OutputQueue::kTrackedAnswer;
+  ResponseText small = owned(R"({"id":1})");
+  q.hold(small);
+  q.queue_message(small, Framing::lsp);
+  write_once(q);  // the small one is out
+  ResponseText big = owned(std::string(big_size, 'x'));
+  q.hold(big);
+  q.queue_message(big, Framing::lsp);
+  ResponseText next = owned(std::string(1000, 'y'));
+  q.hold(next);
+  q.queue_message(next, Framing::lsp);
+  // Everything but the big answer: its header, and the next message.
+  CHECK_FALSE(q.over(q.unsent_bytes() - big_size));
+  CHECK(q.over(q.unsent_bytes() - big_size - 1));
+  // A third, bigger one held (a batch's element): now it is the exempt one.
+  ResponseText bigger = owned(std::string(big_size + 10, 'z'));
+  q.hold(bigger);
+  CHECK_FALSE(q.over(q.unsent_bytes() - big_size - 10));
+  CHECK(q.over(q.unsent_bytes() - big_size - 11));
+  q.queue_body(bigger);
+  write_all(q);
+  CHECK(q.unsent_bytes() == 0);
+  CHECK_FALSE(q.over(0));
+  q.clear();
+  CHECK_FALSE(q.over(0));
+}
+
 TEST_CASE("output queue: one write takes at most kMaxIov chunks; later bytes never join a chunk in flight",
           "[output]") {
   OutputQueue q;

@@ -114,3 +114,102 @@ TEST_CASE("session: end of input answers what was received, then closes", "[daem
   CHECK(msgs[1].as_array().size() == 2);
   CHECK(msgs[2].at("id") == 4);
 }
+
+namespace {
+
+std::string record_note(int i) {
+  return R"({"jsonrpc":"2.0","method":"state.record","params":{"target":"t)" + std::to_string(i) +
+         R"(","scope":"all","file_hashes":{},"synced":1,"skipped":0,"failed":0}})"
+         "\n";
+}
+
+size_t recorded(const hs::daemon::store::StateStore& s, int n) {
+  size_t found = 0;
+  for (int i = 0; i < n; ++i) found += s.find_entry({"t" + std::to_string(i), std::nullopt}) != nullptr ? 1 : 0;
+  return found;
+}
+
+}  // namespace
+
+TEST_CASE("session: a client that hangs up has every message it sent handled, after an undeliverable answer",
+          "[daemon]") {
+  // PROTOCOL.md, "Hang-up": the ping's answer meets a closed peer (EPIPE),
+  // which ends the output and never the input.
+  Rig rig;
+  std::string msgs = R"({"jsonrpc":"2.0","id":1,"method":"daemon.ping"})"
+                     "\n"
+                     "{not json}\n";
+  for (int i = 0; i < 50; ++i) msgs += record_note(i);
+  REQUIRE(::write(rig.peer, msgs.data(), msgs.size()) == static_cast<ssize_t>(msgs.size()));
+  ::close(rig.peer);
+  rig.peer = -1;
+  rig.run_until([&] { return rig.closed && recorded(*rig.store, 50) == 50; });
+  CHECK(rig.closed);
+  CHECK(recorded(*rig.store, 50) == 50);
+}
+
+TEST_CASE("session: the hang-up releases what the connection holds before its last message is read",
+          "[daemon]") {
+  Rig rig;
+  int released = 0;
+  REQUIRE(rig.session->resources().hold("lock:a", [&] { ++released; }));
+  CHECK_FALSE(rig.session->holds_nothing());
+  // An answer the client will never read, then the hang-up.
+  const std::string ping = R"({"jsonrpc":"2.0","id":1,"method":"daemon.ping"})"
+                           "\n";
+  REQUIRE(::write(rig.peer, ping.data(), ping.size()) == static_cast<ssize_t>(ping.size()));
+  ::close(rig.peer);
+  rig.peer = -1;
+  rig.run_until([&] { return rig.closed; });
+  CHECK(released == 1);
+  CHECK(rig.session->resources().released());
+  CHECK_FALSE(rig.session->resources().hold("lock:b", [] {}));
+}
+
+TEST_CASE("session: holds_nothing is false while a message is unfinished or a resource is held", "[daemon]") {
+  Rig rig;
+  rig.run_until([&] { return true; });
+  CHECK(rig.session->holds_nothing());
+  CHECK_FALSE(rig.session->heard_from());
+  const std::string half = R"({"jsonrpc":"2.0","id":1,"meth)";
+  REQUIRE(::write(rig.peer, half.data(), half.size()) == static_cast<ssize_t>(half.size()));
+  rig.run_until([&] { return rig.session->heard_from(); });
+  CHECK(rig.session->heard_from());
+  CHECK_FALSE(rig.session->holds_nothing());  // a message started
+  const std::string rest = R"(od":"daemon.ping"})"
+                           "\n";
+  REQUIRE(::write(rig.peer, rest.data(), rest.size()) == static_cast<ssize_t>(rest.size()));
+  std::string got;
+  char buf[256];
+  for (int i = 0; i < 2000 && got.find('\n') == std::string::npos; ++i) {
+    rig.io.run_for(std::chrono::milliseconds(5));
+    ssize_t n = ::recv(rig.peer, buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0) got.append(buf, static_cast<size_t>(n));
+  }
+  CHECK(got == "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"pong\"}\n");
+  rig.run_until([&] { return rig.session->holds_nothing(); });
+  CHECK(rig.session->holds_nothing());
+  REQUIRE(rig.session->resources().hold("sub:x", [] {}));
+  CHECK_FALSE(rig.session->holds_nothing());
+}
+
+TEST_CASE("session: answers past the output cap to a client that left do not drop what it sent after",
+          "[daemon]") {
+  // The batch's answers pass the cap before the first failed write has
+  // completed: that is a client gone, not one that does not read.
+  Rig rig;
+  rig.limits.max_output_bytes = 2000;
+  std::string msgs = "[";
+  for (int i = 0; i < 30; ++i) {
+    msgs += (i ? "," : "") + std::string(R"({"jsonrpc":"2.0","id":)") + std::to_string(i) +
+            R"(,"method":"daemon.info"})";
+  }
+  msgs += "]\n";
+  for (int i = 0; i < 10; ++i) msgs += record_note(i);
+  REQUIRE(::write(rig.peer, msgs.data(), msgs.size()) == static_cast<ssize_t>(msgs.size()));
+  ::close(rig.peer);
+  rig.peer = -1;
+  rig.run_until([&] { return rig.closed && recorded(*rig.store, 10) == 10; });
+  CHECK(rig.closed);
+  CHECK(recorded(*rig.store, 10) == 10);
+}

@@ -44,6 +44,29 @@ def test_every_trigger_call(daemon, tmp):
     assert e.value.code == 2 and e.value.data == {"name": "t"}
 
 
+def test_the_daemons_own_files_never_run_a_trigger(daemon, tmp):
+    """triggers.json (and its temp files) and harnesssyncd.log are the
+    daemon's bookkeeping: a trigger watching the state dir runs for the
+    user's files there (state.json too), never for those: each trigger.set
+    saves triggers.json, and a run's log lines would feed a loop."""
+    c = Client(daemon.socket, autostart=False)
+    c.subscribe(triggers=True)
+    out = os.path.join(tmp, "stdin.txt")
+    c.trigger_set("t", [daemon.state_dir], ["sh", "-c", "cat > " + out], settle_ms=10, no_lock=True)
+    for _ in range(3):
+        c.trigger_pause("t")
+        c.trigger_resume("t")
+        c.trigger_set("u", [daemon.state_dir], ["true"], settle_ms=10, no_lock=True)
+    with open(os.path.join(daemon.state_dir, "harnesssyncd.log"), "a") as f:
+        f.write("a line\n")
+    with open(os.path.join(daemon.state_dir, "mine.txt"), "w") as f:
+        f.write("x\n")
+    assert wait_finished(c, "t", 1)["exit_code"] == 0
+    assert [r["changed"] for r in c.trigger_log("t", runs=5)] == [1]
+    with open(out) as f:
+        assert f.read() == os.path.join(daemon.state_dir, "mine.txt") + "\n"
+
+
 def test_a_bad_param_names_its_field(daemon, tmp):
     c = Client(daemon.socket, autostart=False)
     with pytest.raises(InvalidParams) as e:
