@@ -12,20 +12,10 @@ import time
 
 import pytest
 
-from conftest import DAEMON, Client
+from conftest import DAEMON, PORTABLE, Client
+from conftest import peer_pid as peer
 
 HSCTL = os.environ.get("HS_HSCTL", os.path.join(os.path.dirname(DAEMON), "hsctl"))
-# The portable build asks getpeereid(3), which has no pid: every peer's pid
-# is unknown there (null in lock.*), never a guess (docs/ARCHITECTURE.md,
-# "Platforms").
-PORTABLE = os.environ.get("HS_PORTABLE") == "1"
-
-
-def peer(pid):
-    """The holder_pid the daemon reports for a peer whose pid is `pid`."""
-    return None if PORTABLE else pid
-
-
 ME = peer(os.getpid())
 # How hsctl names a holder (this process) in its one-line messages.
 ME_TEXT = "a process of unknown pid" if PORTABLE else "pid %d" % os.getpid()
