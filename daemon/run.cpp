@@ -186,6 +186,7 @@ void Daemon::request_shutdown(std::string_view why) {
   signals_.cancel(ignored);
   watchdog_timer_.cancel();
   state_watch_.stop();
+  seq_.stop();
   subs_.stop();
   files_.stop();
   drift_.stop();

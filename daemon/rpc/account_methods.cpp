@@ -11,7 +11,7 @@ void state_account(Context& ctx, Call&& c) {
   ctx.seq.read([account = std::move(account), reply = std::move(c.reply)](const StateStore& s) {
     const json::object* a = s.find_account(account);
     reply(a != nullptr ? json::value(*a) : json::value(nullptr));
-  });
+  }, c.cancel.owner());
 }
 
 void state_accounts(Context& ctx, Call&& c) {
@@ -19,7 +19,7 @@ void state_accounts(Context& ctx, Call&& c) {
     json::array names;
     for (auto& n : s.account_names()) names.emplace_back(std::move(n));
     reply(json::value(std::move(names)));
-  });
+  }, c.cancel.owner());
 }
 
 }  // namespace hs::daemon::rpc

@@ -24,6 +24,9 @@ void daemon_info(Context& ctx, Call&& c) {
       {"started_at", ctx.started_at},
       {"uptime_ms", uptime.count()},
       {"schema", ctx.seq.layout()},
+      // How a save by another process is kept from being written over
+      // (STATE.md, "Other writers").
+      {"other_writers", ctx.seq.other_writers()},
       {"methods", std::move(methods)},
       {"watch", ctx.files.info()},
       // Live drift: subscriptions, connections holding them, watched targets.

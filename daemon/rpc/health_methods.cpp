@@ -24,7 +24,7 @@ void health_record(Context& ctx, Call&& c) {
         HS_TRY_ASSIGN(json::object entry, s.apply_health(a));
         return json::value(std::move(entry));
       },
-      answer(std::move(c.reply)), std::move(note));
+      answer(std::move(c.reply)), std::move(note), c.cancel.owner());
 }
 
 void health_history(Context& ctx, Call&& c) {
@@ -35,7 +35,7 @@ void health_history(Context& ctx, Call&& c) {
     auto h = s.health_history(target, n);
     if (!h) return reply(to_rpc_error(h.error()));
     reply(json::value(std::move(*h)));
-  });
+  }, c.cancel.owner());
 }
 
 }  // namespace hs::daemon::rpc

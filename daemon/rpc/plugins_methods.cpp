@@ -18,14 +18,14 @@ void plugins_record(Context& ctx, Call&& c) {
         HS_TRY_ASSIGN(const size_t count, s.apply_plugins(plugins, account));
         return json::value(json::object{{"plugins", count}});
       },
-      answer(std::move(c.reply)), std::move(note));
+      answer(std::move(c.reply)), std::move(note), c.cancel.owner());
 }
 
 void plugins_status(Context& ctx, Call&& c) {
   auto account = proto::Args(c.params).opt_str("account");
   ctx.seq.read([account = std::move(account), reply = std::move(c.reply)](const StateStore& s) {
     reply(json::value(s.plugins(account)));
-  });
+  }, c.cancel.owner());
 }
 
 void plugins_drift(Context& ctx, Call&& c) {
@@ -37,7 +37,7 @@ void plugins_drift(Context& ctx, Call&& c) {
     auto d = s.plugin_drift(current, account);
     if (!d) return reply(to_rpc_error(d.error()));
     reply(json::value(json::object{{"drift", std::move(*d)}}));
-  });
+  }, c.cancel.owner());
 }
 
 }  // namespace hs::daemon::rpc

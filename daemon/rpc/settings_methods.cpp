@@ -11,7 +11,7 @@ void settings_dry_run(Context& ctx, Call&& c) {
   if (enabled == nullptr) {
     ctx.seq.read([reply = std::move(c.reply)](const StateStore& s) {
       reply(json::value(json::object{{"global_dry_run", s.dry_run()}}));
-    });
+    }, c.cancel.owner());
     return;
   }
   ctx.seq.mutate(
@@ -19,7 +19,7 @@ void settings_dry_run(Context& ctx, Call&& c) {
         HS_TRY_ASSIGN(const bool now, s.apply_dry_run(on));
         return json::value(json::object{{"global_dry_run", now}});
       },
-      answer(std::move(c.reply)), sequencer::ChangeNote{"dry_run", std::nullopt, std::nullopt, {}});
+      answer(std::move(c.reply)), sequencer::ChangeNote{"dry_run", std::nullopt, std::nullopt, {}}, c.cancel.owner());
 }
 
 }  // namespace hs::daemon::rpc

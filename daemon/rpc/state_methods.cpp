@@ -35,7 +35,7 @@ void state_record(Context& ctx, Call&& c) {
         HS_TRY_ASSIGN(json::object entry, s.apply_record(a));
         return json::value(std::move(entry));
       },
-      answer(std::move(c.reply)), std::move(note));
+      answer(std::move(c.reply)), std::move(note), c.cancel.owner());
 }
 
 void state_drift(Context& ctx, Call&& c) {
@@ -58,7 +58,7 @@ void state_drift(Context& ctx, Call&& c) {
                                if (!report) return answer_cancelled(cancel, reply);
                                reply(json::value(report->to_json(target)));
                              });
-  });
+  }, c.cancel.owner());
 }
 
 void state_target(Context& ctx, Call&& c) {
@@ -66,11 +66,11 @@ void state_target(Context& ctx, Call&& c) {
   ctx.seq.read([ref = std::move(ref), reply = std::move(c.reply)](const StateStore& s) {
     const json::object* e = s.find_entry(ref);
     reply(e != nullptr ? json::value(*e) : json::value(nullptr));
-  });
+  }, c.cancel.owner());
 }
 
 void state_all(Context& ctx, Call&& c) {
-  ctx.seq.read_text([reply = std::move(c.reply)](JsonText text) { reply(std::move(text)); });
+  ctx.seq.read_text([reply = std::move(c.reply)](JsonText text) { reply(std::move(text)); }, c.cancel.owner());
 }
 
 void state_clear(Context& ctx, Call&& c) {
@@ -83,26 +83,32 @@ void state_clear(Context& ctx, Call&& c) {
         HS_TRY_ASSIGN(const bool cleared, s.apply_clear(ref));
         return json::value(json::object{{"cleared", cleared}});
       },
-      answer(std::move(c.reply)), std::move(note));
+      answer(std::move(c.reply)), std::move(note), c.cancel.owner());
 }
 
 void state_accept(Context& ctx, Call&& c) {
   Args p(c.params);
   TargetRef ref = read_ref(p);
   auto paths = p.paths("paths");
-  // Keep this change's place in the order while its files are hashed; the
-  // hashes depend only on the disk, not on the state.
-  auto slot = ctx.seq.reserve();
-  // A change, unlike a read, is not given up when its connection closes
-  // (a notification's sender closes at once; a change received is applied,
-  // as state.record's is). Only a shutdown cancels it: not applied, -32000.
+  // The files are hashed first, outside the sequence of changes (a 1 TB
+  // file takes minutes): only this connection's later state requests wait
+  // behind the accept, in its lane; every other connection's reads and
+  // changes go on. The change takes its place in the sequence when its
+  // hashes are in.
+  auto slot = ctx.seq.reserve(c.cancel.owner());
+  // A change, unlike a read, is not given up when its connection closes:
+  // a client that sends and hangs up has everything it sent handled
+  // (PROTOCOL.md, "Hang-up"), an accept as much as a record. So the hash
+  // goes on for a client that left (taking turns with everyone else's on
+  // the hashing threads), and only a shutdown cancels it: not applied,
+  // -32000.
   ctx.jobs.hash_then(
       c.cancel.owner(), CancelToken(), paths,
       [&ctx, slot, paths, ref = std::move(ref), cancel = c.cancel,
        reply = std::move(c.reply)](std::optional<hashing::Hasher::Digests> digests) mutable {
         if (!digests) {
-          // The slot must still be filled, or nothing after it runs;
-          // it changes nothing.
+          // The slot must still be filled, or the connection's later
+          // requests never run; it changes nothing.
           return ctx.seq.fill(
               slot, [](StateStore&) -> Result<json::value> { return json::value(nullptr); },
               [cancel, reply = std::move(reply)](const Result<json::value>&) { answer_cancelled(cancel, reply); });
@@ -139,7 +145,8 @@ void state_migrate_cc2all(Context& ctx, Call&& c) {
       },
       answer(std::move(c.reply)),
       sequencer::ChangeNote{"migrated", std::nullopt, std::nullopt,
-                            [](const json::value& v) { return v.at("migrated").as_bool(); }});
+                            [](const json::value& v) { return v.at("migrated").as_bool(); }},
+      c.cancel.owner());
 }
 
 }  // namespace hs::daemon::rpc

@@ -10,20 +10,10 @@
 
 namespace hs::daemon::sequencer {
 namespace asio = boost::asio;
-namespace {
-
-// The write's own error (Errc::os from the failing step), as the kind the
-// rpc layer tells apart from the change's own errors.
-Error write_failed_error(const Error& e) {
-  Error w = e;
-  w.code = Errc::write_failed;
-  return w;
-}
-
-}  // namespace
 
 struct Sequencer::Slot {
   bool ready = false;
+  Lane lane = nullptr;
   Apply apply;  // a change ...
   Done done;
   ChangeNote note;
@@ -32,17 +22,52 @@ struct Sequencer::Slot {
 };
 
 Sequencer::Sequencer(asio::io_context& io, store::StateStore& store)
-    : io_(io), store_(store), gather_timer_(io) {}
+    : io_(io), store_(store), gather_timer_(io), wait_timer_(io), retry_timer_(io) {}
 
 Sequencer::~Sequencer() { writer_.join(); }
 
-void Sequencer::mutate(Apply apply, Done done, ChangeNote note) {
-  fill(reserve(), std::move(apply), std::move(done), std::move(note));
+void Sequencer::enqueue(std::shared_ptr<Slot> slot, Lane lane) {
+  slot->lane = lane;
+  if (lane != nullptr) {
+    if (auto it = held_.find(lane); it != held_.end()) {
+      it->second.push_back(std::move(slot));
+      return;
+    }
+    if (!slot->ready) {
+      held_[lane].push_back(std::move(slot));
+      return;
+    }
+  }
+  queue_.push_back(std::move(slot));
 }
 
-std::shared_ptr<Sequencer::Slot> Sequencer::reserve() {
+void Sequencer::release_lane(Lane lane) {
+  auto it = held_.find(lane);
+  if (it == held_.end()) return;
+  auto& held = it->second;
+  // The connection's operations join the sequence in their order, up to
+  // its next change still being prepared.
+  while (!held.empty() && held.front()->ready) {
+    queue_.push_back(std::move(held.front()));
+    held.pop_front();
+  }
+  if (held.empty()) held_.erase(it);
+}
+
+void Sequencer::mutate(Apply apply, Done done, ChangeNote note, Lane lane) {
   auto s = std::make_shared<Slot>();
-  queue_.push_back(s);
+  s->ready = true;
+  s->apply = std::move(apply);
+  s->done = std::move(done);
+  s->note = std::move(note);
+  enqueue(std::move(s), lane);
+  pump();
+}
+
+std::shared_ptr<Sequencer::Slot> Sequencer::reserve(Lane lane) {
+  auto s = std::make_shared<Slot>();
+  // Without a connection it is a lane of its own: it holds back nothing.
+  enqueue(s, lane != nullptr ? lane : s.get());
   return s;
 }
 
@@ -51,34 +76,38 @@ void Sequencer::fill(const std::shared_ptr<Slot>& slot, Apply apply, Done done, 
   slot->done = std::move(done);
   slot->note = std::move(note);
   slot->ready = true;
+  release_lane(slot->lane);
   pump();
 }
 
-void Sequencer::read(Read run) {
+void Sequencer::read(Read run, Lane lane) {
   auto s = std::make_shared<Slot>();
   s->ready = true;
   s->read = std::move(run);
-  queue_.push_back(std::move(s));
+  enqueue(std::move(s), lane);
   pump();
 }
 
-void Sequencer::read_text(std::function<void(proto::JsonText)> run) {
-  read([this, run = std::move(run)](const store::StateStore& s) mutable {
-    if (text_ && text_generation_ == s.generation()) return run(text_);
-    text_waiters_.push_back(std::move(run));
-    // Already in flight: for this same version, since no change runs meanwhile.
-    if (serializing_) return;
-    serializing_ = true;
-    // Serializing 180 MB takes seconds: not on the loop. The document stays
-    // as it is until finish_text(), because pump() applies no change while
-    // serializing_ is set.
-    asio::post(writer_, [this, doc = &s.document(), gen = s.generation(), guard = asio::make_work_guard(io_)]() mutable {
-      auto text = std::make_shared<const std::string>(proto::to_wire_json(*doc));
-      asio::post(io_, [this, text = std::move(text), gen, guard = std::move(guard)]() mutable {
-        finish_text(std::move(text), gen);
-      });
-    });
-  });
+void Sequencer::read_text(std::function<void(proto::JsonText)> run, Lane lane) {
+  read(
+      [this, run = std::move(run)](const store::StateStore& s) mutable {
+        if (text_ && text_generation_ == s.generation()) return run(text_);
+        text_waiters_.push_back(std::move(run));
+        // Already in flight: for this same version, since no change runs meanwhile.
+        if (serializing_) return;
+        serializing_ = true;
+        // Serializing 180 MB takes seconds: not on the loop. The document
+        // stays as it is until finish_text(), because pump() applies no
+        // change while serializing_ is set.
+        asio::post(writer_, [this, doc = &s.document(), gen = s.generation(),
+                             guard = asio::make_work_guard(io_)]() mutable {
+          auto text = std::make_shared<const std::string>(proto::to_wire_json(*doc));
+          asio::post(io_, [this, text = std::move(text), gen, guard = std::move(guard)]() mutable {
+            finish_text(std::move(text), gen);
+          });
+        });
+      },
+      lane);
 }
 
 void Sequencer::finish_text(proto::JsonText text, uint64_t generation) {
@@ -91,27 +120,29 @@ void Sequencer::finish_text(proto::JsonText text, uint64_t generation) {
 
 void Sequencer::check_disk() {
   if (check_queued_) return;
+  queue_check(/*front=*/false);
+}
+
+void Sequencer::queue_check(bool front) {
   check_queued_ = true;
   auto s = std::make_shared<Slot>();
   s->ready = true;
   s->check = true;
-  queue_.push_back(std::move(s));
+  if (front) {
+    queue_.push_front(std::move(s));
+  } else {
+    queue_.push_back(std::move(s));
+  }
   pump();
 }
 
-Status Sequencer::reload_store() {
-  std::vector<std::string> warnings;
-  Status r = store_.reload(&warnings);
-  for (const auto& w : warnings) log::warn(w);
-  if (!r) {
-    log::error("cannot reload " + store_.state_path() + ": " + r.error().message() +
-               "; keeping the last state, and no change is written until the file can be read");
-    return r;
-  }
-  // docs/STATE.md, "Other writers": subscribers hear of it (kind "reloaded").
-  // The reloaded file is durable: another process put it there.
-  if (on_durable_) on_durable_(ChangeNote{"reloaded", std::nullopt, std::nullopt, {}}, store_);
-  return r;
+void Sequencer::free_off_loop(std::shared_ptr<store::KeptFile> file, boost::json::object doc) {
+  // The last close of a replaced state.json, and freeing a whole document,
+  // each take tens to hundreds of ms at 100 MB: on the writer thread.
+  asio::post(writer_, [file = std::move(file), doc = std::make_shared<boost::json::object>(std::move(doc))]() mutable {
+    doc.reset();
+    file.reset();
+  });
 }
 
 void Sequencer::when_drained(std::function<void()> cb) {
@@ -126,17 +157,17 @@ void Sequencer::pump() {
     if (serializing_ && !queue_.front()->read) break;
     Slot& op = *queue_.front();
     if (op.check) {
-      // A reload replaces the document: like a change, never while the
-      // writer thread reads it (above). Under a pending batch it is not
-      // needed: that batch's write checks the file just before its rename,
-      // and reloads if it changed. Dropped then, rather than waited for, so
+      // A look at the disk may replace the document: like a change, never
+      // while the writer thread reads it (above). Under a pending batch it
+      // is not needed: that batch's write looks at the file itself, and
+      // reloads if it changed. Dropped then, rather than waited for, so
       // that it never splits the batch (the daemon's own renames trigger a
       // check each, and it would split nearly every one).
       queue_.pop_front();
       check_queued_ = false;
       if (store_.pending()) continue;
-      reload_if_changed();
-      continue;
+      start_look(LookFor::check);
+      return;
     }
     if (op.read) {
       // A read must not see the batch being built: let it go to disk first.
@@ -150,6 +181,11 @@ void Sequencer::pump() {
     Done done = std::move(op.done);
     ChangeNote note = std::move(op.note);
     queue_.pop_front();
+    if (refusal_) {
+      // state.json does not parse: nothing is applied until it does.
+      done(refusal_->error);
+      continue;
+    }
     Result<boost::json::value> out = apply(store_);
     if (store_.pending()) {
       // Every answer given while a batch is pending, errors and no-ops
@@ -160,12 +196,13 @@ void Sequencer::pump() {
       done(std::move(out));  // nothing pending: the state it saw is durable
     }
   }
-  // batch_ is non-empty only while the store has pending changes.
+  // batch_ is non-empty only while the store has pending changes (a reload
+  // in layout 2 may leave a pending move with an empty batch).
   if (store_.pending()) {
     schedule_write();
     return;
   }
-  if (queue_.empty() && !serializing_ && !drained_.empty()) {
+  if (queue_.empty() && held_.empty() && !serializing_ && !drained_.empty()) {
     for (auto& cb : std::exchange(drained_, {})) cb();
   }
 }
@@ -210,55 +247,18 @@ void Sequencer::start_write() {
   write_started_ = std::chrono::steady_clock::now();
   // The guard keeps io.run() from returning while the write is in flight.
   asio::post(writer_, [this, w, guard = asio::make_work_guard(io_)]() mutable {
-    store::WriteInfo info;
-    Status s = store::StateStore::write(*w, &info);
-    asio::post(io_, [this, s = std::move(s), info, guard = std::move(guard)] { finish_write(s, info); });
+    auto info = std::make_shared<store::WriteInfo>();
+    Status s = store::StateStore::write(*w, info.get());
+    asio::post(io_, [this, s = std::move(s), info, guard = std::move(guard)] { finish_write(s, *info); });
   });
 }
 
-bool Sequencer::reapply_after_reload(Status* outcome) {
-  // Each round's changes were rolled back and nothing of them is on disk;
-  // a file that changes again and again between our check and rename
-  // (which takes a writer looping flat out) fails the batch after a while
-  // rather than retrying forever.
-  constexpr int kMaxRounds = 16;
-  log::warn(store_.state_path() + " was changed by another process; reloading it before writing " +
-            std::to_string(batch_.size()) + " change(s)");
-  if (++conflict_rounds_ > kMaxRounds) {
-    log::error(store_.state_path() + " keeps changing under the daemon; failing the changes");
-    return false;
-  }
-  if (Status r = reload_store(); !r) {
-    *outcome = r;
-    return false;
-  }
-  // The answers become those of the changes applied to the other writer's
-  // document: a clear of a target it removed finds nothing, and so on.
-  for (auto& b : batch_) b.out = b.apply(store_);
-  if (store_.pending()) {
-    start_write();
-    return true;
-  }
-  // Nothing left to write (every change became a no-op or an error): the
-  // reloaded state is durable, so the answers can go now.
-  conflict_rounds_ = 0;
-  for (auto& b : std::exchange(batch_, {})) b.done(std::move(b.out));
-  pump();
-  return true;
-}
-
-void Sequencer::reload_if_changed() {
-  auto changed = store_.changed_on_disk();
-  if (!changed) {
-    log::warn("cannot check " + store_.state_path() + ": " + changed.error().message());
-  } else if (*changed) {
-    log::warn(store_.state_path() + " was changed by another process; reloading it");
-    (void)reload_store();
-  }
-}
-
 void Sequencer::finish_write(Status outcome, const store::WriteInfo& info) {
-  if (Status restored = store_.end_commit(outcome, info); !restored) {
+  for (const auto& w : info.warnings) log::warn(w);
+  std::shared_ptr<store::KeptFile> before = store_.kept_file();
+  Status restored = store_.end_commit(outcome, info);
+  if (before != store_.kept_file()) free_off_loop(std::move(before), {});
+  if (!restored) {
     // A double fault: the failed write had replaced state.json and putting
     // the old content back failed too. Answering or serving on from memory
     // would contradict the file; exit, and a restart reloads it from disk.
@@ -267,12 +267,27 @@ void Sequencer::finish_write(Status outcome, const store::WriteInfo& info) {
     std::_Exit(1);
   }
   writing_ = false;
-  if (!outcome && info.changed && reapply_after_reload(&outcome)) return;
-  // A write that failed before its check (no temp file, a full disk) never
-  // looked at state.json, and a check dropped while its batch was pending
-  // (see pump) must not be lost: look now, so that reads after this show
-  // what is on disk.
-  if (!outcome && !info.changed && !info.renamed) reload_if_changed();
+  if (info.exchange_refused) {
+    log::warn("the file system of " + store_.state_path() +
+              " cannot swap files (RENAME_EXCHANGE); checking it before each rename instead");
+  }
+  if (!outcome && info.changed) {
+    // Another process's file is in state.json: read it (off the loop),
+    // apply the batch again to it, and write again (reload.cpp).
+    log::warn(store_.state_path() + " was changed by another process; reloading it before writing " +
+              std::to_string(batch_.size()) + " change(s)");
+    retry_after_conflict();
+    return;
+  }
+  // A write that failed before it looked at state.json (no temp file, a
+  // full disk) and a check dropped while its batch was pending (see pump)
+  // must not leave another writer's file unseen: look first, so that
+  // reads after this show what is on disk.
+  if (!outcome && !info.placed) queue_check(/*front=*/true);
+  answer_batch(outcome);
+}
+
+void Sequencer::answer_batch(const Status& outcome) {
   conflict_rounds_ = 0;
   auto batch = std::exchange(batch_, {});
   if (outcome) {
@@ -297,7 +312,10 @@ void Sequencer::finish_write(Status outcome, const store::WriteInfo& info) {
       b.done(std::move(b.out));
       if (announce) on_durable_(b.note, store_);
     } else {
-      b.done(write_failed_error(outcome.error()));  // true for errors too: nothing of theirs applied
+      // True for the changes' own errors too: nothing of theirs applied.
+      Error w = outcome.error();
+      w.code = Errc::write_failed;
+      b.done(std::move(w));
     }
   }
   pump();

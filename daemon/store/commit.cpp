@@ -1,65 +1,46 @@
 // StateStore: making the applied changes durable (begin_commit, write,
-// end_commit), and taking in another writer's state.json (changed_on_disk,
-// reload); docs/STATE.md, "Durability and order" and "Other writers". The
-// one-call forms (record(), ...) apply, commit, and on a conflict reload and
-// apply again, as the daemon's Sequencer does.
-#include "common/durable_file.hpp"
+// end_commit), and taking in another writer's state.json (look_at_disk,
+// adopt, reload); docs/STATE.md, "Durability and order" and "Other
+// writers". The protocol on disk is file_commit.cpp. The one-call forms
+// (record(), ...) apply, commit, and on a conflict reload and apply again,
+// as the daemon's Sequencer does.
+#include "common/fs.hpp"
 #include "daemon/store/json_text.hpp"
-#include "daemon/store/load.hpp"
 #include "daemon/store/state_store.hpp"
 
 namespace hs::daemon::store {
 namespace json = boost::json;
 
-PendingWrite StateStore::begin_commit() const { return {state_path_, &doc_, disk_id_}; }
+PendingWrite StateStore::begin_commit() const { return {state_path_, &doc_, disk_.get(), exchange_}; }
 
 Status StateStore::write(const PendingWrite& w, WriteInfo* info) {
-  WriteInfo local;
-  WriteInfo& out = info != nullptr ? *info : local;
-  out = WriteInfo{};
-  // The check is the last step before the rename, after the encoding and
-  // the temp file's fsync (milliseconds): only a write that lands between
-  // it and the rename (microseconds) can still be written over.
-  auto check = [&]() -> Status {
-    HS_TRY_ASSIGN(const std::optional<FileStat> now, stat_if_exists(w.path));
-    if (now == w.expect) return {};
-    out.changed = true;
-    Error e;
-    e.code = Errc::busy;
-    e.op = "check";
-    e.path = w.path;
-    e.detail = "changed by another process (expected " + describe(w.expect) + ", found " + describe(now) + ")";
-    return e;
-  };
-  // Taken right after our rename, before the directory fsync: a write by
-  // someone else after this point differs from it and is noticed.
-  auto note = [&] {
-    auto now = stat_if_exists(w.path);
-    out.written = now ? *now : std::nullopt;
-  };
-  return replace_file_durably(w.path, to_state_text(*w.doc), 0600, &out.renamed, check, note);
+  const std::string text = to_state_text(*w.doc);
+  return commit_file(FileCommit{w.path, text, w.expect, w.exchange}, info);
 }
 
 Status StateStore::end_commit(const Status& outcome, const WriteInfo& info) {
+  // A file system that refused the exchange refuses it from now on.
+  if (info.exchange_refused) exchange_ = false;
   Status restored;
   if (outcome) {
     log_.clear();
-    disk_id_ = info.written;
+    disk_ = info.written;
   } else {
     log_.rollback(doc_);
-    if (info.renamed) {
-      // state.json holds the changes we are about to report as not applied:
-      // put the last durable content back. If even that rename fails, disk
-      // and memory disagree. (If only its directory fsync fails, the content
-      // matches memory again, which is what matters here.)
-      bool back = false;
-      std::optional<FileStat> written;
-      Status s = replace_file_durably(state_path_, to_state_text(doc_), 0600, &back, {}, [&] {
-        auto now = stat_if_exists(state_path_);
-        written = now ? *now : std::nullopt;
-      });
-      if (back) disk_id_ = written;
-      if (!s && !back) restored = s;
+    if (info.expect_now && disk_) disk_->id = *info.expect_now;
+    if (info.placed && info.written) {
+      // Check mode, and the directory fsync failed after the rename:
+      // state.json holds the changes we are about to report as not
+      // applied. Put the last durable content back. If even that fails to
+      // replace the file, disk and memory disagree. (If only its directory
+      // fsync fails, the content matches memory again, which is what
+      // matters here.)
+      disk_ = info.written;
+      const std::string text = to_state_text(doc_);
+      WriteInfo back;
+      Status s = commit_file(FileCommit{state_path_, text, disk_.get(), /*exchange=*/false}, &back);
+      if (back.placed) disk_ = back.written;
+      if (!s && !back.placed) restored = s;
     }
   }
   pending_ = false;
@@ -82,27 +63,53 @@ Status StateStore::commit() {
   return commit_once(&changed);
 }
 
-std::optional<FileStat> StateStore::loaded_identity(const std::optional<FileStat>& before, bool moved_aside) {
-  // A file moved to a backup leaves nothing behind: the next write expects
-  // none (and finds one, and reloads, if someone wrote a new one meanwhile).
-  return moved_aside ? std::nullopt : before;
+std::optional<FileStat> StateStore::disk_identity() const {
+  return disk_ ? std::optional<FileStat>(disk_->id) : std::nullopt;
 }
 
 Result<bool> StateStore::changed_on_disk() const {
   HS_TRY_ASSIGN(const std::optional<FileStat> now, stat_if_exists(state_path_));
-  return !(now == disk_id_);
+  return !(now == disk_identity());
 }
 
-Status StateStore::reload(std::vector<std::string>* warnings) {
-  HS_TRY_ASSIGN(const std::optional<FileStat> before, stat_if_exists(state_path_));
-  HS_TRY_ASSIGN(auto loaded, load_state(opts_.dir, opts_.now(), /*sweep=*/false));
+LookRequest StateStore::begin_look() const { return {opts_.dir, disk_identity(), opts_.now(), opts_.schema}; }
+
+DiskLook StateStore::look_at_disk(const LookRequest& r) {
+  DiskLook out;
+  auto seen = stat_if_exists(fs::join(r.dir, kStateFileName));
+  if (!seen) {
+    out.loaded = std::move(seen).error();
+    return out;
+  }
+  out.seen = *seen;
+  out.unchanged = *seen == r.expect;
+  if (!out.unchanged) {
+    out.loaded = load_state(r.dir, r.now, LoadMode::run_time);
+    if (out.loaded) prepare_layout(*out.loaded, r.schema);
+  }
+  return out;
+}
+
+json::object StateStore::adopt(Loaded loaded, std::vector<std::string>* warnings) {
   if (warnings != nullptr) warnings->insert(warnings->end(), loaded.warnings.begin(), loaded.warnings.end());
+  // Moved out first, then in: a move assignment would free the old
+  // document here.
+  json::object previous = std::move(doc_);
   doc_ = std::move(loaded.doc);
   log_.clear();
   pending_ = false;
-  disk_id_ = loaded_identity(before, loaded.moved_aside);
+  disk_ = std::move(loaded.file);
   ++generation_;
-  return settle_layout(loaded.fresh, warnings);
+  settle_layout(loaded, warnings);
+  return previous;
+}
+
+Status StateStore::reload(std::vector<std::string>* warnings) {
+  DiskLook look = look_at_disk(begin_look());
+  if (look.unchanged) return {};
+  if (!look.loaded) return std::move(look.loaded).error();
+  (void)adopt(std::move(*look.loaded), warnings);
+  return commit();
 }
 
 template <class T, class F>

@@ -1,7 +1,8 @@
 // Layout 2 (STATE.md, "Layout 2"): what HarnessSync 0.1.4 writes. The daemon
 // follows a file that is already version 2, and with --schema 2 makes every
 // document version 2 with `accounts`: the fresh ones at once, a version 1
-// file at load (written before anything else happens, as HarnessSync does),
+// file at load (written before anything else happens, as HarnessSync does:
+// at open, or by the Sequencer's next write after a reload),
 // and anything else by the first change (keep_layout).
 #include <boost/json/value.hpp>
 
@@ -53,24 +54,29 @@ void StateStore::keep_layout() {
   if (!doc_.contains("accounts")) set_member({}, "accounts", json::object());
 }
 
-Status StateStore::settle_layout(bool fresh, std::vector<std::string>* warnings) {
-  if (opts_.schema != 2) return {};
-  if (fresh) {
+void StateStore::prepare_layout(Loaded& loaded, int schema) {
+  if (schema != 2 || loaded.fresh || version_of(loaded.doc) == 2 || loaded.doc.contains("accounts")) return;
+  loaded.v2_accounts = accounts_of_v1(loaded.doc);
+}
+
+void StateStore::settle_layout(Loaded& loaded, std::vector<std::string>* warnings) {
+  if (opts_.schema != 2) return;
+  if (loaded.fresh) {
     // Made here, not read: nothing to write until the first change.
     doc_ = fresh_layout2(std::move(doc_));
-    return {};
+    return;
   }
-  if (version_of(doc_) == 2) return {};
-  // A version 1 file: moved, and written at once, so that a HarnessSync
-  // reading the file next sees what it would have written itself. The flat
-  // targets stay; an `accounts` the file already has is kept as it is.
+  if (version_of(doc_) == 2) return;
+  // A version 1 file: moved, and written at once by the caller, so that a
+  // HarnessSync reading the file next sees what it would have written
+  // itself. The flat targets stay; an `accounts` the file already has is
+  // kept as it is.
   const bool had_accounts = doc_.contains("accounts");
-  json::object accounts = had_accounts ? json::object() : accounts_of_v1(doc_);
+  json::object accounts;
+  if (!had_accounts) accounts = loaded.v2_accounts ? std::move(*loaded.v2_accounts) : accounts_of_v1(doc_);
   set_member({}, "version", 2);
   if (!had_accounts) set_member({}, "accounts", std::move(accounts));
-  HS_TRY(commit());
   if (warnings != nullptr) warnings->push_back(state_path_ + " was version 1: moved to version 2 (layout 2)");
-  return {};
 }
 
 }  // namespace hs::daemon::store

@@ -1,18 +1,12 @@
 #include "daemon/store/load.hpp"
 
-#include <fcntl.h>
-#include <stdio.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cmath>
 
 #include <boost/json/serialize.hpp>
 
-#include "common/durable_file.hpp"
 #include "common/fs.hpp"
-#include "common/platform.hpp"
 #include "daemon/store/json_text.hpp"
+#include "daemon/store/temp_files.hpp"
 
 namespace hs::daemon::store {
 namespace json = boost::json;
@@ -34,8 +28,6 @@ std::optional<std::string> check_targets(const json::value* targets, const std::
   return std::nullopt;
 }
 
-// HarnessSync's tempfile.NamedTemporaryFile(dir=..., suffix='.tmp') names:
-// "tmp" + 8 characters of [a-z0-9_] + ".tmp".
 // True when the number `v` is above `max`, whatever its form: 3, 3.0,
 // 2.5, 18446744073709551615, or 300000000000000000000 and 1e400, which
 // Boost.JSON 1.81 reads as doubles (the latter as infinity). Any of them
@@ -54,28 +46,6 @@ void normalize_integral(json::value& v) {
   double d = v.get_double();
   if (!std::isfinite(d) || std::trunc(d) != d) return;
   v = d < 1 ? int64_t{0} : static_cast<int64_t>(d);  // here 1 <= d <= 2
-}
-
-bool is_python_temp_name(std::string_view n) {
-  if (n.size() != 3 + 8 + 4 || n.substr(0, 3) != "tmp" || n.substr(11) != ".tmp") return false;
-  for (char c : n.substr(3, 8)) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
-  }
-  return true;
-}
-
-// Renames without ever replacing `to`. RENAME_NOREPLACE makes the check and
-// the rename one step; link()+unlink() is the fallback for file systems that
-// lack it, and the portable way (HS_HAVE_RENAMEAT2 off). Returns errno
-// (EEXIST when `to` is taken), or 0.
-int rename_noreplace(const std::string& from, const std::string& to) {
-#if HS_HAVE_RENAMEAT2
-  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return 0;
-  if (errno != EINVAL && errno != ENOSYS) return errno;
-#endif
-  if (::link(from.c_str(), to.c_str()) != 0) return errno;
-  if (::unlink(from.c_str()) != 0) return errno;
-  return 0;
 }
 
 }  // namespace
@@ -102,45 +72,26 @@ std::optional<std::string> why_unusable(const json::object& doc) {
   return std::nullopt;
 }
 
-Status sweep_temp_files(const std::string& dir, std::vector<std::string>& warnings) {
-  HS_TRY_ASSIGN(const std::vector<std::string> names, fs::list_dir(dir));
-  const std::string ours = durable_temp_prefix(kStateFileName);
-  for (const auto& name : names) {
-    if (name.rfind(ours, 0) != 0 && !is_python_temp_name(name)) continue;
-    std::string path = fs::join(dir, name);
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return os_error("unlink", path, errno);
-    warnings.push_back("removed temp file left by an interrupted write: " + path);
-  }
-  return {};
-}
-
 Result<std::string> move_to_backup(const std::string& path, Clock::time_point now) {
-  const std::string base = path + ".bak." + stamp_local(now);
-  for (int n = 0;; ++n) {
-    std::string candidate = n == 0 ? base : base + "." + std::to_string(n);
-    int err = rename_noreplace(path, candidate);
-    if (err == 0) return candidate;
-    if (err != EEXIST) return os_error("rename to " + candidate, path, err);
-  }
+  auto [dir, base] = fs::split(path);
+  return keep_aside(path, dir, base + ".bak", now);
 }
 
-Result<Loaded> load_state(const std::string& dir, Clock::time_point now, bool sweep) {
+Result<Loaded> load_state(const std::string& dir, Clock::time_point now, LoadMode mode) {
   const std::string path = fs::join(dir, kStateFileName);
   Loaded out;
-  if (sweep) HS_TRY(sweep_temp_files(dir, out.warnings));
+  if (mode == LoadMode::start) HS_TRY(recover_temp_files(dir, now, out.warnings));
 
-  auto text = fs::read_file(path);
-  if (!text) {
-    if (text.error().sys_errno == ENOENT) {
-      out.doc = empty_document();
-      out.fresh = true;
-      return out;
-    }
-    return std::move(text).error();
+  HS_TRY_ASSIGN(std::optional<ReadFile> read, read_kept(path));
+  if (!read) {
+    out.doc = empty_document();
+    out.fresh = true;
+    return out;
   }
+  out.file = std::move(read->file);
 
   std::string why;
-  auto parsed = parse_state_text(*text, path);
+  auto parsed = parse_state_text(read->text, path);
   if (!parsed) {
     why = parsed.error().reason();
   } else if (!parsed->is_object()) {
@@ -177,7 +128,13 @@ Result<Loaded> load_state(const std::string& dir, Clock::time_point now, bool sw
     }
   }
 
+  if (mode == LoadMode::run_time) {
+    // Its writer may still be at work (an editor, `echo ... > state.json`):
+    // it is left exactly as it is, and read again once it is complete.
+    return corrupt("load", path, why + (read->changing ? ", and it was being written while read" : ""));
+  }
   HS_TRY_ASSIGN(const std::string backup, move_to_backup(path, now));
+  out.file.reset();
   HS_TRY(fs::fsync_dir(dir));
   out.warnings.push_back(path + " is unreadable (" + why + "); moved to " + backup +
                          " and starting from an empty state");

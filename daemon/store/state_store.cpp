@@ -8,7 +8,6 @@
 #include "common/sha256.hpp"
 #include "common/state_dir.hpp"
 #include "daemon/store/json_text.hpp"
-#include "daemon/store/load.hpp"
 #include "daemon/store/rules.hpp"
 
 namespace hs::daemon::store {
@@ -83,16 +82,13 @@ Result<std::unique_ptr<StateStore>> StateStore::open(StoreOptions opts,
   // The lock comes before anything else touches the dir: the temp sweep must
   // never remove a file another live writer is about to rename.
   HS_TRY_ASSIGN(auto lock, InstanceLock::acquire(fs::join(opts.dir, "harnesssyncd.lock")));
-  // The identity is taken before the read: a write landing between the two
-  // then shows as a change at the next check, and is reloaded, not lost.
-  HS_TRY_ASSIGN(auto before, stat_if_exists(fs::join(opts.dir, kStateFileName)));
+  // Under the lock, so that no other daemon is live: what an interrupted
+  // write left is sorted out (temp_files.hpp), then state.json is read.
   HS_TRY_ASSIGN(auto loaded, load_state(opts.dir, opts.now()));
-  if (warnings != nullptr) {
-    warnings->insert(warnings->end(), loaded.warnings.begin(), loaded.warnings.end());
-  }
-  std::unique_ptr<StateStore> store(new StateStore(std::move(opts), std::move(lock), std::move(loaded.doc)));
-  store->disk_id_ = loaded_identity(before, loaded.moved_aside);
-  HS_TRY(store->settle_layout(loaded.fresh, warnings));
+  std::unique_ptr<StateStore> store(new StateStore(std::move(opts), std::move(lock), json::object()));
+  store->exchange_ = exchange_works(store->opts_.dir);
+  (void)store->adopt(std::move(loaded), warnings);
+  HS_TRY(store->commit());
   return store;
 }
 

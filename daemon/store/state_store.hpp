@@ -16,8 +16,9 @@
 // change. The one-call forms (record(), clear(), ...) do all four steps.
 //
 // state_store.cpp holds the document edits; commit.cpp the commit and
-// reload protocol; sections.cpp and layout.cpp HarnessSync's sections and
-// layout 2.
+// reload steps, file_commit.cpp the protocol on disk (temp_files.cpp its
+// names, and start-up after a crash); sections.cpp and layout.cpp
+// HarnessSync's sections and layout 2.
 #pragma once
 
 #include <boost/json/array.hpp>
@@ -33,7 +34,10 @@
 #include "common/file_stat.hpp"
 #include "common/instance_lock.hpp"
 #include "common/result.hpp"
+#include "daemon/store/disk_file.hpp"
 #include "daemon/store/drift.hpp"
+#include "daemon/store/file_commit.hpp"
+#include "daemon/store/load.hpp"
 #include "daemon/store/undo_log.hpp"
 
 namespace hs::daemon::store {
@@ -98,17 +102,34 @@ struct MigrateResult {
 struct PendingWrite {
   std::string path;
   const boost::json::object* doc = nullptr;
-  /// state.json as the store last wrote or loaded it (nullopt: none): the
-  /// write goes ahead only if the file is still that one (docs/STATE.md,
-  /// "Other writers").
-  std::optional<FileStat> expect;
+  /// state.json as the store last wrote or loaded it (null: none); owned by
+  /// the store, unchanged until end_commit(). The write never replaces
+  /// another file (docs/STATE.md, "Other writers"; file_commit.hpp).
+  const KeptFile* expect = nullptr;
+  bool exchange = true;  // swap by RENAME_EXCHANGE, else the check
 };
 
-/// What a write() did besides its outcome.
-struct WriteInfo {
-  bool renamed = false;   // state.json was replaced (only the dir fsync can have failed after)
-  bool changed = false;   // stopped before the rename: another process had changed state.json
-  std::optional<FileStat> written;  // state.json right after our rename
+/// What a write() did besides its outcome (file_commit.hpp): `placed`,
+/// `changed` (stopped: another process's file is in state.json, to be
+/// reloaded), `exchange_refused`, the file `written`.
+using WriteInfo = FileCommitInfo;
+
+/// What state.json is now, looked at away from the store's thread (the
+/// Sequencer's writer thread) for a reload.
+struct DiskLook {
+  /// stat of state.json as found (nullopt: missing).
+  std::optional<FileStat> seen;
+  /// True when that is the file the store expects: nothing to reload.
+  bool unchanged = false;
+  /// Otherwise the file read by the run-time load rules: an unreadable one
+  /// is Errc::corrupt and left as it is.
+  Result<Loaded> loaded = Loaded{};
+};
+struct LookRequest {
+  std::string dir;
+  std::optional<FileStat> expect;
+  Clock::time_point now;
+  int schema = 1;  // StoreOptions::schema
 };
 
 class StateStore {
@@ -186,40 +207,63 @@ class StateStore {
   bool pending() const { return pending_; }
   /// REQUIRES: pending(). The document as it is now, to be written.
   PendingWrite begin_commit() const;
-  /// Encodes `w` and makes it durable (temp file, fsync, rename, fsync dir).
-  /// Touches no store state but reads the document: may run on another
-  /// thread while the store's thread only reads too.
-  /// info->renamed says whether state.json was already replaced when it
-  /// failed (only the directory fsync can fail after that).
-  /// Just before the rename it checks that state.json is still
-  /// w.expect; if not, it stops (temp file removed, state.json untouched)
-  /// with info->changed set: the caller reloads and applies again.
+  /// Encodes `w` and makes it durable by the commit protocol
+  /// (file_commit.hpp). Touches no store state but reads the document: may
+  /// run on another thread while the store's thread only reads too. If
+  /// another process's file is in state.json, it stops with info->changed
+  /// set and nothing of ours in place: the caller reloads and applies again.
   static Status write(const PendingWrite& w, WriteInfo* info = nullptr);
   /// REQUIRES: pending(). Ends the commit begun with the state as it is now.
   /// On a failed write memory returns to the last durable state; if the
-  /// file had already been replaced, its last durable content is written
-  /// back, so that disk and memory agree again. Returns an error only when
-  /// that restore could not replace the file either: disk and memory then
-  /// differ and the caller must not go on (the daemon exits and reloads).
-  /// On success the identity of the file written becomes the one expected
-  /// by the next write.
+  /// file had already been replaced (check mode: only its directory fsync
+  /// failed), its last durable content is written back, so that disk and
+  /// memory agree again. Returns an error only when that restore could not
+  /// replace the file either: disk and memory then differ and the caller
+  /// must not go on (the daemon exits and reloads). On success the file
+  /// written becomes the one expected by the next write.
   Status end_commit(const Status& outcome, const WriteInfo& info = {});
   /// All of the above; a no-op when nothing is pending.
   Status commit();
 
   // ---- Other writers (docs/STATE.md, "Other writers").
 
-  /// state.json as the store last wrote or loaded it.
-  const std::optional<FileStat>& disk_identity() const { return disk_id_; }
+  /// How a write keeps from replacing another writer's save: "exchange"
+  /// (RENAME_EXCHANGE, then a look at what was displaced) or "check" (the
+  /// identity check right before a rename), where the file system refuses
+  /// the exchange or the build lacks it (HS_PORTABLE).
+  const char* other_writers() const { return exchange_ ? "exchange" : "check"; }
+  /// state.json as the store last wrote or loaded it (nullopt: none).
+  std::optional<FileStat> disk_identity() const;
+  /// The open file behind disk_identity(). Once state.json is another file,
+  /// this descriptor is often the old file's last reference, and closing it
+  /// frees all of its blocks (tens of ms for 100 MB): a caller with an event
+  /// loop takes a reference before a commit or adopt and lets go of it
+  /// elsewhere.
+  const std::shared_ptr<KeptFile>& kept_file() const { return disk_; }
   /// True when state.json is no longer that file: another process wrote it.
   Result<bool> changed_on_disk() const;
-  /// REQUIRES: !pending(). Reads state.json again by the load rules (an
-  /// unreadable file is backed up, cc2all's is wrapped; no temp sweep, as
-  /// another writer may be mid-write) and settles it into the layout again
-  /// (a version 1 file in layout 2 is moved and written). On error (a
-  /// newer version; an I/O error) memory and the expected identity stay as
-  /// they were, so every later write stops at the check again: a file the
-  /// daemon cannot read is never written over.
+  /// What a look at the disk needs; taken on the store's thread.
+  LookRequest begin_look() const;
+  /// Stats state.json and, when it is not the file expected, reads it by
+  /// the run-time load rules. Touches no store state: runs anywhere.
+  static DiskLook look_at_disk(const LookRequest& r);
+  /// REQUIRES: !pending(). Takes in a document read by look_at_disk (or
+  /// load_state) as the state, and the file it came from as the one
+  /// expected. In layout 2 a version 1 file is moved to version 2: that
+  /// leaves changes pending, for the caller to commit. Returns the previous
+  /// document, for the caller to free where that costs nothing (freeing a
+  /// 100 MB document takes a good part of a second: the Sequencer does it
+  /// on its writer thread, not on the event loop).
+  [[nodiscard]] boost::json::object adopt(Loaded loaded, std::vector<std::string>* warnings);
+  /// In layout 2, does the costly part of moving a version 1 file to
+  /// version 2 (copying its targets into `accounts`) where it was read
+  /// (layout.cpp). Touches no store state: runs anywhere.
+  static void prepare_layout(Loaded& loaded, int schema);
+  /// REQUIRES: !pending(). look_at_disk, adopt and commit, here and now
+  /// (the one-call forms; the daemon's Sequencer does them off its loop).
+  /// On error (a newer version, an unreadable file, an I/O error) memory
+  /// and the expected file stay as they were, so every later write stops at
+  /// the check again: a file the daemon cannot read is never written over.
   Status reload(std::vector<std::string>* warnings);
 
   // ---- One-call forms: apply, then commit. If another process changed
@@ -240,13 +284,12 @@ class StateStore {
   void set_member(const KeyPath& at, std::string_view key, boost::json::value v);
   /// In layout 2, makes the document version 2 with `accounts` before a change.
   void keep_layout();
-  /// At open: settles the loaded document into the layout (layout.cpp).
-  Status settle_layout(bool fresh, std::vector<std::string>* warnings);
+  /// Settles a loaded document into the layout (layout.cpp); a version 1
+  /// file in layout 2 is left with its move pending.
+  void settle_layout(Loaded& loaded, std::vector<std::string>* warnings);
   template <class T, class F>
   Result<T> apply_and_commit(F&& apply);
   Status commit_once(bool* changed);
-  /// The identity to expect after a load that started when the file was `before`.
-  static std::optional<FileStat> loaded_identity(const std::optional<FileStat>& before, bool moved_aside);
 
   StoreOptions opts_;
   InstanceLock lock_;
@@ -255,7 +298,8 @@ class StateStore {
   UndoLog log_;                                      // how to get back to the last durable state
   bool pending_ = false;                             // changes applied since the last commit
   uint64_t generation_ = 0;
-  std::optional<FileStat> disk_id_;                  // state.json as we last wrote or loaded it
+  std::shared_ptr<KeptFile> disk_;                   // state.json as we last wrote or loaded it
+  bool exchange_ = true;                             // other_writers(): exchange, else check
 };
 
 }  // namespace hs::daemon::store

@@ -142,6 +142,19 @@ def main():
             n = [0]
             during(sock, d, "state.all #%d%s" % (i + 1, " (new version)" if i == 0 else " (cached)"),
                    lambda: n.__setitem__(0, len(c.call("state.all"))))
+        # Another process saves the whole file (HarnessSync's way: a temp
+        # file renamed over it): the daemon reads and parses it again on its
+        # writer thread, and swaps the document in on the loop.
+        theirs = os.path.join(state_dir, "tmpbench.tmp")
+        write_state(theirs, args.targets + 1, args.hashes)
+        newest = "t%04d" % args.targets
+
+        def reload():
+            os.replace(theirs, state)
+            while c.call("state.target", {"target": newest}) is None:
+                time.sleep(0.01)
+
+        during(sock, d, "reload of another's save", reload)
         print("# state.all answer: %.0f MB; daemon RSS: %s" % (n[0] / 1e6, open("/proc/%d/status" % p.pid).read().split("VmRSS:")[1].split("\n")[0].strip()))
         p.terminate()
         p.wait()

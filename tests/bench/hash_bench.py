@@ -5,9 +5,12 @@ Usage: tests/bench/hash_bench.py [BUILD_DIR] [SECONDS]
 
 1. Another client's daemon.ping latency (p50/p99/max) while one connection
    hashes a 1 TB sparse file (4 requests, more than the hashing workers).
-2. hash.files throughput on one 200 MB file (page cache warm) against
+2. The same while one connection's state.accept hashes a 1 TB sparse file
+   (it hashes before it takes its place among the changes), and a third
+   client's state.record and state.target latency meanwhile.
+3. hash.files throughput on one 200 MB file (page cache warm) against
    coreutils sha256sum on the same file: best of 5 each.
-HS_BENCH_PART=ping or =throughput runs only one of them.
+HS_BENCH_PART=ping, =accept or =throughput runs only one of them.
 """
 import os
 import subprocess
@@ -32,9 +35,12 @@ def rchar(pid):
 def main():
     with fresh_daemon(BUILD, "hs-hbench.") as (daemon, d, sock):
         print(machine())
-        if os.environ.get("HS_BENCH_PART") != "throughput":
+        part = os.environ.get("HS_BENCH_PART")
+        if part in (None, "ping"):
             ping_during_huge_hash(sock, d, daemon)
-        if os.environ.get("HS_BENCH_PART") != "ping":
+        if part in (None, "accept"):
+            ping_during_huge_accept(sock, d, daemon)
+        if part in (None, "throughput"):
             throughput(sock, d)
 
 
@@ -59,6 +65,41 @@ def ping_during_huge_hash(sock, d, daemon):
     print("ping during a 1 TB hash: %d pings, p50 %.3f ms, p99 %.3f ms, max %.3f ms; daemon reading %.0f MB/s"
           % (len(lat), pct(lat, 50), pct(lat, 99), max(lat), rate))
     hog.s.close()
+    time.sleep(1.0)
+
+
+def ping_during_huge_accept(sock, d, daemon):
+    huge = os.path.join(d, "huge-accept")
+    with open(huge, "wb") as f:
+        f.truncate(1 << 40)
+    c = Conn(sock)
+    c.call("state.record", {"target": "big", "scope": "all", "file_hashes": {huge: "0" * 64},
+                            "synced": 1, "skipped": 0, "failed": 0})
+    pinger = Conn(sock)
+    for _ in range(200):
+        pinger.call("daemon.ping")
+    hog = Conn(sock)
+    hog.send("state.accept", {"target": "big", "paths": [huge]})
+    time.sleep(0.5)
+    r0, t0 = rchar(daemon.pid), time.monotonic()
+    lat, changes = [], []
+    i = 0
+    while time.monotonic() - t0 < SECONDS:
+        s = time.perf_counter()
+        pinger.call("daemon.ping")
+        lat.append((time.perf_counter() - s) * 1000)
+        if len(lat) % 100 == 0:  # a record and a read of it, from a third client
+            s = time.perf_counter()
+            c.call("state.record", {"target": "o%d" % i, "scope": "all", "file_hashes": {},
+                                    "synced": 1, "skipped": 0, "failed": 0})
+            assert c.call("state.target", {"target": "o%d" % i}) is not None
+            changes.append((time.perf_counter() - s) * 1000)
+            i += 1
+    rate = (rchar(daemon.pid) - r0) / (time.monotonic() - t0) / MB
+    print("ping during a 1 TB accept: %d pings, p50 %.3f ms, p99 %.3f ms, max %.3f ms; another client's "
+          "record+target: %d, p50 %.2f ms, max %.2f ms; daemon reading %.0f MB/s"
+          % (len(lat), pct(lat, 50), pct(lat, 99), max(lat), len(changes), pct(changes, 50), max(changes), rate))
+    hog.s.close()  # the accept goes on for the client that left; the daemon stops it at exit
     time.sleep(1.0)
 
 

@@ -74,16 +74,26 @@ def test_a_write_is_temp_fsync_then_rename_then_directory_fsync(start, tmp):
     d = start(env=_preload_env(HS_TRACE_FILE=trace))
     state_dir = os.path.realpath(d.state_dir)
     state = os.path.join(state_dir, "state.json")
+    d.client().call("state.record", record_params("first"))  # state.json exists from here
     open(trace, "w").close()  # only the calls of this write
     d.client().call("state.record", record_params("codex"))
     with open(trace) as f:
         calls = [line.split() for line in f.read().splitlines()]
-    renames = [i for i, c in enumerate(calls) if c[0] == "rename" and os.path.realpath(c[2]) == state]
+    # The step that puts the new file at state.json: an exchange of it
+    # (under its swap name) with state.json, or where there is none yet, a
+    # rename that never replaces (STATE.md, "Other writers").
+    renames = [i for i, c in enumerate(calls)
+               if c[0] in ("rename", "renameat2") and os.path.realpath(c[2]) == state]
     assert len(renames) == 1, calls
     r = renames[0]
-    temp = os.path.realpath(calls[r][1])
-    assert os.path.basename(temp).startswith("state.json.tmp."), calls
-    temp_fsyncs = [i for i, c in enumerate(calls) if c == ["fsync", temp]]
+    assert calls[r][0] == "renameat2" and calls[r][3] == "2", calls  # RENAME_EXCHANGE
+    swap = os.path.realpath(calls[r][1])
+    assert os.path.basename(swap).startswith("state.json.harnesssyncd-swap."), calls
+    # The new file was written and fsynced under its first name, then took
+    # the swap name.
+    temp = [os.path.realpath(c[1]) for c in calls[:r] if c[0] == "rename" and os.path.realpath(c[2]) == swap]
+    assert len(temp) == 1 and os.path.basename(temp[0]).startswith("state.json.harnesssyncd-new."), calls
+    temp_fsyncs = [i for i, c in enumerate(calls) if c == ["fsync", temp[0]]]
     dir_fsyncs = [i for i, c in enumerate(calls) if c == ["fsync", state_dir]]
     assert temp_fsyncs and temp_fsyncs[-1] < r, calls
     assert any(i > r for i in dir_fsyncs), calls

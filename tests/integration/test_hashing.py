@@ -4,6 +4,7 @@ read when its client leaves, or hold up a shutdown. The digests come from
 libcrypto (libsodium in a build without it), which hsctl never loads."""
 import hashlib
 import os
+import socket
 import subprocess
 import time
 
@@ -103,6 +104,36 @@ def test_shutdown_does_not_wait_for_an_accept_hashing_a_huge_file(daemon, huge):
     assert resp["id"] == 7 and resp["error"]["code"] == -32000
     # Not applied.
     assert daemon.state()["targets"]["codex"]["file_hashes"] == {huge: "0" * 64}
+
+
+@pytest.mark.parametrize("leaves", [False, True], ids=["stays", "hangs-up"])
+def test_an_accept_hashing_a_huge_file_blocks_no_other_connection(daemon, tmp, huge, leaves):
+    """PROTOCOL.md, "Limits": an accept hashes before it takes its place among
+    the changes. Only its own connection's later requests wait behind it."""
+    c = daemon.client()
+    c.call("state.record", record_params("codex", {huge: "0" * 64}))
+    hog = daemon.client(timeout=20.0)
+    hog.send({"jsonrpc": "2.0", "id": 7, "method": "state.accept", "params": {"target": "codex", "paths": [huge]}})
+    # The same connection's next request keeps its place behind the accept.
+    hog.send({"jsonrpc": "2.0", "id": 8, "method": "state.target", "params": {"target": "codex"}})
+    wait_reading(daemon)
+    if leaves:
+        hog.close()
+    other = daemon.client(timeout=20.0)
+    for i in range(5):
+        began = time.monotonic()
+        other.call("state.record", record_params("other%d" % i))
+        assert other.call("state.target", {"target": "other%d" % i}) is not None
+        # Generous (a loaded 2-core machine); before, these waited for the
+        # whole 1 TB hash (minutes).
+        assert time.monotonic() - began < 2.0
+    assert "other4" in daemon.state()["targets"]
+    if not leaves:
+        hog.sock.settimeout(0.5)
+        with pytest.raises(socket.timeout):
+            hog.read_line()  # neither 7 nor 8: both wait for the hash
+    assert other.call("daemon.shutdown") is True
+    assert daemon.wait(timeout=15.0) == 0
 
 
 def test_an_accept_is_applied_though_its_client_left(daemon, tmp):

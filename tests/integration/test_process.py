@@ -300,7 +300,7 @@ def test_write_failure_is_error_1_and_nothing_is_lost(start):
     err = resp["error"]
     assert err["code"] == 1
     assert err["data"]["errno"] == 27  # EFBIG
-    assert err["data"]["path"].startswith(os.path.join(d.state_dir, "state.json.tmp."))
+    assert err["data"]["path"].startswith(os.path.join(d.state_dir, "state.json.harnesssyncd-new."))
     assert err["data"]["reason"]
     assert open(os.path.join(d.state_dir, "state.json"), "rb").read() == before
     assert c.call("state.target", {"target": "big"}) is None  # memory rolled back

@@ -3,8 +3,9 @@
 //
 // - Fault: while the file named by $HS_FAULT_DIR_FSYNC exists, every fsync
 //   of a directory fails with EIO (the failure after a rename).
-// - Trace: when $HS_TRACE_FILE is set, each fsync(2) and rename(2) appends a
-//   line to it: "fsync <path>" (the fd's path) or "rename <from> <to>". A
+// - Trace: when $HS_TRACE_FILE is set, each fsync(2), rename(2) and
+//   renameat2(2) appends a line to it: "fsync <path>" (the fd's path),
+//   "rename <from> <to>" or "renameat2 <from> <to> <flags>". A
 //   SIGKILL cannot show a missing fsync (the page cache survives it), but
 //   the order of these calls can: temp fsync, rename, directory fsync.
 // Everything goes on to the real call.
@@ -62,5 +63,13 @@ extern "C" int rename(const char* from, const char* to) {
   static Fn real = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "rename"));
   int r = real(from, to);
   if (r == 0) trace(std::string("rename ") + from + " " + to);
+  return r;
+}
+
+extern "C" int renameat2(int from_dir, const char* from, int to_dir, const char* to, unsigned int flags) {
+  using Fn = int (*)(int, const char*, int, const char*, unsigned int);
+  static Fn real = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "renameat2"));
+  int r = real(from_dir, from, to_dir, to, flags);
+  if (r == 0) trace(std::string("renameat2 ") + from + " " + to + " " + std::to_string(flags));
   return r;
 }

@@ -55,28 +55,33 @@ TEST_CASE("write() stops before the rename when the file is not the one expected
   auto st = hs::daemon::store::StateStore::write(s->begin_commit(), &info);
   CHECK_FALSE(st);
   CHECK(info.changed);
-  CHECK_FALSE(info.renamed);
+  CHECK_FALSE(info.placed);
   REQUIRE(s->end_commit(st, info));
   CHECK(f.disk().at("targets").as_object().empty());  // untouched
   auto names = hs::fs::list_dir(f.dir.path());
   REQUIRE(names);
-  for (const auto& n : *names) CHECK(n.find(".tmp") == std::string::npos);
+  for (const auto& n : *names) CHECK(n.find("harnesssyncd-") == std::string::npos);
 }
 
-TEST_CASE("an unreadable external write is backed up on reload", "[store][writers]") {
+TEST_CASE("an unreadable external write is left as it is, and changes are refused", "[store][writers]") {
+  // docs/STATE.md, "Saves in place": at run time its writer may not be done.
   StoreFixture f;
   auto s = f.open();
   REQUIRE(s->record(record_args("mine", {})));
   external_save(f, "{not json");
+  auto r = s->record(record_args("after", {}));
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == hs::Errc::corrupt);
+  CHECK(r.error().path == f.state_path());
+  CHECK(hs::fs::read_file(f.state_path()).value() == "{not json");
+  CHECK(hs::test::list(f.dir.path()) == "harnesssyncd.lock\nstate.json\n");
+  // Memory keeps the last good state; once the file parses, it is taken in.
+  CHECK(s->find_entry(TargetRef{"mine", std::nullopt}) != nullptr);
+  external_save(f, R"({"version": 1, "targets": {"theirs": {"status": "success"}}})");
   REQUIRE(s->record(record_args("after", {})));
   auto disk = f.disk();
+  CHECK(has_target(disk, "theirs"));
   CHECK(has_target(disk, "after"));
-  CHECK_FALSE(has_target(disk, "mine"));
-  int backups = 0;
-  auto names = hs::fs::list_dir(f.dir.path());
-  REQUIRE(names);
-  for (const auto& n : *names) backups += n.rfind("state.json.bak.", 0) == 0;
-  CHECK(backups == 1);
 }
 
 TEST_CASE("an external write of a newer version is never written over", "[store][writers]") {
@@ -108,4 +113,34 @@ TEST_CASE("in layout 2 a version 1 file written by another process is moved", "[
   CHECK(disk.at("version") == 2);
   CHECK(disk.at("accounts").at("default").at("targets").as_object().contains("codex"));
   CHECK_FALSE(s->changed_on_disk().value());
+}
+
+TEST_CASE("the check (no exchange) stops before its rename too, and notes the file it wrote by fstat",
+          "[store][writers]") {
+  StoreFixture f;
+  auto s = f.open();
+  REQUIRE(s->record(record_args("mine", {})));
+  REQUIRE(s->apply_record(record_args("next", {})));
+  hs::daemon::store::PendingWrite w = s->begin_commit();
+  w.exchange = false;  // as on a file system that refuses RENAME_EXCHANGE
+  hs::daemon::store::WriteInfo info;
+  auto st = hs::daemon::store::StateStore::write(w, &info);
+  REQUIRE(st);
+  CHECK(info.placed);
+  REQUIRE(info.written);
+  REQUIRE(s->end_commit(st, info));
+  // The identity noted is the file now at state.json.
+  CHECK(s->disk_identity() == hs::stat_if_exists(f.state_path()).value());
+  CHECK_FALSE(s->changed_on_disk().value());
+
+  external_save(f, R"({"version": 1, "targets": {}})");
+  REQUIRE(s->apply_record(record_args("later", {})));
+  w = s->begin_commit();
+  w.exchange = false;
+  st = hs::daemon::store::StateStore::write(w, &info);
+  CHECK_FALSE(st);
+  CHECK(info.changed);
+  CHECK_FALSE(info.placed);
+  REQUIRE(s->end_commit(st, info));
+  CHECK(f.disk().at("targets").as_object().empty());  // untouched
 }

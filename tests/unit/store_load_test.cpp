@@ -169,14 +169,3 @@ TEST_CASE("a schema version above 2 is refused and left untouched", "[store][loa
     CHECK(hs::test::list(f.dir.path()) == "harnesssyncd.lock\nstate.json\n");
   }
 }
-
-TEST_CASE("stray temp files from interrupted writes are removed at start", "[store][load]") {
-  StoreFixture f;
-  hs::test::spit(f.dir / "state.json.tmp.AbC123", "half a wri");
-  hs::test::spit(f.dir / "tmpab_cd123.tmp", "python's");
-  hs::test::spit(f.dir / "tmpnotours.txt", "keep");
-  hs::test::spit(f.dir / "notes.tmp", "keep");
-  auto s = f.open();
-  CHECK(hs::test::list(f.dir.path()) == "harnesssyncd.lock\nnotes.tmp\ntmpnotours.txt\n");
-  CHECK(f.warnings.size() == 2);
-}
