@@ -85,6 +85,10 @@ Status recover_swap(const std::string& dir, const std::string& path, const SwapN
 
 }  // namespace
 
+bool is_transient_name(std::string_view name) {
+  return starts_with(name, kNewPrefix) || starts_with(name, kSwapPrefix);
+}
+
 std::string new_temp_template(const std::string& dir) { return fs::join(dir, std::string(kNewPrefix) + "XXXXXX"); }
 
 std::string swap_name(const std::string& dir, const FileStat& expect, uint64_t own) {

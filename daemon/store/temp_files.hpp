@@ -24,6 +24,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/clock.hpp"
@@ -31,6 +32,10 @@
 #include "common/result.hpp"
 
 namespace hs::daemon::store {
+
+/// Whether `name` (a file name in the state dir) is one of the store's
+/// transient files: a new state.json being written, or its swap name.
+bool is_transient_name(std::string_view name);
 
 /// mkostemp(3) template for a new state.json in `dir`.
 std::string new_temp_template(const std::string& dir);

@@ -7,6 +7,7 @@
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "common/state_dir.hpp"
+#include "daemon/store/temp_files.hpp"
 #include "daemon/triggers/trigger_file.hpp"
 
 namespace hs::daemon::triggers {
@@ -311,7 +312,8 @@ bool Service::own_file(const std::string& path) const {
   auto [dir, base] = fs::split(path);
   if (dir != cfg_.state_dir) return false;
   static const std::string kTempPrefix = durable_temp_prefix(kTriggersFileName);
-  return base == kTriggersFileName || base == kDaemonLogName || base.starts_with(kTempPrefix);
+  return base == kTriggersFileName || base == kDaemonLogName || base.starts_with(kTempPrefix) ||
+         store::is_transient_name(base);
 }
 
 void Service::on_change(const std::string& name, std::vector<std::string> paths, bool unknown) {
@@ -319,7 +321,8 @@ void Service::on_change(const std::string& name, std::vector<std::string> paths,
   if (it == triggers_.end() || stopping_) return;
   // The daemon's bookkeeping in the state dir is not a change: every
   // trigger.set saves triggers.json, and a run's log lines would feed a
-  // trigger that watches the state dir for ever. state.json is the user's.
+  // trigger that watches the state dir for ever. state.json is the user's
+  // (the store's new and swap files come and go with each of its writes).
   if (!unknown) {
     std::erase_if(paths, [this](const std::string& p) { return own_file(p); });
     if (paths.empty()) return;

@@ -93,7 +93,8 @@ class Service {
   void watch_trigger(const std::string& name, std::function<void()> ready);
   void apply_set(Spec spec, Done done);
   void set_paused(std::optional<std::string> name, bool paused, Done done);
-  /// triggers.json, its temp files and the daemon log, in the state dir.
+  /// triggers.json, its temp files, the daemon log and the store's
+  /// transient files, in the state dir.
   bool own_file(const std::string& path) const;
   void on_change(const std::string& name, std::vector<std::string> paths, bool unknown);
   void on_lock_owed(const std::string& lock);
