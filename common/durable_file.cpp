@@ -52,7 +52,7 @@ Status replace_file_durably(const std::string& path, std::string_view data, mode
   HS_TRY(fs::write_all(fd.get(), data, tmpl));
   // The data must be on disk before the rename makes it visible under `path`;
   // otherwise a crash could leave a renamed but empty or partial file.
-  if (::fsync(fd.get()) != 0) return os_error("fsync", tmpl, errno);
+  HS_TRY(fs::durable_sync(fd.get(), tmpl));
   if (::close(fd.release()) != 0) return os_error("close", tmpl, errno);
   if (before_rename) HS_TRY(before_rename());
   if (::rename(tmpl.c_str(), path.c_str()) != 0) return os_error("rename to " + path, tmpl, errno);

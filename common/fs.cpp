@@ -84,11 +84,21 @@ Status write_all(int fd, std::string_view data, const std::string& path_for_erro
   return {};
 }
 
+Status durable_sync(int fd, const std::string& path_for_errors) {
+#if defined(F_FULLFSYNC)
+  // macOS (written, not built or tested here: docs/ARCHITECTURE.md,
+  // "Platforms"). Some file systems (network ones, FAT) refuse it; plain
+  // fsync is then the most they offer.
+  if (::fcntl(fd, F_FULLFSYNC) == 0) return {};
+#endif
+  if (::fsync(fd) != 0) return os_error("fsync", path_for_errors, errno);
+  return {};
+}
+
 Status fsync_dir(const std::string& dir) {
   auto fd = open(dir, O_RDONLY | O_DIRECTORY);
   if (!fd) return std::move(fd).error();
-  if (::fsync(fd->get()) != 0) return os_error("fsync", dir, errno);
-  return {};
+  return durable_sync(fd->get(), dir);
 }
 
 Result<std::vector<std::string>> list_dir(const std::string& dir) {

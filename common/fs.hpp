@@ -24,7 +24,13 @@ Result<std::string> read_file(const std::string& path);
 const char* file_type_name(mode_t mode);
 /// Writes all of `data` to `fd`, retrying short writes and EINTR.
 Status write_all(int fd, std::string_view data, const std::string& path_for_errors);
-/// fsync(2) of a directory, so that renames and unlinks inside it are durable.
+/// Makes what was written to `fd` (a file or a directory) durable: on the
+/// disk itself, not only in its cache. fsync(2), except on macOS, whose
+/// fsync leaves the data in the drive's cache: there F_FULLFSYNC, and
+/// fsync when the file system refuses it (as SQLite does). The one place
+/// the daemon and its tools ask for durability. Errors name "fsync".
+Status durable_sync(int fd, const std::string& path_for_errors);
+/// durable_sync of a directory, so that renames and unlinks inside it are durable.
 Status fsync_dir(const std::string& dir);
 /// Names in `dir` (without "." and "..").
 Result<std::vector<std::string>> list_dir(const std::string& dir);

@@ -21,5 +21,6 @@
 #define HS_HAVE_SO_PEERCRED 0
 #define HS_HAVE_PIDFD 0
 #endif
-// sd_notify, the watchdog and socket activation: HS_HAVE_SYSTEMD, set by CMake
-// when libsystemd is found and HS_PORTABLE is off (daemon/CMakeLists.txt).
+// sd_notify, the watchdog and socket activation need no switch: they are
+// environment variables and a datagram on a Unix socket, which the daemon
+// speaks itself on every build, HS_PORTABLE included (service_manager.cpp).

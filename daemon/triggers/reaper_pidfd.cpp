@@ -4,7 +4,9 @@
 // takes the children instead.
 #include "daemon/triggers/reaper.hpp"
 
-#if defined(__linux__) && !defined(HS_PORTABLE)
+#include "common/platform.hpp"
+
+#if HS_HAVE_PIDFD
 
 #include <signal.h>
 #include <sys/syscall.h>

@@ -2,9 +2,10 @@
 // asio stream_descriptor. Its queue is ordered, which is what makes
 // request_cookie a "sync to now": the cookie is an IN_ATTRIB on a private
 // memfd watched by the same descriptor, so when it is read every event
-// queued before it has been read too. A memfd, not a file in some
-// directory: nothing to clean up after a crash, and no other process can
-// touch it and complete a sync early.
+// queued before it has been read too. A memfd (or an unlinked temp file:
+// cookie_file.hpp), not a file in some directory: nothing to clean up
+// after a crash, and no other process can touch it and complete a sync
+// early.
 //
 // When reading fails (EIO, anything but a stop), the watches are handed to
 // a PollBackend under the same handles, and a kOverflow tells the user
@@ -18,7 +19,6 @@
 
 #include <fcntl.h>
 #include <sys/inotify.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -33,6 +33,7 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/unique_fd.hpp"
+#include "daemon/watch/cookie_file.hpp"
 
 namespace hs::daemon::watch {
 namespace {
@@ -76,9 +77,8 @@ class InotifyBackend final : public Backend {
     int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (fd < 0) return os_error("inotify_init1", "", errno);
     sd_.assign(fd);
-    int m = ::memfd_create("harnesssyncd-sync", MFD_CLOEXEC);
-    if (m < 0) return os_error("memfd_create", "", errno);
-    cookie_fd_ = UniqueFd(m);
+    HS_TRY_ASSIGN(cookie_fd_, cookie_file());
+    const int m = cookie_fd_.get();
     const std::string self = "/proc/self/fd/" + std::to_string(m);
     cookie_wd_ = ::inotify_add_watch(fd, self.c_str(), IN_ATTRIB);
     if (cookie_wd_ < 0) return os_error("inotify_add_watch", self, errno);
@@ -237,7 +237,27 @@ Result<std::unique_ptr<Backend>> make_backend(boost::asio::io_context& io, Backe
 
 }  // namespace hs::daemon::watch
 
+#elif defined(__APPLE__) || defined(__FreeBSD__)
+
+#include <utility>
+
+#include "daemon/watch/kqueue_backend.hpp"
+
+namespace hs::daemon::watch {
+
+// Written, not built or tested here (kqueue_backend.hpp). Polling when
+// kqueue cannot start.
+Result<std::unique_ptr<Backend>> make_backend(boost::asio::io_context& io, Backend::OnEvents on_events) {
+  auto kq = make_kqueue_backend(io, on_events);
+  if (kq) return kq;
+  return std::unique_ptr<Backend>(std::make_unique<PollBackend>(io, std::move(on_events)));
+}
+
+}  // namespace hs::daemon::watch
+
 #else
+
+#include <utility>
 
 namespace hs::daemon::watch {
 

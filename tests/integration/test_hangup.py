@@ -13,7 +13,7 @@ import struct
 import termios
 import time
 
-from conftest import record_params
+from conftest import peer_pid, record_params
 
 N = 200
 
@@ -157,7 +157,7 @@ def test_a_lock_taken_after_the_hang_up_is_not_left_held(daemon):
     other = daemon.client()
     got = other.call("lock.acquire", {"name": "hook", "wait_ms": 5000})
     assert got["acquired"] is True
-    assert other.call("lock.list")[0]["holder_pid"] == os.getpid()
+    assert other.call("lock.list")[0]["holder_pid"] == peer_pid(os.getpid())
 
 
 def test_a_subscription_made_after_the_hang_up_is_not_left_behind(daemon):

@@ -9,9 +9,8 @@ import subprocess
 import sys
 import time
 
-from test_lock import acquire, locks, send_acquire, wait_until, waiting
+from test_lock import ME, acquire, locks, send_acquire, wait_until, waiting
 
-ME = os.getpid()
 # ASan keeps freed memory in quarantine (256 MB): RSS bounds mean nothing there.
 SANITIZED = os.environ.get("HS_SANITIZED", "0") in ("1", "ON", "TRUE", "true")
 

@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 
-from conftest import record_params
+from conftest import PORTABLE, record_params
 
 
 def external_save(state_dir, doc):
@@ -127,7 +127,15 @@ def test_interleaved_writers_lose_nothing(daemon):
     # back any save it displaced, so none of the writer's is ever lost
     # (before the exchange: 0 to 5 of 300 lost, up to 11 in a sanitizer
     # build; before any check: 79 and 116 of 300).
-    assert theirs == n, (theirs, daemon.output()[-2000:])
+    if PORTABLE:
+        # No exchange in this build: the check alone (STATE.md, "Saves by
+        # rename: check"), where a save landing between the daemon's check
+        # and its rename is written over; the bound the check was held to.
+        assert daemon.client().call("daemon.info")["other_writers"] == "check"
+        sanitized = os.environ.get("HS_SANITIZED") in ("1", "ON", "TRUE", "true")
+        assert theirs >= (0.95 if sanitized else 0.97) * n, theirs
+    else:
+        assert theirs == n, (theirs, daemon.output()[-2000:])
     # And the daemon's memory agrees with the file.
     assert poll(lambda: set(c.call("state.all")["targets"]) == set(daemon.state()["targets"]))
 

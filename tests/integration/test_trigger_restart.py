@@ -59,6 +59,9 @@ def test_a_run_cut_short_by_shutdown_runs_again_after_the_start(start, tmp):
     d = start()
     c = d.client()
     wait_until(lambda: runs_of(log), what="the run owed")
+    # The recorder writes "start" before it copies its stdin, and this run
+    # pauses (300 s) instead of writing "end": wait for the copy itself.
+    wait_until(lambda: os.path.exists(log + ".stdin.1") and stdin_of(log, 1), what="the owed run's stdin")
     assert stdin_of(log, 1) == ["*"]
     assert "owed when the daemon stopped" in d.output()
     c.call("trigger.pause", {"name": "s"})

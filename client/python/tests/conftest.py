@@ -19,6 +19,10 @@ PKG_DIR = os.path.dirname(HERE)
 sys.path.insert(0, PKG_DIR)
 
 DAEMON = os.path.abspath(os.environ.get("HS_DAEMON", os.path.join(PKG_DIR, "../../build/bin/harnesssyncd")))
+# The portable build (-DHS_PORTABLE=ON) asks getpeereid(3) for a peer,
+# which has no pid: lock holders' pids are unknown (None) there.
+PORTABLE = os.environ.get("HS_PORTABLE") == "1"
+MY_PEER_PID = None if PORTABLE else os.getpid()
 
 
 def raw_call(path, method, params=None, timeout=10.0):

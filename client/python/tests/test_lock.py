@@ -4,6 +4,7 @@ import time
 
 import pytest
 
+from conftest import MY_PEER_PID
 from harnesssync import Client, InvalidParams, LockNotHeld, LockResult
 from harnesssync.errors import ClientClosed
 
@@ -20,7 +21,7 @@ def test_lock_context_manager_holds_and_releases(daemon):
     b = Client(daemon.socket, autostart=False)
     with a.lock("sync") as got:
         assert isinstance(got, LockResult) and got and got.acquired and not got.coalesced
-        assert got.holder_pid is not None
+        assert got.holder_pid == MY_PEER_PID
         [row] = b.lock_list()
         assert row["name"] == "sync" and row["holder_pid"] == got.holder_pid and row["waiting"] == 0
         busy = b.lock_acquire("sync")

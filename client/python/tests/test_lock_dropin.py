@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import raw_call
+from conftest import MY_PEER_PID, raw_call
 from harnesssync import Client, StateManager, lock, paths
 
 pytestmark = pytest.mark.daemon_method("lock.acquire", "lock.list")
@@ -46,7 +46,7 @@ def test_a_free_lock_is_held_for_the_block_and_released(user):
     with lock.sync_lock() as got:
         assert got.acquired and not got.owed
         row = sync_lock_row(default_socket(user))
-        assert row["holder_pid"] == os.getpid() and row["waiting"] == 0
+        assert row["holder_pid"] == MY_PEER_PID and row["waiting"] == 0
     assert sync_lock_row(default_socket(user)) is None
     with pytest.raises(RuntimeError):
         with lock.sync_lock(lock.LOCK_FILE_DEFAULT):
@@ -108,7 +108,7 @@ def test_a_lock_path_names_the_state_dir_and_the_lock(user, tmp):
     with lock.sync_lock(state / "sync.lock"):
         with Client(state_dir=state) as c:
             [row] = c.lock_list()
-            assert row["name"] == "sync" and row["holder_pid"] == os.getpid()
+            assert row["name"] == "sync" and row["holder_pid"] == MY_PEER_PID
     with lock.sync_lock(state / "deploy.lock"):
         with Client(state_dir=state) as c:
             assert [r["name"] for r in c.lock_list()] == ["deploy"]

@@ -103,7 +103,8 @@ local function job(name, argv)
   H.check(vim.fn.jobstart(argv, { on_exit = function(_, code) exits[name] = code end }) > 0, 'cannot run ' .. argv[1])
 end
 job('holder', { hsctl, 'lock', 'sync', '--', 'sh', '-c', 'while [ ! -e ' .. gate2 .. ' ]; do sleep 0.05; done' })
-H.wait(LONG, function() return hsctl_ok({ '--json', 'locks' }, 'hsctl locks'):find('"holder_pid":%d') ~= nil end,
+-- Held: held_ms counts (holder_pid is null in the portable build: getpeereid).
+H.wait(LONG, function() return hsctl_ok({ '--json', 'locks' }, 'hsctl locks'):find('"held_ms":[1-9]') ~= nil end,
   'the holder to hold lock sync')
 job('follower', { hsctl, 'lock', 'sync', '--coalesce', '--', 'true' })
 H.wait(LONG, function() return hsctl_ok({ '--json', 'locks' }, 'hsctl locks'):find('"waiting":1', 1, true) ~= nil end,

@@ -366,7 +366,8 @@ test('a trigger run reads HS: syncing…; a failed run is one warning with its t
     const exited = (c: ChildProcess) => new Promise<number | null>((r) => c.once('exit', (code) => r(code)));
     const holder = hs('lock', 'sync', '--', 'sh', '-c', `while [ ! -e '${gate2}' ]; do sleep 0.05; done`);
     const holderExit = exited(holder);
-    await hsctlUntil(d, 'the holder to hold lock sync', /"holder_pid":\d/, '--json', 'locks');
+    // Held: held_ms counts (holder_pid is null in the portable build: getpeereid).
+    await hsctlUntil(d, 'the holder to hold lock sync', /"held_ms":[1-9]/, '--json', 'locks');
     const follower = hs('lock', 'sync', '--coalesce', '--', 'true');
     const followerExit = exited(follower);
     await hsctlUntil(d, 'the coalescing caller to wait', /"waiting":1/, '--json', 'locks');
