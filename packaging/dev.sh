@@ -174,10 +174,6 @@ run_tests() {
   ctest --test-dir "$dir" -j "$JOBS" --output-on-failure --timeout 600
 }
 
-# The torture test (tests/torture/, issue 17) fails on a daemon that still
-# loses updates. Until issue 17's fixes are in, CI registers it disabled;
-# drop this (HS_TORTURE_IN_CI defaults to ON) to run it in CI.
-TORTURE=(-DHS_TORTURE_IN_CI=OFF)
 
 cmd=${1:-}
 case "$cmd" in
@@ -197,7 +193,7 @@ case "$cmd" in
     npm_deps
     log "g++ build, warnings as errors"
     configure_and_build "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHS_WERROR=ON \
-      -DCMAKE_CXX_COMPILER=g++ -DCMAKE_INSTALL_PREFIX=/usr "${TORTURE[@]}"
+      -DCMAKE_CXX_COMPILER=g++ -DCMAKE_INSTALL_PREFIX=/usr
     run_tests "$BUILD_DIR"
     log "the .deb"
     check_deb "$BUILD_DIR"
@@ -210,11 +206,11 @@ case "$cmd" in
     # ASan build below covers the code that both share, and CI time matters.
     log "g++ build on the fallbacks (HS_PORTABLE, libsodium's SHA-256), warnings as errors"
     configure_and_build "$BUILD_DIR-portable" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHS_WERROR=ON \
-      -DCMAKE_CXX_COMPILER=g++ -DHS_PORTABLE=ON -DHS_WITH_OPENSSL=OFF "${TORTURE[@]}"
+      -DCMAKE_CXX_COMPILER=g++ -DHS_PORTABLE=ON -DHS_WITH_OPENSSL=OFF
     run_tests "$BUILD_DIR-portable"
     log "clang-14 build with ASan+UBSan, warnings as errors"
     configure_and_build "$BUILD_DIR-asan" -DCMAKE_BUILD_TYPE=Debug -DHS_WERROR=ON -DHS_SANITIZE=ON \
-      -DCMAKE_CXX_COMPILER=clang++-14 "${TORTURE[@]}"
+      -DCMAKE_CXX_COMPILER=clang++-14
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       run_tests "$BUILD_DIR-asan"
     log "libFuzzer: ${FUZZ_SECONDS:-60} s on the wire (framing, JSON-RPC, params)"
