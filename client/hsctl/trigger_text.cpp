@@ -1,11 +1,9 @@
 #include "client/hsctl/trigger_text.hpp"
 
-#include <boost/json/array.hpp>
 #include <cstdio>
 #include <cstring>
 
 namespace hsctl {
-namespace json = boost::json;
 namespace {
 
 std::string signal_name(int sig) {
@@ -33,28 +31,6 @@ std::string indented(const std::string& text, const char* label) {
 }
 
 }  // namespace
-
-json::object trigger_params(const harnesssync::TriggerSpec& spec) {
-  json::object p{{"name", spec.name},
-                 {"watch", json::array(spec.watch.begin(), spec.watch.end())},
-                 {"command", json::array(spec.command.begin(), spec.command.end())}};
-  if (spec.cwd) p["cwd"] = *spec.cwd;
-  if (!spec.env.empty()) {
-    json::object env;
-    for (const auto& [k, v] : spec.env) env[k] = v;
-    p["env"] = std::move(env);
-  }
-  if (spec.settle_ms) p["settle_ms"] = *spec.settle_ms;
-  if (spec.max_wait_ms) p["max_wait_ms"] = *spec.max_wait_ms;
-  if (spec.timeout_ms) p["timeout_ms"] = *spec.timeout_ms;
-  if (spec.no_lock) {
-    p["lock"] = nullptr;
-  } else if (spec.lock) {
-    p["lock"] = *spec.lock;
-  }
-  if (spec.enabled) p["enabled"] = *spec.enabled;
-  return p;
-}
 
 std::string result_text(const harnesssync::TriggerRun& r) {
   if (r.coalesced) return "coalesced";

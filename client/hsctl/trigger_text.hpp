@@ -1,7 +1,6 @@
 // How hsctl shows triggers and their runs (hsctl trigger, hsctl status).
 #pragma once
 
-#include <boost/json/object.hpp>
 #include <string>
 #include <vector>
 
@@ -9,8 +8,6 @@
 
 namespace hsctl {
 
-/// trigger.set's params for `spec` (what Client::trigger_set sends).
-boost::json::object trigger_params(const harnesssync::TriggerSpec& spec);
 /// "exit 0", "exit 3", "killed by SIGTERM", "timed out (SIGKILL)",
 /// "coalesced", "running" (no end yet).
 std::string result_text(const harnesssync::TriggerRun& r);

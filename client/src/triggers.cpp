@@ -105,7 +105,7 @@ Result<Done> true_result(Result<json::value> r, std::string_view method) {
 
 }  // namespace
 
-Result<TriggerInfo> Client::trigger_set(const TriggerSpec& spec) {
+json::object trigger_set_params(const TriggerSpec& spec) {
   json::object p{{"name", spec.name},
                  {"watch", json::array(spec.watch.begin(), spec.watch.end())},
                  {"command", json::array(spec.command.begin(), spec.command.end())}};
@@ -124,7 +124,11 @@ Result<TriggerInfo> Client::trigger_set(const TriggerSpec& spec) {
     p["lock"] = *spec.lock;
   }
   if (spec.enabled) p["enabled"] = *spec.enabled;
-  auto r = call("trigger.set", std::move(p));
+  return p;
+}
+
+Result<TriggerInfo> Client::trigger_set(const TriggerSpec& spec) {
+  auto r = call("trigger.set", trigger_set_params(spec));
   if (!r) return r.error();
   return info_of(*r, "trigger.set");
 }

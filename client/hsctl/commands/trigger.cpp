@@ -98,7 +98,7 @@ Sub setup_set(CLI::App& app, Context& ctx) {
             auto* c = ctx.client();
             if (c == nullptr) return ctx.last_error_code();
             if (ctx.globals().json) {
-              auto r = c->call("trigger.set", trigger_params(*spec));
+              auto r = c->call("trigger.set", harnesssync::trigger_set_params(*spec));
               if (!r) return fail_call(ctx, "trigger set " + spec->name, r.error());
               Context::print_json(*r);
               return exit_code::ok;

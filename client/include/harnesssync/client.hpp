@@ -164,6 +164,10 @@ class Client {
   std::unique_ptr<Impl> impl_;
 };
 
+/// trigger.set's params for `spec`: what Client::trigger_set sends (for a
+/// caller that wants the raw answer, as `hsctl --json trigger set` does).
+boost::json::object trigger_set_params(const TriggerSpec& spec);
+
 }  // namespace harnesssync
 
 // LockGuard holds a Client&: declared after it, and part of this header's API.
