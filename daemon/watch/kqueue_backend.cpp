@@ -1,5 +1,4 @@
-// The kqueue backend (macOS, FreeBSD), as kqueue_backend.hpp describes it.
-// WRITTEN, NOT BUILT OR TESTED: this project builds and tests on Linux only
+// The kqueue backend (macOS, FreeBSD): WRITTEN, NOT BUILT OR TESTED here
 // (docs/ARCHITECTURE.md, "Platforms"); the portable build tests polling.
 #include "daemon/watch/kqueue_backend.hpp"
 
@@ -12,7 +11,6 @@
 #include <sys/param.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -25,7 +23,6 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_map>
 #include <utility>
 
 #include "common/error.hpp"
