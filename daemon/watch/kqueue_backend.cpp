@@ -11,6 +11,7 @@
 #include <sys/param.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <utility>
 
 #include "common/error.hpp"
@@ -287,8 +289,7 @@ class KqueueBackend final : public Backend {
     dirs_.erase(it);
   }
 
-  // deque: push_back keeps earlier elements where they are, so the names
-  // the events view stay valid.
+  // A deque's push_back never moves earlier names, which the events view.
   static void report(int handle, const std::string& name, unsigned what, bool dir, std::vector<Event>* out,
                      std::deque<std::string>* names) {
     names->push_back(name);
@@ -382,8 +383,7 @@ class KqueueBackend final : public Backend {
   std::map<std::pair<dev_t, ino_t>, int> by_inode_;
   std::unordered_map<int, Owner> by_fd_;         // each descriptor with a knote
   int next_handle_ = 1;
-  size_t open_fds_ = 0;
-  size_t budget_ = 0;
+  size_t open_fds_ = 0, budget_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
