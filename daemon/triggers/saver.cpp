@@ -4,7 +4,7 @@
 
 namespace hs::daemon::triggers {
 
-Saver::Saver(Worker& worker, std::string path, Snapshot snapshot)
+Saver::Saver(watch::Worker& worker, std::string path, Snapshot snapshot)
     : worker_(worker), path_(std::move(path)), snapshot_(std::move(snapshot)) {}
 
 void Saver::save(Done done) {

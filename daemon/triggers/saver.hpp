@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "common/result.hpp"
-#include "daemon/triggers/worker.hpp"
+#include "daemon/watch/worker.hpp"
 
 namespace hs::daemon::triggers {
 
@@ -21,7 +21,7 @@ class Saver {
   using Snapshot = std::function<std::string()>;
   using Done = std::function<void(const Status&)>;
 
-  Saver(Worker& worker, std::string path, Snapshot snapshot);
+  Saver(watch::Worker& worker, std::string path, Snapshot snapshot);
   Saver(const Saver&) = delete;
   Saver& operator=(const Saver&) = delete;
 
@@ -35,7 +35,7 @@ class Saver {
  private:
   void start();
 
-  Worker& worker_;
+  watch::Worker& worker_;
   std::string path_;
   Snapshot snapshot_;
   bool in_flight_ = false;

@@ -36,8 +36,8 @@ Service::Service(asio::io_context& io, locks::LockTable& locks, Config cfg, Noti
           [this](const std::string& key, std::vector<std::string> paths, bool unknown) {
             on_change(key, std::move(paths), unknown);
           })),
-      files_(std::make_unique<Worker>(io)),
-      spawns_(std::make_unique<Worker>(io)),
+      files_(std::make_unique<watch::Worker>(io)),
+      spawns_(std::make_unique<watch::Worker>(io)),
       saver_(std::make_unique<Saver>(*files_, fs::join(cfg_.state_dir, kTriggersFileName), [this] { return snapshot(); })),
       host_{io,
             locks,

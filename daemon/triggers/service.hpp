@@ -26,7 +26,7 @@
 #include "daemon/triggers/saver.hpp"
 #include "daemon/triggers/spec.hpp"
 #include "daemon/triggers/trigger.hpp"
-#include "daemon/triggers/worker.hpp"
+#include "daemon/watch/worker.hpp"
 #include "daemon/watch/tree_watch.hpp"
 
 namespace hs::daemon::triggers {
@@ -110,7 +110,7 @@ class Service {
   std::unique_ptr<watch::TreeWatch> watch_;
   // Saves and checks on one thread, spawns on another: a slow fsync must
   // not hold a run's start.
-  std::unique_ptr<Worker> files_, spawns_;
+  std::unique_ptr<watch::Worker> files_, spawns_;
   std::unique_ptr<Saver> saver_;
   Host host_;
   std::map<std::string, std::unique_ptr<Trigger>> triggers_;

@@ -33,6 +33,7 @@ void FileWatch::stop() {
   if (backend_) backend_->stop();
   debounce_.cancel();
   poll_timer_.cancel();
+  if (stats_) stats_->stop();  // its pending continuation is dropped
   // A sync waiting for a cookie that will never come: answer it now, from
   // what is known (generations are 0 from here on, so nothing is trusted).
   for (auto& w : cookie_waiters_) asio::post(io_, std::move(w));

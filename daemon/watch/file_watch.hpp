@@ -48,6 +48,7 @@
 #include "common/file_stat.hpp"
 #include "daemon/watch/resolve.hpp"
 #include "daemon/watch/watch_backend.hpp"
+#include "daemon/watch/worker.hpp"
 
 namespace hs::daemon::watch {
 
@@ -152,6 +153,9 @@ class FileWatch {
   void flush();
   void schedule_poll();
   void poll();
+  /// On the loop, with the stats the worker took of `paths`.
+  void polled(const std::vector<std::string>& paths, const std::vector<std::pair<int, FileStat>>& now);
+  void poll_done();
   /// {errno, stat} of `path` now, what polling compares.
   static std::pair<int, FileStat> snapshot(const std::string& path);
   void request_cookie();
@@ -179,6 +183,10 @@ class FileWatch {
 
   boost::asio::steady_timer poll_timer_;
   bool poll_armed_ = false;
+  bool poll_running_ = false;  // the worker stats the polled paths
+  // The polled paths are stat'ed here, never on the loop: a hung network
+  // mount must delay only what needs it. Made at the first poll.
+  std::unique_ptr<Worker> stats_;
 
   // Sync to now: at most one cookie in flight; syncs asked meanwhile wait
   // for the next one, which is queued after them.

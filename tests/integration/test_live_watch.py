@@ -427,3 +427,32 @@ def test_an_inotify_read_error_falls_back_to_polling(start, skills, tmp):
     out = d.output()
     # Once per watch user whose read failed (the files', the state dir's).
     assert 1 <= out.count("reading inotify failed") <= 2, out
+
+
+SLOW_STAT_SHIM = os.environ.get("HS_FAULT_SLOW_STAT", "")
+
+
+@pytest.mark.skipif(not os.path.exists(SLOW_STAT_SHIM), reason="build hs_fault_slow_stat (ctest sets HS_FAULT_SLOW_STAT)")
+def test_polling_a_file_on_a_hung_mount_never_delays_another_client(start, skills, tmp):
+    """Files past --max-watches are polled by stat every 2 s. A stat that
+    hangs (3 s here, through a shim, as on a dead NFS server) runs on a
+    worker thread: another client's pings go on. It ran on the event loop."""
+    flag = os.path.join(tmp, "slow-stat")
+    d = start("--max-watches", "1",
+              env={"LD_PRELOAD": SLOW_STAT_SHIM, "HS_FAULT_SLOW_STAT_FLAG": flag, "HS_FAULT_SLOW_STAT_MATCH": ".codex/",
+                   "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"})
+    s = subscribed(d, list(skills.values()))
+    assert watch_info(d)["polled"] == 2 or os.environ.get("HS_PORTABLE") == "1"
+    open(flag, "w").close()
+    c = d.client()
+    worst = 0.0
+    deadline = time.monotonic() + 7  # past two polls
+    while time.monotonic() < deadline:
+        t = time.monotonic()
+        assert c.call("daemon.ping") == "pong"
+        worst = max(worst, time.monotonic() - t)
+        time.sleep(0.02)
+    with open(flag) as f:
+        assert "slow" in f.read(), "the daemon never stat'ed the file: the test proves nothing"
+    assert worst < 1.0, "a ping waited %.2f s behind a stat" % worst
+    s.close()

@@ -1,5 +1,5 @@
-// A thread for the triggers' blocking work (durable saves, checks that
-// touch the file system, posix_spawn): jobs run one at a time, in the
+// A thread for blocking work (the triggers' durable saves, checks and
+// posix_spawn; FileWatch's stat polling): jobs run one at a time, in the
 // order posted, and each one's continuation runs on the event loop, so no
 // file system call blocks the loop (docs/PROTOCOL.md, "Limits").
 #pragma once
@@ -12,7 +12,7 @@
 #include <mutex>
 #include <thread>
 
-namespace hs::daemon::triggers {
+namespace hs::daemon::watch {
 
 class Worker {
  public:
@@ -41,4 +41,4 @@ class Worker {
   std::thread thread_;
 };
 
-}  // namespace hs::daemon::triggers
+}  // namespace hs::daemon::watch

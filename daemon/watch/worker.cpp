@@ -1,8 +1,8 @@
-#include "daemon/triggers/worker.hpp"
+#include "daemon/watch/worker.hpp"
 
 #include <boost/asio/post.hpp>
 
-namespace hs::daemon::triggers {
+namespace hs::daemon::watch {
 
 Worker::Worker(boost::asio::io_context& io) : io_(io) {
   thread_ = std::thread([this] { work(); });
@@ -50,4 +50,4 @@ void Worker::work() {
   }
 }
 
-}  // namespace hs::daemon::triggers
+}  // namespace hs::daemon::watch
