@@ -394,6 +394,7 @@ INOTIFY_SHIM = os.environ.get("HS_FAULT_INOTIFY", "")
 
 
 @pytest.mark.skipif(not os.path.exists(INOTIFY_SHIM), reason="build hs_fault_inotify (ctest sets HS_FAULT_INOTIFY)")
+@pytest.mark.skipif(os.environ.get("HS_PORTABLE") == "1", reason="a build without inotify polls from the start")
 def test_an_inotify_read_error_falls_back_to_polling(start, skills, tmp):
     """Reading inotify fails for real (EIO from read(2), through a shim): the
     watches go on by polling, nothing the events said is trusted any more,
