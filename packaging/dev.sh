@@ -29,7 +29,9 @@ PACKAGES=(
   neovim emacs-nox tmux
 )
 
-log() { printf '==> %s\n' "$*" >&2; }
+# Each line carries the seconds since the script started, so a CI log shows
+# where its time went (CI must stay under 30 minutes).
+log() { printf '==> [%4ds] %s\n' "$SECONDS" "$*" >&2; }
 
 install_deps() {
   local missing=()
