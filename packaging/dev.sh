@@ -12,12 +12,16 @@
 #   packaging/dev.sh deps   only install the Debian packages (and the VS Code
 #                           extension's npm packages)
 #
-# Environment: BUILD_DIR (default build), JOBS (default nproc), FUZZ_SECONDS (default 60).
+# Environment: BUILD_DIR (default build), JOBS (default nproc), TEST_JOBS (default
+# 2 x JOBS), FUZZ_SECONDS (default 60).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-$(nproc)}
+# Tests run two per core: most of their time is spent waiting (on a daemon's
+# settle and poll periods, on timeouts that must expire), not computing.
+TEST_JOBS=${TEST_JOBS:-$((JOBS * 2))}
 
 # Debian 12 packages. Boost must be the versioned 1.81 packages: the
 # unversioned libboost-*-dev are 1.74, which lacks Boost.JSON.
@@ -173,7 +177,7 @@ configure_and_build() {
 
 run_tests() {
   local dir=$1
-  ctest --test-dir "$dir" -j "$JOBS" --output-on-failure --timeout 600
+  ctest --test-dir "$dir" -j "$TEST_JOBS" --output-on-failure --timeout 600
 }
 
 
