@@ -72,7 +72,9 @@ Result<bool> StateStore::changed_on_disk() const {
   return !(now == disk_identity());
 }
 
-LookRequest StateStore::begin_look() const { return {opts_.dir, disk_identity(), opts_.now(), opts_.schema}; }
+LookRequest StateStore::begin_look() const {
+  return {opts_.dir, disk_identity(), opts_.now(), opts_.schema, std::nullopt};
+}
 
 DiskLook StateStore::look_at_disk(const LookRequest& r) {
   DiskLook out;
@@ -83,7 +85,10 @@ DiskLook StateStore::look_at_disk(const LookRequest& r) {
   }
   out.seen = *seen;
   out.unchanged = *seen == r.expect;
-  if (!out.unchanged) {
+  // The same unparsable file (an in-place writer not done, or gone): a
+  // stat, not a read of what may be 100 MB, for each look at it.
+  out.still_unparsable = !out.unchanged && r.unparsable && *seen == r.unparsable;
+  if (!out.unchanged && !out.still_unparsable) {
     out.loaded = load_state(r.dir, r.now, LoadMode::run_time);
     if (out.loaded) prepare_layout(*out.loaded, r.schema);
   }
