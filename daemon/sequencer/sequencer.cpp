@@ -293,10 +293,13 @@ void Sequencer::finish_write(Status outcome, const store::WriteInfo& info) {
     return;
   }
   // A write that failed before it looked at state.json (no temp file, a
-  // full disk) and a check dropped while its batch was pending (see pump)
-  // must not leave another writer's file unseen: look first, so that
-  // reads after this show what is on disk.
-  if (!outcome && !info.placed) queue_check(/*front=*/true);
+  // full disk), a check dropped while its batch was pending (see pump), and
+  // a failed directory fsync whose undo found another writer's save in
+  // place (check mode: StateStore::end_commit) must not leave another
+  // writer's file unseen: look first, so that reads after this show what
+  // is on disk. (After an undo that put our last durable file back, the
+  // look finds it and does nothing.)
+  if (!outcome) queue_check(/*front=*/true);
   answer_batch(outcome);
 }
 

@@ -34,13 +34,16 @@ Status StateStore::end_commit(const Status& outcome, const WriteInfo& info) {
       // applied. Put the last durable content back. If even that fails to
       // replace the file, disk and memory disagree. (If only its directory
       // fsync fails, the content matches memory again, which is what
-      // matters here.)
+      // matters here.) If another process's save replaced our file
+      // meanwhile, nothing of ours is in state.json to take back: that
+      // save stands, as any other writer's, and is reloaded (the caller
+      // looks at the disk after a failed write); never written over.
       disk_ = info.written;
       const std::string text = to_state_text(doc_);
       WriteInfo back;
       Status s = commit_file(FileCommit{state_path_, text, disk_.get(), /*exchange=*/false}, &back);
       if (back.placed) disk_ = back.written;
-      if (!s && !back.placed) restored = s;
+      if (!s && !back.placed && !back.changed) restored = s;
     }
   }
   pending_ = false;
