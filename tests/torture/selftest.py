@@ -202,6 +202,30 @@ def case_rename_save_dropped_by_another_save():
     return j, final(["w2-1"]), [], ["outside save dropped by another outside save"]
 
 
+def check_window_run(other_writers, save_at):
+    """A daemon rename the shim delayed 50 ms (noted at 1.10 s), in a
+    delay-rename window, and a rename save landing at `save_at`."""
+    j = J()
+    j.add("fault", 3.0, mode="delay-rename 50", t0=1.0, t1=3.0, failing=False)
+    j.save("w1-1", r0=1.0, p0=save_at)
+    return j, final(other_writers=other_writers, delayed_renames=[1.10])
+
+
+def case_save_in_the_checks_delayed_window_in_check_mode():
+    j, f = check_window_run("check", 1.13)
+    return j, f, [], ["outside save written over in the check's window, widened by a delayed rename"]
+
+
+def case_save_in_a_delayed_window_with_the_exchange_is_lost():
+    j, f = check_window_run("exchange", 1.13)
+    return j, f, ["rename save lost"], []
+
+
+def case_save_after_the_checks_delayed_window_is_lost():
+    j, f = check_window_run("check", 1.30)
+    return j, f, ["rename save lost"], []
+
+
 def case_in_place_save_lost_and_temp_file_removed():
     j = J()
     j.save("i1-1", r0=1.0, p0=1.1, p1=1.4, kind="inplace", writer="i1")
