@@ -25,7 +25,7 @@ CHANGE_LIMIT = 5.0    # s: a longer wait for a probe's change is an anomaly
 RSS_GROWTH_KB = 256 * 1024
 EXIT_NOTICE = 2.0     # s: how late the observer may notice an exit
 INPLACE_SETTLE = 1.0  # s after an in-place save during which changes may be refused
-CHECK_SLACK = 0.005   # s around a delayed rename: the check before it, the rename after
+CHECK_SLACK = 0.005   # s around a daemon rename: its check before it, the rename after (a loaded machine)
 
 
 class Report:
@@ -327,17 +327,21 @@ def check_window(final, win, s):
     """A daemon without RENAME_EXCHANGE (daemon.info other_writers "check":
     the portable build) renames over state.json after checking it: a save
     that lands between the check and the rename is written over (STATE.md,
-    "Saves by rename: check"; microseconds, unless the fault shim delays
-    the daemon's rename by N ms first, "delay-rename N"). True when `s`
-    replaced state.json within such a delayed rename's window."""
+    "Saves by rename: check"). Microseconds, unless the fault shim delays
+    the rename by N ms first ("delay-rename N"); the rename writers race
+    the daemon's renames on purpose. True when `s` replaced state.json
+    within such a window of one of the daemon's renames (fault.log)."""
     if final.get("other_writers") != "check":
         return False
-    for t in final.get("delayed_renames") or []:
+    for t in final.get("daemon_renames") or []:
+        if t < s["p0"] - 1.0 or t > s["p1"] + CHECK_SLACK:
+            continue
+        delay = 0.0
         for f0, f1, mode in win.delays:
             if f0 <= t <= f1 and mode.startswith("delay-rename "):
-                ms = float(mode.split()[1])
-                if s["p0"] <= t + ms / 1000.0 + CHECK_SLACK and s["p1"] >= t - CHECK_SLACK:
-                    return True
+                delay = float(mode.split()[1]) / 1000.0
+        if s["p0"] <= t + delay + CHECK_SLACK and s["p1"] >= t - CHECK_SLACK:
+            return True
     return False
 
 
@@ -360,7 +364,7 @@ def judge_saves(events, win, r, t_start, targets, final):
             r.excuse("outside save dropped by another outside save")
             continue
         if check_window(final, win, s):
-            r.excuse("outside save written over in the check's window, widened by a delayed rename")
+            r.excuse("outside save written over between the daemon's check and its rename (check mode)")
             continue
         r.anomaly("%s save lost" % ("rename" if s["kind"] == "rename" else "in-place"), t=rel(s["p0"], t_start),
                   marker=m, writer=s["writer"], action=s["n"], read_at=rel(s["r0"], t_start),

@@ -202,18 +202,26 @@ def case_rename_save_dropped_by_another_save():
     return j, final(["w2-1"]), [], ["outside save dropped by another outside save"]
 
 
-def check_window_run(other_writers, save_at):
-    """A daemon rename the shim delayed 50 ms (noted at 1.10 s), in a
-    delay-rename window, and a rename save landing at `save_at`."""
+def check_window_run(other_writers, save_at, mode="delay-rename 50"):
+    """A daemon rename noted at 1.10 s in a fault window of `mode`, and a
+    rename save landing at `save_at`."""
     j = J()
-    j.add("fault", 3.0, mode="delay-rename 50", t0=1.0, t1=3.0, failing=False)
+    j.add("fault", 3.0, mode=mode, t0=1.0, t1=3.0, failing=False)
     j.save("w1-1", r0=1.0, p0=save_at)
-    return j, final(other_writers=other_writers, delayed_renames=[1.10])
+    return j, final(other_writers=other_writers, daemon_renames=[1.10])
+
+
+CHECK_EXCUSE = "outside save written over between the daemon's check and its rename (check mode)"
 
 
 def case_save_in_the_checks_delayed_window_in_check_mode():
     j, f = check_window_run("check", 1.13)
-    return j, f, [], ["outside save written over in the check's window, widened by a delayed rename"]
+    return j, f, [], [CHECK_EXCUSE]
+
+
+def case_save_just_before_a_check_mode_rename():
+    j, f = check_window_run("check", 1.098, mode="delay-renamed 50")
+    return j, f, [], [CHECK_EXCUSE]
 
 
 def case_save_in_a_delayed_window_with_the_exchange_is_lost():
@@ -223,6 +231,11 @@ def case_save_in_a_delayed_window_with_the_exchange_is_lost():
 
 def case_save_after_the_checks_delayed_window_is_lost():
     j, f = check_window_run("check", 1.30)
+    return j, f, ["rename save lost"], []
+
+
+def case_save_after_an_undelayed_check_mode_rename_is_lost():
+    j, f = check_window_run("check", 1.13, mode="delay-renamed 50")
     return j, f, ["rename save lost"], []
 
 

@@ -167,9 +167,10 @@ def read_final(w, final):
                     final["sanitizer"].append("%s: %s" % (os.path.basename(log), line.strip()[:300]))
 
 
-def delayed_renames(run_dir):
-    """When the fault shim let a daemon rename through (fault.log: time,
-    call, errno 0, path), in time.monotonic() seconds."""
+def daemon_renames(run_dir):
+    """When the daemon renamed into the state dir, as the fault shim saw it
+    (fault.log: time, call, errno 0, path; a delayed rename, or one seen
+    with no rename mode on), in time.monotonic() seconds."""
     out = []
     try:
         with open(os.path.join(run_dir, "fault.log")) as f:
@@ -185,7 +186,7 @@ def delayed_renames(run_dir):
 def judge_run(run_dir, final):
     """The oracle's verdict on a run dir's journal and final state."""
     events, torn = read_events(journal_files(run_dir))
-    final = dict(final, delayed_renames=delayed_renames(run_dir))
+    final = dict(final, daemon_renames=daemon_renames(run_dir))
     rep = oracle.judge(events, final, t_start=final["t_start"], own_pid=final["own_pid"],
                        check_rss=not final["sanitized"])
     rep.figures["seconds"] = round(final["t_end"] - final["t_start"], 1)
