@@ -333,9 +333,10 @@ def check_window(final, win, s):
     within such a window of one of the daemon's renames (fault.log)."""
     if final.get("other_writers") != "check":
         return False
-    for t in final.get("daemon_renames") or []:
-        if t < s["p0"] - 1.0 or t > s["p1"] + CHECK_SLACK:
-            continue
+    renames = final.get("daemon_renames") or []  # in time order (fault.log is appended)
+    lo = bisect.bisect_left(renames, s["p0"] - 1.0)
+    hi = bisect.bisect_right(renames, s["p1"] + CHECK_SLACK)
+    for t in renames[lo:hi]:
         delay = 0.0
         for f0, f1, mode in win.delays:
             if f0 <= t <= f1 and mode.startswith("delay-rename "):

@@ -180,7 +180,7 @@ def daemon_renames(run_dir):
                     out.append(int(parts[0]) / 1e9)
     except FileNotFoundError:
         pass
-    return out
+    return sorted(out)
 
 
 def judge_run(run_dir, final):
