@@ -42,7 +42,10 @@ void Sequencer::retry_after_conflict() {
 
 void Sequencer::start_look(LookFor why) {
   writing_ = true;
-  asio::post(writer_, [this, why, req = store_.begin_look(), guard = asio::make_work_guard(io_)]() mutable {
+  look_covers_ = arrivals_;
+  store::LookRequest req = store_.begin_look();
+  if (refusal_) req.unparsable = refusal_->tried;
+  asio::post(writer_, [this, why, req = std::move(req), guard = asio::make_work_guard(io_)]() mutable {
     auto look = std::make_shared<store::DiskLook>(store::StateStore::look_at_disk(req));
     asio::post(io_, [this, why, look, guard = std::move(guard)] { finish_look(why, std::move(*look)); });
   });
@@ -79,7 +82,11 @@ bool Sequencer::take_in(store::DiskLook& look) {
 
 void Sequencer::finish_look(LookFor why, store::DiskLook look) {
   writing_ = false;
-  const bool taken = take_in(look);
+  // The file last found unparsable, unchanged: the refusal stands.
+  const bool taken = !look.still_unparsable && take_in(look);
+  // Still refusing (or keeping the refusal through an I/O error): the
+  // changes that arrived before this look began are refused on its word.
+  if (refusal_) refusal_->covers = look_covers_;
   if (why == LookFor::check) {
     pump();  // a layout 2 move left pending is written by pump's schedule_write
     return;
@@ -93,6 +100,7 @@ void Sequencer::finish_look(LookFor why, store::DiskLook look) {
   if (!taken) {
     // Unreadable (nothing applied, the file left as it is), newer, or an
     // I/O error: the batch fails with it.
+    // (still_unparsable is asked only while refusing: refusal_ is set.)
     fail_batch(refusal_ ? refusal_->error : as_write_failed(look.loaded.error()));
     return;
   }

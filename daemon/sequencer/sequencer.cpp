@@ -19,6 +19,7 @@ struct Sequencer::Slot {
   ChangeNote note;
   Read read;    // ... or a read
   bool check = false;  // ... or check_disk()
+  uint64_t arrived = 0;  // a change: its place in arrivals_, once ready
 };
 
 Sequencer::Sequencer(asio::io_context& io, store::StateStore& store)
@@ -60,6 +61,7 @@ void Sequencer::mutate(Apply apply, Done done, ChangeNote note, Lane lane) {
   s->apply = std::move(apply);
   s->done = std::move(done);
   s->note = std::move(note);
+  s->arrived = ++arrivals_;
   enqueue(std::move(s), lane);
   pump();
 }
@@ -75,6 +77,7 @@ void Sequencer::fill(const std::shared_ptr<Slot>& slot, Apply apply, Done done, 
   slot->apply = std::move(apply);
   slot->done = std::move(done);
   slot->note = std::move(note);
+  slot->arrived = ++arrivals_;
   slot->ready = true;
   release_lane(slot->lane);
   pump();
@@ -176,6 +179,16 @@ void Sequencer::pump() {
       queue_.pop_front();
       run(store_);
       continue;
+    }
+    if (refusal_ && op.arrived > refusal_->covers) {
+      // state.json did not parse when last looked at, before this change
+      // arrived. Its writer may be done since, its close unseen (stat
+      // polling sees none; inotify's event may still be queued): look
+      // again first (a stat; a read only if the file changed), so that a
+      // change is refused only while the file does not parse. Changes
+      // arriving meanwhile wait for the look, and the next one covers them.
+      start_look(LookFor::check);
+      return;
     }
     Apply apply = std::move(op.apply);
     Done done = std::move(op.done);
@@ -280,10 +293,13 @@ void Sequencer::finish_write(Status outcome, const store::WriteInfo& info) {
     return;
   }
   // A write that failed before it looked at state.json (no temp file, a
-  // full disk) and a check dropped while its batch was pending (see pump)
-  // must not leave another writer's file unseen: look first, so that
-  // reads after this show what is on disk.
-  if (!outcome && !info.placed) queue_check(/*front=*/true);
+  // full disk), a check dropped while its batch was pending (see pump), and
+  // a failed directory fsync whose undo found another writer's save in
+  // place (check mode: StateStore::end_commit) must not leave another
+  // writer's file unseen: look first, so that reads after this show what
+  // is on disk. (After an undo that put our last durable file back, the
+  // look finds it and does nothing.)
+  if (!outcome) queue_check(/*front=*/true);
   answer_batch(outcome);
 }
 

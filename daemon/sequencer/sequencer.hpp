@@ -29,6 +29,9 @@
 // through its save) is left as it is: changes are refused with
 // Errc::write_failed naming it, reads answer from the last good state, and
 // it is read again once its writer closes it or it has not changed for 1 s.
+// A change is refused only on a look begun after it arrived: the writer may
+// have finished since the last look, unseen (stat polling sees no close),
+// and a client that hung up after sending would lose it with nobody told.
 //
 // The Sequencer speaks in results (Result<json::value>), not in JSON-RPC:
 // the rpc layer picks the codes (see answer() in daemon/rpc/outcome.hpp).
@@ -175,12 +178,17 @@ class Sequencer {
   std::vector<std::function<void(proto::JsonText)>> text_waiters_;  // answered when it is done
   // state.json does not parse: the error changes get, the file as last
   // tried, and as last seen by the 1 s poll (reload.cpp).
+  // `covers`: the last change (Slot::arrived) a look found it unparsable
+  // for; a later one gets a look of its own before it is refused.
   struct Refusal {
     Error error;
     std::optional<FileStat> tried;
     std::optional<FileStat> seen;
+    uint64_t covers = 0;
   };
   std::optional<Refusal> refusal_;
+  uint64_t arrivals_ = 0;     // changes made ready so far (Slot::arrived)
+  uint64_t look_covers_ = 0;  // arrivals_ when the look in flight began
   boost::asio::steady_timer wait_timer_;
   boost::asio::steady_timer retry_timer_;  // a short random pause before a conflict's next round
   uint32_t retry_seed_ = 0x9e3779b9;

@@ -34,13 +34,16 @@ Status StateStore::end_commit(const Status& outcome, const WriteInfo& info) {
       // applied. Put the last durable content back. If even that fails to
       // replace the file, disk and memory disagree. (If only its directory
       // fsync fails, the content matches memory again, which is what
-      // matters here.)
+      // matters here.) If another process's save replaced our file
+      // meanwhile, nothing of ours is in state.json to take back: that
+      // save stands, as any other writer's, and is reloaded (the caller
+      // looks at the disk after a failed write); never written over.
       disk_ = info.written;
       const std::string text = to_state_text(doc_);
       WriteInfo back;
       Status s = commit_file(FileCommit{state_path_, text, disk_.get(), /*exchange=*/false}, &back);
       if (back.placed) disk_ = back.written;
-      if (!s && !back.placed) restored = s;
+      if (!s && !back.placed && !back.changed) restored = s;
     }
   }
   pending_ = false;
@@ -72,7 +75,9 @@ Result<bool> StateStore::changed_on_disk() const {
   return !(now == disk_identity());
 }
 
-LookRequest StateStore::begin_look() const { return {opts_.dir, disk_identity(), opts_.now(), opts_.schema}; }
+LookRequest StateStore::begin_look() const {
+  return {opts_.dir, disk_identity(), opts_.now(), opts_.schema, std::nullopt};
+}
 
 DiskLook StateStore::look_at_disk(const LookRequest& r) {
   DiskLook out;
@@ -83,7 +88,10 @@ DiskLook StateStore::look_at_disk(const LookRequest& r) {
   }
   out.seen = *seen;
   out.unchanged = *seen == r.expect;
-  if (!out.unchanged) {
+  // The same unparsable file (an in-place writer not done, or gone): a
+  // stat, not a read of what may be 100 MB, for each look at it.
+  out.still_unparsable = !out.unchanged && r.unparsable && *seen == r.unparsable;
+  if (!out.unchanged && !out.still_unparsable) {
     out.loaded = load_state(r.dir, r.now, LoadMode::run_time);
     if (out.loaded) prepare_layout(*out.loaded, r.schema);
   }

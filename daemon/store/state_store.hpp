@@ -121,6 +121,9 @@ struct DiskLook {
   std::optional<FileStat> seen;
   /// True when that is the file the store expects: nothing to reload.
   bool unchanged = false;
+  /// True when that is LookRequest::unparsable: not read again, it still
+  /// does not parse (`loaded` is then not to be used).
+  bool still_unparsable = false;
   /// Otherwise the file read by the run-time load rules: an unreadable one
   /// is Errc::corrupt and left as it is.
   Result<Loaded> loaded = Loaded{};
@@ -130,6 +133,8 @@ struct LookRequest {
   std::optional<FileStat> expect;
   Clock::time_point now;
   int schema = 1;  // StoreOptions::schema
+  /// A file found not to parse before: the same file again is not read.
+  std::optional<FileStat> unparsable;
 };
 
 class StateStore {

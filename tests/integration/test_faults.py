@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import stat
+import time
 
 import pytest
 
@@ -39,6 +40,46 @@ def test_failed_directory_fsync_after_rename_restores_the_file(start, tmp):
     os.unlink(flag)
     c.call("state.record", record_params("after"))
     assert set(d.state()["targets"]) == {"before", "after"}
+    assert d.proc.poll() is None
+
+
+@pytest.mark.skipif(not os.path.exists(SHIM), reason="build hs_fault_fsync (ctest sets HS_FAULT_FSYNC)")
+def test_failed_directory_fsync_with_another_save_landing_before_the_undo(start, tmp):
+    # Issue 17 on the portable build (the check, no RENAME_EXCHANGE): the
+    # directory fsync after the rename fails, and before the daemon puts
+    # its last durable file back, another process's save replaces
+    # state.json. The undo then found "changed by another process", was
+    # taken for a double fault, and the daemon exited (status 1). That save
+    # must stand, never be written over; the change is answered with error
+    # 1; the daemon serves on and reloads the save.
+    from test_rename_writers import manager_save
+    flag = os.path.join(tmp, "fail-dir-fsync")
+    d = start(env=_preload_env(HS_FAULT_DIR_FSYNC=flag))
+    c = d.client(timeout=30)
+    c.call("state.record", record_params("before"))
+    with open(flag, "w") as f:
+        f.write("hold")  # the failing fsync waits until <flag>.held is removed
+    c.send({"jsonrpc": "2.0", "id": 7, "method": "state.record", "params": record_params("during")})
+    held = flag + ".held"
+    deadline = time.monotonic() + 10
+    while not os.path.exists(held):
+        assert time.monotonic() < deadline and d.proc.poll() is None, d.output()[-3000:]
+        time.sleep(0.005)
+    # In the window: our file, holding "during", is state.json, not durable;
+    # the save copies it (an outside writer may: the oracle excuses that).
+    manager_save(d.state_dir, "theirs")
+    os.unlink(flag)
+    os.unlink(held)
+    try:
+        resp = c.read_line()
+    except EOFError:
+        raise AssertionError("no answer: " + d.output()[-3000:])
+    assert resp["id"] == 7 and resp["error"]["code"] == 1, resp
+    assert d.proc.poll() is None, d.output()[-3000:]
+    c.call("state.record", record_params("after"))
+    final = set(d.state()["targets"])
+    assert {"before", "theirs", "after"} <= final, (final, d.output()[-3000:])
+    assert set(c.call("state.all")["targets"]) == final
     assert d.proc.poll() is None
 
 

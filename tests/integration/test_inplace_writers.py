@@ -93,6 +93,49 @@ def test_a_save_in_two_halves_loses_nothing(daemon, close):
     assert "starting from an empty state" not in daemon.output()
 
 
+@pytest.mark.parametrize("how", ["request", "hangup"])
+def test_a_change_sent_once_the_save_is_complete_is_applied(daemon, how):
+    # Issue 17 on the portable build: a save in place was refused while
+    # half written, its writer then finished and closed it, and changes
+    # sent right after were refused too, for up to 2 s, until the daemon's
+    # 1 s look at the unparsable file noticed (stat polling sees no close).
+    # A client that hung up after sending lost them with nobody told. A
+    # change is refused only while the file, as it is when the change is
+    # handled, does not parse: one sent after the save is complete is
+    # applied to it, whether or not the daemon has seen the close yet.
+    path = os.path.join(daemon.state_dir, "state.json")
+    c = daemon.client(timeout=30)
+    c.call("state.record", record_params("mine"))
+    with open(path, encoding="utf-8") as f:
+        doc = json.load(f)
+    doc["targets"]["theirs"] = {"last_sync": "2024-01-01T00:00:00", "status": "success", "scope": "all",
+                                "file_hashes": {}}
+    text = json.dumps(doc, indent=2)
+    half = len(text) // 2
+    with open(path, "w", encoding="utf-8") as f:  # truncates, as `>` does
+        f.write(text[:half])
+        f.flush()
+        resp = c.request("state.record", record_params("during"))
+        assert resp.get("error", {}).get("code") == 1, resp
+        f.write(text[half:])
+    # Closed: the save is complete. Sent at once, well within the 250 ms a
+    # polled change needs to count as closed and the 1 s look.
+    if how == "request":
+        resp = c.request("state.record", record_params("after"))
+        assert "result" in resp, (resp, daemon.output()[-3000:])
+    else:
+        h = daemon.client()
+        h.send({"jsonrpc": "2.0", "method": "state.record", "params": record_params("after")})
+        h.close()
+        # A refused notification never shows; an applied one within ms.
+        assert poll(lambda: c.call("state.target", {"target": "after"}) is not None, timeout=5.0), \
+            daemon.output()[-3000:]
+    final = set(daemon.state()["targets"])
+    assert {"mine", "theirs", "after"} <= final, final
+    assert "during" not in final
+    assert not glob.glob(path + ".bak.*")
+
+
 def test_a_reload_on_a_slow_file_system_delays_only_what_needs_the_state(daemon):
     # PROTOCOL.md, "Limits": no file system call on the event loop. Another
     # writer's save is read again on a worker; here its open(2) takes 3 s

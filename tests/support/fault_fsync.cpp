@@ -2,7 +2,10 @@
 // here. Used by tests/integration/test_faults.py.
 //
 // - Fault: while the file named by $HS_FAULT_DIR_FSYNC exists, every fsync
-//   of a directory fails with EIO (the failure after a rename).
+//   of a directory fails with EIO (the failure after a rename). If that file
+//   holds "hold", the failing fsync first creates "<file>.held" and waits
+//   (up to 10 s) until it is removed: a test acts in the window between
+//   the rename and the failure, as another process could.
 // - Trace: when $HS_TRACE_FILE is set, each fsync(2), rename(2) and
 //   renameat2(2) appends a line to it: "fsync <path>" (the fd's path),
 //   "rename <from> <to>" or "renameat2 <from> <to> <flags>". A
@@ -42,6 +45,19 @@ std::string fd_path(int fd) {
   return n < 0 ? "?" : std::string(buf, static_cast<size_t>(n));
 }
 
+void hold(const char* flag) {
+  char buf[8] = {};
+  int fd = ::open(flag, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n < 4 || std::strncmp(buf, "hold", 4) != 0) return;
+  std::string held = std::string(flag) + ".held";
+  fd = ::open(held.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0) ::close(fd);
+  for (int i = 0; i < 10000 && ::access(held.c_str(), F_OK) == 0; ++i) ::usleep(1000);
+}
+
 }  // namespace
 
 extern "C" int fsync(int fd) {
@@ -50,6 +66,7 @@ extern "C" int fsync(int fd) {
   const char* flag = std::getenv("HS_FAULT_DIR_FSYNC");
   struct stat st {};
   if (flag != nullptr && ::access(flag, F_OK) == 0 && ::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    hold(flag);
     errno = EIO;
     return -1;
   }

@@ -6,7 +6,11 @@
 //   HS_FAULT_STATE_DIR  the state dir, as a real path (no symlinks)
 //   HS_FAULT_CONTROL    a file holding the mode in force; absent or empty: off
 //   HS_FAULT_LOG        optional: one line per injected fault,
-//                       "<CLOCK_MONOTONIC ns> <call> <errno> <path>"
+//                       "<CLOCK_MONOTONIC ns> <call> <errno> <path>"; and,
+//                       with no rename mode on, one line per rename into
+//                       the dir, just before it: "<ns> rename-seen 0 <path>"
+//                       (not a fault: when the daemon renamed, for the
+//                       oracle's judgement of check mode's window)
 // Modes (the control file's first word):
 //   enospc         write/pwrite/writev of a regular file in the dir: ENOSPC
 //   eio-write      the same with EIO
@@ -160,7 +164,12 @@ int rename_fault(int fromfd, const char* from, int tofd, const char* to, const c
   *after_ms = 0;
   long arg = 0;
   std::string mode = mode_word(&arg);
-  if (mode != "eio-rename" && mode != "delay-rename" && mode != "delay-renamed") return 0;
+  if (mode != "eio-rename" && mode != "delay-rename" && mode != "delay-renamed") {
+    if (std::getenv("HS_FAULT_LOG") == nullptr) return 0;
+    std::string dst = resolved(tofd, to);
+    if (in_dir(dst, false)) note("rename-seen", 0, dst);
+    return 0;
+  }
   std::string src = resolved(fromfd, from);
   std::string dst = resolved(tofd, to);
   if (!in_dir(src, false) && !in_dir(dst, false)) return 0;

@@ -25,6 +25,7 @@ CHANGE_LIMIT = 5.0    # s: a longer wait for a probe's change is an anomaly
 RSS_GROWTH_KB = 256 * 1024
 EXIT_NOTICE = 2.0     # s: how late the observer may notice an exit
 INPLACE_SETTLE = 1.0  # s after an in-place save during which changes may be refused
+CHECK_SLACK = 0.005   # s around a daemon rename: its check before it, the rename after (a loaded machine)
 
 
 class Report:
@@ -68,6 +69,7 @@ class Windows:
             i = bisect.bisect_left(ups, d)
             self.down.append((d, ups[i] if i < len(ups) else float("inf")))
         self.faults = [(e["t0"], e["t1"], e["mode"]) for e in events if e["ev"] == "fault" and e.get("failing")]
+        self.delays = [(e["t0"], e["t1"], e["mode"]) for e in events if e["ev"] == "fault" and not e.get("failing")]
         self.stops = [(e["t0"], e["t1"]) for e in events if e["ev"] == "sigstop"]
         self.saves = sorted((e for e in events if e["ev"] == "save"), key=lambda e: e["r0"])
 
@@ -155,7 +157,7 @@ def judge(events, final, t_start=0.0, own_pid=None, check_rss=True):
     win = Windows(events)
     targets = final.get("targets") or {}
     changes = judge_changes(events, win, r, t_start, targets)
-    judge_saves(events, win, r, t_start, targets)
+    judge_saves(events, win, r, t_start, targets, final)
     judge_state(events, final, r, t_start, targets)
     judge_locks(events, final, win, r, t_start, own_pid)
     judge_drift(events, final, r, t_start)
@@ -321,7 +323,30 @@ def lost_excuse(c, win):
 
 # ---- other writers ------------------------------------------------------------
 
-def judge_saves(events, win, r, t_start, targets):
+def check_window(final, win, s):
+    """A daemon without RENAME_EXCHANGE (daemon.info other_writers "check":
+    the portable build) renames over state.json after checking it: a save
+    that lands between the check and the rename is written over (STATE.md,
+    "Saves by rename: check"). Microseconds, unless the fault shim delays
+    the rename by N ms first ("delay-rename N"); the rename writers race
+    the daemon's renames on purpose. True when `s` replaced state.json
+    within such a window of one of the daemon's renames (fault.log)."""
+    if final.get("other_writers") != "check":
+        return False
+    renames = final.get("daemon_renames") or []  # in time order (fault.log is appended)
+    lo = bisect.bisect_left(renames, s["p0"] - 1.0)
+    hi = bisect.bisect_right(renames, s["p1"] + CHECK_SLACK)
+    for t in renames[lo:hi]:
+        delay = 0.0
+        for f0, f1, mode in win.delays:
+            if f0 <= t <= f1 and mode.startswith("delay-rename "):
+                delay = float(mode.split()[1]) / 1000.0
+        if s["p0"] <= t + delay + CHECK_SLACK and s["p1"] >= t - CHECK_SLACK:
+            return True
+    return False
+
+
+def judge_saves(events, win, r, t_start, targets, final):
     removed = set()
     for e in events:
         if e["ev"] == "save":
@@ -338,6 +363,9 @@ def judge_saves(events, win, r, t_start, targets):
         other = win.clobber(s["p0"], s["p1"], exclude=s)
         if other is not None:
             r.excuse("outside save dropped by another outside save")
+            continue
+        if check_window(final, win, s):
+            r.excuse("outside save written over between the daemon's check and its rename (check mode)")
             continue
         r.anomaly("%s save lost" % ("rename" if s["kind"] == "rename" else "in-place"), t=rel(s["p0"], t_start),
                   marker=m, writer=s["writer"], action=s["n"], read_at=rel(s["r0"], t_start),

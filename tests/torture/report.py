@@ -13,7 +13,7 @@ def injected_faults(run_dir):
         with open(os.path.join(run_dir, "fault.log")) as f:
             for line in f:
                 parts = line.split()
-                if len(parts) >= 3:
+                if len(parts) >= 3 and not parts[1].endswith("-seen"):  # -seen: a record, not a fault
                     k = "%s %s" % (parts[1], {"0": "delayed", "5": "EIO", "28": "ENOSPC"}.get(parts[2], parts[2]))
                     counts[k] = counts.get(k, 0) + 1
     except FileNotFoundError:

@@ -202,6 +202,43 @@ def case_rename_save_dropped_by_another_save():
     return j, final(["w2-1"]), [], ["outside save dropped by another outside save"]
 
 
+def check_window_run(other_writers, save_at, mode="delay-rename 50"):
+    """A daemon rename noted at 1.10 s in a fault window of `mode`, and a
+    rename save landing at `save_at`."""
+    j = J()
+    j.add("fault", 3.0, mode=mode, t0=1.0, t1=3.0, failing=False)
+    j.save("w1-1", r0=1.0, p0=save_at)
+    return j, final(other_writers=other_writers, daemon_renames=[1.10])
+
+
+CHECK_EXCUSE = "outside save written over between the daemon's check and its rename (check mode)"
+
+
+def case_save_in_the_checks_delayed_window_in_check_mode():
+    j, f = check_window_run("check", 1.13)
+    return j, f, [], [CHECK_EXCUSE]
+
+
+def case_save_just_before_a_check_mode_rename():
+    j, f = check_window_run("check", 1.098, mode="delay-renamed 50")
+    return j, f, [], [CHECK_EXCUSE]
+
+
+def case_save_in_a_delayed_window_with_the_exchange_is_lost():
+    j, f = check_window_run("exchange", 1.13)
+    return j, f, ["rename save lost"], []
+
+
+def case_save_after_the_checks_delayed_window_is_lost():
+    j, f = check_window_run("check", 1.30)
+    return j, f, ["rename save lost"], []
+
+
+def case_save_after_an_undelayed_check_mode_rename_is_lost():
+    j, f = check_window_run("check", 1.13, mode="delay-renamed 50")
+    return j, f, ["rename save lost"], []
+
+
 def case_in_place_save_lost_and_temp_file_removed():
     j = J()
     j.save("i1-1", r0=1.0, p0=1.1, p1=1.4, kind="inplace", writer="i1")

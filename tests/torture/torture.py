@@ -113,6 +113,10 @@ def settle(w, final):
                                                                   "failed": 0}))
     if "result" not in r:
         final["settle_error"] = "the last change, with no fault on, was refused: %s" % json.dumps(r)[:300]
+    # How the daemon commits beside other writers: "check" (no
+    # RENAME_EXCHANGE) has a documented window (oracle.judge_saves).
+    info = c.call(3, "daemon.info").get("result")
+    final["other_writers"] = info.get("other_writers") if isinstance(info, dict) else None
     # Every client has ended: no lock may remain (allow the daemon a moment).
     deadline = now() + 10.0
     locks = None
@@ -163,9 +167,26 @@ def read_final(w, final):
                     final["sanitizer"].append("%s: %s" % (os.path.basename(log), line.strip()[:300]))
 
 
+def daemon_renames(run_dir):
+    """When the daemon renamed into the state dir, as the fault shim saw it
+    (fault.log: time, call, errno 0, path; a delayed rename, or one seen
+    with no rename mode on), in time.monotonic() seconds."""
+    out = []
+    try:
+        with open(os.path.join(run_dir, "fault.log")) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 3 and parts[1].startswith("rename") and parts[2] == "0":
+                    out.append(int(parts[0]) / 1e9)
+    except FileNotFoundError:
+        pass
+    return sorted(out)
+
+
 def judge_run(run_dir, final):
     """The oracle's verdict on a run dir's journal and final state."""
     events, torn = read_events(journal_files(run_dir))
+    final = dict(final, daemon_renames=daemon_renames(run_dir))
     rep = oracle.judge(events, final, t_start=final["t_start"], own_pid=final["own_pid"],
                        check_rss=not final["sanitized"])
     rep.figures["seconds"] = round(final["t_end"] - final["t_start"], 1)
