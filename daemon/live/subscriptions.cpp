@@ -261,22 +261,30 @@ void Subscriptions::start_check(const std::string& key, const Ref& ref, std::opt
   if (stopped_) return;
   ks.in_flight = true;
   auto paths = hashing::stored_paths(*entry);
-  // Watched before anything is hashed: an edit after a file was hashed but
-  // before this check ends must reach the watch (which asks for a check
-  // again), or neither would see it.
-  if (!ks.watching || ks.paths != paths) {
-    files_.set_interest(key, paths);
-    ks.watching = true;
-    ks.paths = paths;
-  }
   // A source per check: a cancelled one is never reused for the next.
   ks.cancel = CancelSource();
   // Turns on the hashing threads are taken as one owner (all subscriptions),
   // cancellation is per check.
-  drift_.check(std::move(entry), cancel_.token().owner(), ks.cancel.token(),
-               [this, alive = std::weak_ptr<char>(alive_), key](std::optional<store::DriftReport> report) {
-                 if (alive.lock()) checked(key, std::move(report));
-               });
+  auto run = [this, alive = std::weak_ptr<char>(alive_), key, entry = std::move(entry),
+              cancel = ks.cancel.token()]() mutable {
+    if (!alive.lock()) return;
+    drift_.check(std::move(entry), cancel_.token().owner(), std::move(cancel),
+                 [this, alive, key](std::optional<store::DriftReport> report) {
+                   if (alive.lock()) checked(key, std::move(report));
+                 });
+  };
+  // Watched before anything is hashed: an edit after a file was hashed but
+  // before this check ends must reach the watch (which asks for a check
+  // again), or neither would see it. New paths are resolved and watched on
+  // the watch's worker: the check waits for that (a hung mount delays only
+  // this target), other clients do not.
+  if (!ks.watching || ks.paths != paths) {
+    ks.watching = true;
+    ks.paths = paths;
+    files_.set_interest(key, std::move(paths), std::move(run));
+    return;
+  }
+  run();
 }
 
 void Subscriptions::checked(const std::string& key, std::optional<store::DriftReport> report) {

@@ -1,6 +1,5 @@
 #include "daemon/watch/file_watch.hpp"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,7 +8,6 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
-#include <iterator>
 
 #include "common/log.hpp"
 
@@ -30,12 +28,21 @@ void FileWatch::stop() {
   if (stopped_) return;
   stopped_ = true;
   ++counter_;
-  if (backend_) backend_->stop();
   debounce_.cancel();
   poll_timer_.cancel();
-  if (stats_) stats_->stop();  // its pending continuation is dropped
-  // A sync waiting for a cookie that will never come: answer it now, from
-  // what is known (generations are 0 from here on, so nothing is trusted).
+  // The round in progress ends first (it may use the backend); its result
+  // is dropped. On a hung mount this waits for the hung call.
+  if (worker_) worker_->stop();
+  if (backend_) backend_->stop();
+  // A sync waiting for a cookie that will never come, a set_interest
+  // waiting for a round that will not be applied: answered now, from what
+  // is known (generations are 0 from here on, so nothing is trusted).
+  if (running_) {
+    for (auto& w : running_->ready) asio::post(io_, std::move(w));
+    running_.reset();
+  }
+  for (auto& w : ready_next_) asio::post(io_, std::move(w));
+  ready_next_.clear();
   for (auto& w : cookie_waiters_) asio::post(io_, std::move(w));
   for (auto& w : next_waiters_) asio::post(io_, std::move(w));
   cookie_waiters_.clear();
@@ -56,8 +63,11 @@ void FileWatch::ensure_backend() {
 
 // ---- interests ----
 
-void FileWatch::set_interest(const std::string& key, std::vector<std::string> paths) {
-  if (stopped_) return;
+void FileWatch::set_interest(const std::string& key, std::vector<std::string> paths, std::function<void()> ready) {
+  if (stopped_) {
+    if (ready) asio::post(io_, std::move(ready));
+    return;
+  }
   std::set<std::string> want;
   for (auto& p : paths) {
     if (p.empty()) continue;
@@ -65,9 +75,15 @@ void FileWatch::set_interest(const std::string& key, std::vector<std::string> pa
   }
   std::set<std::string>& have = interests_[key];
   // Added first, so that a directory both sets need keeps its watch.
-  Resolver resolver(cwd_);  // shared ancestors are lstat'ed once
+  const size_t before = paths_.size();
   for (const auto& p : want) {
-    if (!have.count(p)) add_path(p, key, resolver);
+    if (!have.count(p)) add_path(p, key);
+  }
+  // New paths, or paths another interest added that no round resolved yet.
+  bool fresh = paths_.size() != before;
+  for (const auto& p : want) {
+    auto it = paths_.find(p);
+    fresh = fresh || (it != paths_.end() && !it->second.placed);
   }
   for (const auto& p : have) {
     if (!want.count(p)) remove_path(p, key);
@@ -77,8 +93,18 @@ void FileWatch::set_interest(const std::string& key, std::vector<std::string> pa
   } else {
     have = std::move(want);
   }
-  if (!pending_paths_.empty()) schedule_flush();  // a replaced directory was found
-  schedule_poll();
+  if (fresh) {
+    // Resolved and watched by the next round, at once (after the one
+    // running): the caller waits.
+    if (ready) ready_next_.push_back(std::move(ready));
+    start_round(false);
+    return;
+  }
+  // Nothing new to watch (the paths' watches are in place for another
+  // interest, or being resolved again after an event, untrusted until
+  // then): ready now. Watches released above go with the next round.
+  if (ready) asio::post(io_, std::move(ready));
+  if (!release_.empty()) start_round(false);
 }
 
 void FileWatch::drop_interest(const std::string& key) {
@@ -86,15 +112,20 @@ void FileWatch::drop_interest(const std::string& key) {
   if (it == interests_.end()) return;
   for (const auto& p : it->second) remove_path(p, key);
   interests_.erase(it);
+  if (!release_.empty()) start_round(false);
 }
 
-void FileWatch::add_path(const std::string& path, const std::string& key, Resolver& resolver) {
+void FileWatch::add_path(const std::string& path, const std::string& key) {
   auto [it, fresh] = paths_.try_emplace(path);
   it->second.keys.insert(key);
   if (!fresh) return;
-  it->second.self = &it->first;
+  PathState& ps = it->second;
+  ps.self = &it->first;
+  // Untrusted, and to resolve; a round already running did not resolve it.
+  ps.gen = ps.touched = ++counter_;
+  ps.stale = true;
+  pending_paths_.insert(path);
   ensure_backend();
-  resolve(it->second, resolver);
 }
 
 void FileWatch::remove_path(const std::string& path, const std::string& key) {
@@ -108,58 +139,12 @@ void FileWatch::remove_path(const std::string& path, const std::string& key) {
   paths_.erase(it);
 }
 
-// ---- resolving a path to the entries it hangs on ----
-
-void FileWatch::resolve(PathState& ps, Resolver& resolver) {
-  const std::string& path = *ps.self;
-  std::vector<Dep> deps = resolver.deps(path);
-
-  // New watches first, then the old released: a directory in both is never
-  // unwatched in between. (Both lists are sorted.)
-  std::vector<Dep> added, dropped;
-  std::set_difference(deps.begin(), deps.end(), ps.deps.begin(), ps.deps.end(), std::back_inserter(added));
-  std::set_difference(ps.deps.begin(), ps.deps.end(), deps.begin(), deps.end(), std::back_inserter(dropped));
-  attach(ps.self, added);
-  detach(ps.self, dropped);
-  ps.deps = std::move(deps);
-  ps.stale = false;
-  ps.polled = ps.deps.empty();
-  for (const auto& [dir, entry] : ps.deps) {
-    DirState& ds = dirs_.at(dir);
-    follow_replaced(dir, ds, resolver, ps.self);
-    // The OS dropped its watch (deleted, perhaps re-created under the same
-    // name): watch what is there now. Failures wait for the poll to retry.
-    if (ds.handle < 0 && ds.err == 0) arm(dir, ds);
-    if (ds.handle < 0) ps.polled = true;
-  }
-  ps.gen = ++counter_;
-  if (ps.polled) ps.snap = snapshot(path);
-}
-
-void FileWatch::follow_replaced(const std::string& dir, DirState& ds, Resolver& resolver,
-                                const std::string* except) {
-  if (ds.handle < 0) return;
-  auto id = resolver.dir_identity(dir);
-  if (!id || (id->first == ds.dev && id->second == ds.ino)) return;
-  // The watch is on a directory moved away (IN_MOVE_SELF keeps it there),
-  // or under an ancestor that was: changes at the path went unseen until
-  // now, so nothing made from them holds.
-  log::debug("file watch: " + dir + " is another directory now; watching it anew");
-  disarm(ds, dir);
-  arm(dir, ds);
-  for (const auto& [entry, ps] : ds.entries) {
-    for (const std::string* p : ps) {
-      if (p != except) touch(*p);
-    }
-  }
-}
+// ---- the entries paths hang on, and their directories' watches ----
 
 void FileWatch::attach(const std::string* path, const std::vector<Dep>& deps) {
-  for (const auto& [dir, entry] : deps) {
-    auto [it, fresh] = dirs_.try_emplace(dir);
-    if (fresh) arm(dir, it->second);
-    it->second.entries[entry].insert(path);
-  }
+  // A directory new here was watched by the round (its arming is set
+  // before the paths are attached); one that is not is to be watched.
+  for (const auto& [dir, entry] : deps) dirs_[dir].entries[entry].insert(path);
 }
 
 void FileWatch::detach(const std::string* path, const std::vector<Dep>& deps) {
@@ -178,60 +163,46 @@ void FileWatch::detach(const std::string* path, const std::vector<Dep>& deps) {
   }
 }
 
-void FileWatch::arm(const std::string& dir, DirState& ds) {
-  ds.handle = -1;
-  ds.err = 0;
-  if (!backend_) {
-    ds.err = ENOSYS;
-    return;
+void FileWatch::set_arming(const std::string& dir, DirState& ds, const Arming& now) {
+  if (now.handle >= 0 && now.handle != ds.arming.handle) {
+    handle_dirs_[now.handle].push_back(dir);
+    release_.erase(now.handle);  // the same inode watched again: its watch is in use
   }
-  if (cfg_.max_watches != 0 && handle_dirs_.size() >= cfg_.max_watches) {
-    ds.err = ENOSPC;
-  } else if (backend_->events_unreliable(dir)) {
-    ds.err = EREMOTE;
-  } else {
-    // Before the watch: a directory replaced in between is then noticed
-    // at the next resolve (its parent's event asks for one), not missed.
-    struct stat st {};
-    if (::lstat(dir.c_str(), &st) == 0) {
-      ds.dev = st.st_dev;
-      ds.ino = st.st_ino;
+  if (ds.arming.handle != now.handle) disarm(ds, dir);
+  ds.arming = now;
+  if (now.handle < 0) log_unwatched(dir, now.err);
+}
+
+void FileWatch::disarm(DirState& ds, const std::string& dir) {
+  if (ds.arming.handle < 0) return;
+  auto it = handle_dirs_.find(ds.arming.handle);
+  if (it != handle_dirs_.end()) {
+    auto& v = it->second;
+    auto at = std::find(v.begin(), v.end(), dir);
+    if (at != v.end()) v.erase(at);
+    if (v.empty()) {
+      // Released by the next round, on the worker: never while a round
+      // may be watching the same inode (and be given the same handle).
+      release_.insert(ds.arming.handle);
+      handle_dirs_.erase(it);
     }
-    auto h = backend_->add_dir(dir, /*follow_link=*/false);
-    if (h) {
-      ds.handle = *h;
-      handle_dirs_[*h].push_back(dir);
-      return;
-    }
-    ds.err = h.error().sys_errno != 0 ? h.error().sys_errno : EIO;
   }
-  if (ds.err == ENOSPC && !logged_exhausted_) {
+  ds.arming.handle = -1;
+}
+
+void FileWatch::log_unwatched(const std::string& dir, int err) {
+  if (err == ENOSPC && !logged_exhausted_) {
     logged_exhausted_ = true;
     log::warn("file watch: out of watches (" +
               (cfg_.max_watches != 0 ? "--max-watches " + std::to_string(cfg_.max_watches)
                                      : std::string("fs.inotify.max_user_watches")) +
               "); files under " + dir + " and any others past the limit are polled by stat every " +
               std::to_string(cfg_.poll_every.count()) + " ms (logged once)");
-  } else if (ds.err == EREMOTE) {
+  } else if (err == EREMOTE) {
     log::info("file watch: " + dir + " is on a file system without change events; its files are polled");
   } else {
-    log::debug("file watch: cannot watch " + dir + " (" + std::strerror(ds.err) + "); polling");
+    log::debug("file watch: cannot watch " + dir + " (" + std::strerror(err) + "); polling");
   }
-}
-
-void FileWatch::disarm(DirState& ds, const std::string& dir) {
-  if (ds.handle < 0) return;
-  auto it = handle_dirs_.find(ds.handle);
-  if (it != handle_dirs_.end()) {
-    auto& v = it->second;
-    auto at = std::find(v.begin(), v.end(), dir);
-    if (at != v.end()) v.erase(at);
-    if (v.empty()) {
-      if (backend_) backend_->remove(ds.handle);
-      handle_dirs_.erase(it);
-    }
-  }
-  ds.handle = -1;
 }
 
 // ---- queries ----

@@ -23,10 +23,23 @@
 // network file system, a permission), the paths under it are polled by
 // stat every 2 s instead; the kernel's queue overflowing marks every path.
 //
+// No file system call is made on the loop: a hung network or FUSE mount
+// must delay only what needs it. Resolving paths, adding and releasing
+// watches and the polls' stats run in rounds on a worker thread of the
+// watch (round_work.hpp), one round at a time; the loop keeps the model
+// (interests, paths, their entries and generations) and applies each
+// round's result. Meanwhile a path being resolved is not trusted
+// (generation 0), events are read and applied as usual and kept, and are
+// applied once more after the result (a watch the round added may have
+// had events before the loop knew its handle); a path touched meanwhile
+// stays untrusted and is resolved again.
+//
 // The platform part is watch::Backend (watch_backend.hpp; inotify on Linux).
-// The rest: resolve.cpp (a path to the entries it hangs on), file_watch.cpp
-// (interests, watches, generations), file_watch_events.cpp (events, their
-// debounce, the sync to now), file_watch_poll.cpp (polling).
+// The rest: resolve.cpp (a path to the entries it hangs on), round_work.cpp
+// (a round's file system calls), file_watch.cpp (interests, watches,
+// generations), file_watch_round.cpp (starting rounds, applying them),
+// file_watch_events.cpp (events, their debounce, the sync to now),
+// file_watch_poll.cpp (polling).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -40,6 +53,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -47,6 +61,7 @@
 
 #include "common/file_stat.hpp"
 #include "daemon/watch/resolve.hpp"
+#include "daemon/watch/round_work.hpp"
 #include "daemon/watch/watch_backend.hpp"
 #include "daemon/watch/worker.hpp"
 
@@ -79,9 +94,11 @@ class FileWatch {
 
   /// The tracked paths (as stored, absolute or ~-relative resolved by the
   /// caller) that interest `key` needs watched; replaces its earlier set.
-  /// The watches are in place when this returns: a change after it is
-  /// reported.
-  void set_interest(const std::string& key, std::vector<std::string> paths);
+  /// `ready` (may be empty) runs on the loop once the watches are in place:
+  /// a change after that is reported. Paths already watched for another
+  /// interest are in place at once; new ones once the worker resolved them
+  /// (a hung mount delays only `ready`). Until then they are not trusted.
+  void set_interest(const std::string& key, std::vector<std::string> paths, std::function<void()> ready = {});
   /// `key` needs nothing watched any more; its watches are released.
   void drop_interest(const std::string& key);
 
@@ -107,8 +124,9 @@ class FileWatch {
   /// Whether any path is watched: when not, generation() is 0 for all.
   bool watches_any() const { return !stopped_ && !paths_.empty() && !(backend_ && backend_->polling()); }
 
-  /// Releases the OS watch and ends every timer; pending syncs complete.
-  /// Nothing is watched afterwards.
+  /// Releases the OS watch and ends every timer; pending syncs and
+  /// set_interest readies complete (after the worker's round in progress,
+  /// if any, ended). Nothing is watched afterwards.
   void stop();
 
  private:
@@ -117,47 +135,61 @@ class FileWatch {
     std::set<std::string> keys;         // the interests that need it
     std::vector<Dep> deps;              // (directory, entry) it hangs on
     uint64_t gen = 0;
-    bool stale = true;   // touched: resolve again before trusting
+    uint64_t touched = 0;  // counter_ when it was last touched or added
+    bool stale = true;     // touched: resolve again before trusting
+    bool placed = false;   // a round attached its deps: events reach it
     bool polled = false;
-    std::optional<std::pair<int, FileStat>> snap;  // polled: {errno, stat} last seen
+    std::optional<Snapshot> snap;  // polled: last seen
   };
   struct DirState {
-    int handle = -1;   // -1: not watched
-    int err = 0;       // why not (ENOSPC: out of watches)
-    // Which directory the watch is on: lstat'ed just before it was added.
-    // When the path's directory is another one (it, or an ancestor, was
-    // renamed away and replaced), the watch still follows the old inode.
-    dev_t dev = 0;
-    ino_t ino = 0;
+    Arming arming;  // handle -1: not watched (err says why; 0: to watch)
     // entry -> the paths that hang on it (keys of paths_; an ancestor's
     // entry may hold every path, so removal must not be linear).
     std::unordered_map<std::string, std::unordered_set<const std::string*>> entries;
   };
+  // An event kept while a round runs, to apply again after it.
+  struct Kept {
+    int handle;
+    unsigned what;
+    std::string name;
+  };
+  // The round on the worker: what it was asked, and who waits for it.
+  struct Round {
+    uint64_t started = 0;                 // counter_ when it was handed over
+    std::vector<std::string> keys;        // dirty: reported once it is applied
+    std::vector<std::function<void()>> ready;
+    bool poll = false;
+  };
+
   void ensure_backend();
-  void add_path(const std::string& path, const std::string& key, Resolver& resolver);
+  void add_path(const std::string& path, const std::string& key);
   void remove_path(const std::string& path, const std::string& key);
-  /// Resolves `ps` again: its watches follow the directories and link
-  /// targets it hangs on now.
-  void resolve(PathState& ps, Resolver& resolver);
   void attach(const std::string* path, const std::vector<Dep>& deps);
   void detach(const std::string* path, const std::vector<Dep>& deps);
-  void arm(const std::string& dir, DirState& ds);
+  /// `dir` is watched as `now` from here on (the old handle is released
+  /// when no directory uses it any more).
+  void set_arming(const std::string& dir, DirState& ds, const Arming& now);
   void disarm(DirState& ds, const std::string& dir);
-  /// Re-arms `dir` if the directory at its path is no longer the one
-  /// watched; the paths hanging on it (but `except`) are touched.
-  void follow_replaced(const std::string& dir, DirState& ds, Resolver& resolver, const std::string* except);
+  void log_unwatched(const std::string& dir, int err);
   void touch(const std::string& path);
   void touch_all();
+  /// Touches the paths on `dir` but those resolved by the round applied.
+  void touch_dir(const DirState& ds, const std::unordered_set<const std::string*>& except);
   void on_events(const std::vector<Backend::Event>& events);
+  /// One event: the paths it touches; a dropped watch is forgotten.
+  void take(int handle, unsigned what, std::string_view name);
   void schedule_flush();
   void flush();
+  /// Hands what is pending (paths to resolve, handles to release; with
+  /// `poll`, the polled paths and unwatched directories) to the worker,
+  /// unless a round runs: then it starts after that one.
+  void start_round(bool poll);
+  /// On the loop, with the worker's result of `in`.
+  void apply(Round& r, const RoundWork& in, RoundResult& out);
   void schedule_poll();
   void poll();
-  /// On the loop, with the stats the worker took of `paths`.
-  void polled(const std::vector<std::string>& paths, const std::vector<std::pair<int, FileStat>>& now);
-  void poll_done();
-  /// {errno, stat} of `path` now, what polling compares.
-  static std::pair<int, FileStat> snapshot(const std::string& path);
+  /// The poll's stats of `paths`, taken by the round.
+  void polled(const std::vector<std::string>& paths, const std::vector<Snapshot>& now);
   void request_cookie();
 
   boost::asio::io_context& io_;
@@ -181,12 +213,18 @@ class FileWatch {
   bool debounce_armed_ = false;
   std::chrono::steady_clock::time_point first_pending_;
 
+  // Rounds. The worker is made at the first; one round runs at a time.
+  std::unique_ptr<Worker> worker_;
+  std::optional<Round> running_;
+  bool again_ = false;        // pending work came while a round ran
+  bool poll_again_ = false;   // ... and a poll was due
+  std::vector<std::function<void()>> ready_next_;  // set_interest readies for the next round
+  std::set<int> release_;     // handles no directory uses: released by the next round
+  std::vector<Kept> kept_;    // events read while a round runs
+  bool kept_overflow_ = false;  // too many to keep: every path is touched after it
+
   boost::asio::steady_timer poll_timer_;
   bool poll_armed_ = false;
-  bool poll_running_ = false;  // the worker stats the polled paths
-  // The polled paths are stat'ed here, never on the loop: a hung network
-  // mount must delay only what needs it. Made at the first poll.
-  std::unique_ptr<Worker> stats_;
 
   // Sync to now: at most one cookie in flight; syncs asked meanwhile wait
   // for the next one, which is queued after them.

@@ -15,7 +15,7 @@ void FileWatch::touch(const std::string& path) {
   auto it = paths_.find(path);
   if (it == paths_.end()) return;
   PathState& ps = it->second;
-  ps.gen = ++counter_;  // whatever the cache holds for it is older
+  ps.gen = ps.touched = ++counter_;  // whatever the cache holds for it is older
   ps.stale = true;
   pending_paths_.insert(path);
   pending_keys_.insert(ps.keys.begin(), ps.keys.end());
@@ -23,7 +23,7 @@ void FileWatch::touch(const std::string& path) {
 
 void FileWatch::touch_all() {
   for (auto& [path, ps] : paths_) {
-    ps.gen = ++counter_;
+    ps.gen = ps.touched = ++counter_;
     ps.stale = true;
     pending_paths_.insert(path);
     pending_keys_.insert(ps.keys.begin(), ps.keys.end());
@@ -34,11 +34,6 @@ void FileWatch::on_events(const std::vector<Event>& events) {
   if (stopped_) return;
   std::vector<std::function<void()>> synced;
   for (const Event& e : events) {
-    if ((e.what & Backend::kOverflow) != 0) {
-      log::warn("file watch: the kernel's event queue overflowed; checking every watched file again");
-      touch_all();
-      continue;
-    }
     if ((e.what & Backend::kCookie) != 0) {
       // Every event queued before the cookie has been handled above.
       for (auto& w : cookie_waiters_) synced.push_back(std::move(w));
@@ -46,29 +41,21 @@ void FileWatch::on_events(const std::vector<Event>& events) {
       cookie_in_flight_ = false;
       continue;
     }
-    auto h = handle_dirs_.find(e.handle);
-    if (h == handle_dirs_.end()) continue;  // released meanwhile
-    const std::vector<std::string> dirs = h->second;
-    for (const auto& dir : dirs) {
-      auto d = dirs_.find(dir);
-      if (d == dirs_.end()) continue;
-      DirState& ds = d->second;
-      if ((e.what & Backend::kSelf) != 0) {
-        for (const auto& [entry, ps] : ds.entries) {
-          for (const std::string* p : ps) touch(*p);
-        }
-      } else if ((e.what & Backend::kEntry) != 0) {
-        auto en = ds.entries.find(std::string(e.name));
-        if (en != ds.entries.end()) {
-          for (const std::string* p : en->second) touch(*p);
-        }
-      }
-      if ((e.what & Backend::kGone) != 0) {
-        ds.handle = -1;  // re-armed when its paths are resolved again
-        ds.err = 0;
+    if ((e.what & Backend::kOverflow) != 0) {
+      log::warn("file watch: the kernel's event queue overflowed; checking every watched file again");
+    }
+    take(e.handle, e.what, e.name);
+    if (running_ && !kept_overflow_) {
+      // Applied again after the round (file_watch_round.cpp); past this
+      // many, every path is touched then instead.
+      constexpr size_t kMaxKept = 65536;
+      if (kept_.size() >= kMaxKept || (e.what & Backend::kOverflow) != 0) {
+        kept_overflow_ = true;
+        kept_.clear();
+      } else {
+        kept_.push_back(Kept{e.handle, e.what, std::string(e.name)});
       }
     }
-    if ((e.what & Backend::kGone) != 0) handle_dirs_.erase(e.handle);
   }
   if (!pending_paths_.empty()) schedule_flush();
   if (!synced.empty()) {
@@ -78,6 +65,38 @@ void FileWatch::on_events(const std::vector<Event>& events) {
       request_cookie();
     }
     for (auto& w : synced) asio::post(io_, std::move(w));
+  }
+}
+
+void FileWatch::take(int handle, unsigned what, std::string_view name) {
+  if ((what & Backend::kOverflow) != 0) {
+    touch_all();
+    return;
+  }
+  auto h = handle_dirs_.find(handle);
+  if (h == handle_dirs_.end()) return;  // released meanwhile, or not known yet (kept)
+  const std::vector<std::string> dirs = h->second;
+  for (const auto& dir : dirs) {
+    auto d = dirs_.find(dir);
+    if (d == dirs_.end()) continue;
+    DirState& ds = d->second;
+    if ((what & Backend::kSelf) != 0) {
+      touch_dir(ds, {});
+    } else if ((what & Backend::kEntry) != 0) {
+      auto en = ds.entries.find(std::string(name));
+      if (en != ds.entries.end()) {
+        const std::vector<const std::string*> hit(en->second.begin(), en->second.end());
+        for (const std::string* p : hit) touch(*p);
+      }
+    }
+    if ((what & Backend::kGone) != 0) {
+      ds.arming.handle = -1;  // watched again when its paths are resolved again
+      ds.arming.err = 0;
+    }
+  }
+  if ((what & Backend::kGone) != 0) {
+    handle_dirs_.erase(handle);
+    release_.erase(handle);  // the OS released it
   }
 }
 
@@ -96,25 +115,18 @@ void FileWatch::schedule_flush() {
 
 void FileWatch::flush() {
   debounce_armed_ = false;
-  // Resolve first: the watches follow re-created directories and new link
-  // targets before anyone reads the files again.
-  // A directory found replaced while resolving touches the paths on it,
-  // which are resolved again (a few rounds: a directory replaced again and
-  // again waits for the next flush).
-  Resolver resolver(cwd_);
-  for (int round = 0; round < 4 && !pending_paths_.empty(); ++round) {
-    std::unordered_set<std::string> todo;
-    todo.swap(pending_paths_);
-    for (const auto& path : todo) {
-      auto it = paths_.find(path);
-      if (it != paths_.end()) resolve(it->second, resolver);
-    }
+  if (pending_paths_.empty()) {
+    // Keys whose paths were dropped since they were touched.
+    std::vector<std::string> keys(pending_keys_.begin(), pending_keys_.end());
+    pending_keys_.clear();
+    if (!keys.empty() && on_dirty_) on_dirty_(keys);
+    return;
   }
-  if (!pending_paths_.empty()) schedule_flush();
-  std::vector<std::string> keys(pending_keys_.begin(), pending_keys_.end());
-  pending_keys_.clear();
-  schedule_poll();
-  if (!keys.empty() && on_dirty_) on_dirty_(keys);
+  // Resolved first, on the worker: the watches follow re-created
+  // directories and new link targets before anyone reads the files again;
+  // the keys are reported once the round is applied. A directory found
+  // replaced touches the paths on it, which the next round resolves again.
+  start_round(false);
 }
 
 // ---- sync to now ----

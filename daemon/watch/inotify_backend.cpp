@@ -90,14 +90,35 @@ class InotifyBackend final : public Backend {
   ~InotifyBackend() override { stop(); }
 
   Result<int> add_dir(const std::string& dir, bool follow_link) override {
-    std::lock_guard lk(mu_);  // TreeWatch adds on its worker
-    if (poll_) return poll_->add_dir(dir, follow_link);
-    if (!sd_.is_open()) return os_error("inotify_add_watch", dir, EBADF);
+    // Called on workers (FileWatch's, TreeWatch's). The call itself is made
+    // without the lock: on a hung mount it blocks, and the loop takes the
+    // lock to forget a dropped watch.
+    int fd = -1;
+    PollBackend* poll = nullptr;
+    {
+      std::lock_guard lk(mu_);
+      poll = poll_.get();
+      if (poll == nullptr) {
+        if (!sd_.is_open()) return os_error("inotify_add_watch", dir, EBADF);
+        fd = sd_.native_handle();
+      }
+    }
+    if (poll != nullptr) return poll->add_dir(dir, follow_link);  // thread-safe; never reset
     const uint32_t mask = follow_link ? kDirMask : kDirMask | IN_DONT_FOLLOW;
-    int wd = ::inotify_add_watch(sd_.native_handle(), dir.c_str(), mask);
-    if (wd < 0) return os_error("inotify_add_watch", dir, errno);
-    wds_.try_emplace(wd, dir, follow_link);  // one inode, one wd: the first path serves
-    return wd;
+    int wd = ::inotify_add_watch(fd, dir.c_str(), mask);
+    const int err = errno;
+    {
+      std::lock_guard lk(mu_);
+      poll = poll_.get();
+      if (poll == nullptr) {
+        if (wd < 0) return os_error("inotify_add_watch", dir, err);
+        wds_.try_emplace(wd, dir, follow_link);  // one inode, one wd: the first path serves
+        return wd;
+      }
+    }
+    // Reading failed meanwhile (the descriptor is closed): the poller
+    // watches it instead.
+    return poll->add_dir(dir, follow_link);
   }
 
   void remove(int handle) override {

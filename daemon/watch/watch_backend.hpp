@@ -71,8 +71,9 @@ class Backend {
 /// The backend of this platform, reading on `io`: inotify, falling back to
 /// polling when reading it fails; polling where there is no inotify
 /// (HS_HAVE_INOTIFY 0) or none can be had (no instances left, logged).
-/// add_dir and remove may be called from another thread (TreeWatch's
-/// worker); events always run on the loop.
+/// add_dir and remove may be called from another thread (FileWatch's and
+/// TreeWatch's workers, which make every call that may block on a mount);
+/// events always run on the loop.
 Result<std::unique_ptr<Backend>> make_backend(boost::asio::io_context& io, Backend::OnEvents on_events);
 
 }  // namespace hs::daemon::watch

@@ -1,5 +1,5 @@
 // A thread for blocking work (the triggers' durable saves, checks and
-// posix_spawn; FileWatch's stat polling): jobs run one at a time, in the
+// posix_spawn; FileWatch's rounds: resolving, watching, polling): jobs run one at a time, in the
 // order posted, and each one's continuation runs on the event loop, so no
 // file system call blocks the loop (docs/PROTOCOL.md, "Limits").
 #pragma once

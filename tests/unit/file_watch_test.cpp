@@ -66,6 +66,13 @@ struct Fixture {
     io.run_for(400ms);
     dirty.clear();
   }
+  // set_interest, and waits until its watches are in place (a round on
+  // the watch's worker).
+  void interest(const std::string& key, std::vector<std::string> paths) {
+    bool ready = false;
+    fw.set_interest(key, std::move(paths), [&] { ready = true; });
+    REQUIRE(run_until([&] { return ready; }));
+  }
   void sync() {
     bool done = false;
     fw.sync([&] { done = true; });
@@ -84,7 +91,7 @@ TEST_CASE("file watch: every way a file changes marks its interest", "[file_watc
   const std::string f = d + "/AGENTS.md";
   hs::test::spit(f, "one\n");
   Fixture fx;
-  fx.fw.set_interest("codex", {f});
+  fx.interest("codex", {f});
   CHECK(fx.fw.info().at("paths").to_number<int64_t>() == 1);
   CHECK(fx.fw.info().at("polled").to_number<int64_t>() == 0);
 
@@ -147,12 +154,38 @@ TEST_CASE("file watch: every way a file changes marks its interest", "[file_watc
   }
 }
 
+TEST_CASE("file watch: a new path is watched off the loop, and not trusted before", "[file_watch]") {
+  TempDir t;
+  hs::test::spit(t / "f", "1");
+  Fixture fx;
+  bool ready = false;
+  fx.fw.set_interest("k", {t / "f"}, [&] { ready = true; });
+  // set_interest made no file system call: the worker resolves and
+  // watches, the loop applies its result.
+  CHECK_FALSE(ready);
+  CHECK(fx.fw.generation(t / "f") == 0);
+  REQUIRE(fx.run_until([&] { return ready; }));
+  CHECK(fx.fw.info().at("paths").to_number<int64_t>() == 1);
+#if HS_HAVE_INOTIFY
+  CHECK(fx.fw.generation(t / "f") != 0);
+#endif
+  // Another interest in a path already watched is ready without a round.
+  bool again = false;
+  fx.fw.set_interest("k2", {t / "f"}, [&] { again = true; });
+  CHECK(fx.run_until([&] { return again; }, 1s));
+  hs::test::spit(t / "f", "2");
+  CHECK(fx.run_until([&] {
+    return std::count(fx.dirty.begin(), fx.dirty.end(), "k") != 0 &&
+           std::count(fx.dirty.begin(), fx.dirty.end(), "k2") != 0;
+  }));
+}
+
 #if HS_HAVE_INOTIFY  // a generation trusted from events: inotify only (polling trusts none)
 TEST_CASE("file watch: another file of a watched directory is not a change", "[file_watch]") {
   TempDir t;
   hs::test::spit(t / "tracked", "a");
   Fixture fx;
-  fx.fw.set_interest("k", {t / "tracked"});
+  fx.interest("k", {t / "tracked"});
   const uint64_t g = fx.fw.generation(t / "tracked");
   CHECK(g != 0);
   hs::test::spit(t / "other", "b");
@@ -175,7 +208,7 @@ TEST_CASE("file watch: a symlink is followed, and a retarget is a change", "[fil
   must(::symlink((t / "claude/skill-a").c_str(), (t / "codex/skill").c_str()));
   const std::string tracked = t / "codex/skill/SKILL.md";
   Fixture fx;
-  fx.fw.set_interest("codex", {tracked});
+  fx.interest("codex", {tracked});
 
   // The link's target changes.
   hs::test::spit(t / "claude/skill-a/SKILL.md", "a2\n");
@@ -232,7 +265,7 @@ TEST_CASE("file watch: sync() returns after every earlier event was read", "[fil
   TempDir t;
   hs::test::spit(t / "f", "1");
   Fixture fx;
-  fx.fw.set_interest("k", {t / "f"});
+  fx.interest("k", {t / "f"});
   for (int i = 0; i < 50; ++i) {
     const uint64_t before = fx.fw.generation(t / "f");
     REQUIRE(before != 0);
@@ -251,11 +284,11 @@ TEST_CASE("file watch: releasing interests releases the watches", "[file_watch]"
   hs::test::spit(t / "a/1", "1");
   hs::test::spit(t / "a/2", "2");
   Fixture fx;
-  fx.fw.set_interest("x", {t / "a/1", t / "a/2"});
-  fx.fw.set_interest("y", {t / "a/2"});
+  fx.interest("x", {t / "a/1", t / "a/2"});
+  fx.interest("y", {t / "a/2"});
   CHECK(fx.fw.info().at("paths").to_number<int64_t>() == 2);
   CHECK(fx.fw.info().at("watches").to_number<int64_t>() > 0);
-  fx.fw.set_interest("x", {t / "a/1"});
+  fx.interest("x", {t / "a/1"});
   CHECK(fx.fw.info().at("paths").to_number<int64_t>() == 2);
   fx.fw.drop_interest("y");
   CHECK(fx.fw.info().at("paths").to_number<int64_t>() == 1);
@@ -273,7 +306,7 @@ TEST_CASE("file watch: past --max-watches, paths are polled and changes still se
   cfg.max_watches = 1;  // "/" only: everything below is polled
   cfg.poll_every = 200ms;
   Fixture fx(cfg);
-  fx.fw.set_interest("k", {t / "f"});
+  fx.interest("k", {t / "f"});
   CHECK(fx.fw.info().at("polled").to_number<int64_t>() == 1);
   CHECK(fx.fw.info().at("paths").to_number<int64_t>() == 0);
   CHECK(fx.fw.generation(t / "f") == 0);  // never trusted without a stat
@@ -296,12 +329,12 @@ TEST_CASE("file watch: a path whose watches come free again is watched again", "
   {
     // How many directories one of them needs.
     Fixture probe;
-    probe.fw.set_interest("a", {t / "a/f"});
+    probe.interest("a", {t / "a/f"});
     cfg.max_watches = static_cast<size_t>(probe.fw.info().at("watches").to_number<int64_t>());
   }
   Fixture fx(cfg);
-  fx.fw.set_interest("a", {t / "a/f"});
-  fx.fw.set_interest("b", {t / "b/f"});
+  fx.interest("a", {t / "a/f"});
+  fx.interest("b", {t / "b/f"});
   CHECK(fx.fw.info().at("polled").to_number<int64_t>() == 1);
   fx.fw.drop_interest("a");
   CHECK(fx.run_until([&] { return fx.fw.info().at("polled").to_number<int64_t>() == 0; }));
@@ -333,8 +366,8 @@ TEST_CASE("file watch: a real queue overflow marks every path, even one whose ev
   hs::test::spit(t / "tracked", "1");
   hs::test::spit(t / "flood/tracked2", "1");
   Fixture fx;
-  fx.fw.set_interest("a", {t / "tracked"});
-  fx.fw.set_interest("b", {t / "flood/tracked2"});
+  fx.interest("a", {t / "tracked"});
+  fx.interest("b", {t / "flood/tracked2"});
   const uint64_t g = fx.fw.generation(t / "tracked");
   // Each new file is one IN_CREATE (and no other event: created, not written).
   for (long i = 0; i <= max_events; ++i) {
