@@ -8,10 +8,14 @@
 #include <boost/asio/post.hpp>
 #include <cerrno>
 #include <ctime>
+#include <memory>
+#include <optional>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/sha256.hpp"
 #include "common/unique_fd.hpp"
 
 namespace hs::daemon::watch {
@@ -24,8 +28,9 @@ constexpr int64_t kRacyNs = 100'000'000;
 // tell: kClosedWrite.
 constexpr std::chrono::milliseconds kQuiet{250};
 constexpr int64_t kQuietNs = 250'000'000;
-
-
+// A racy file up to this size has its content kept (as a digest) when it
+// is first listed; a larger one is reported at the next scan, changed or not.
+constexpr int64_t kDigestMax = int64_t{1} << 20;
 
 int64_t ns_of(const struct timespec& t) { return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; }
 
@@ -58,6 +63,9 @@ struct PollBackend::Entry {
   int64_t ctime = 0;
   bool racy = false;     // listed within a clock tick of a change: may hide one
   bool pending = false;  // a change reported, not yet as complete (not quiet)
+  // Of a racy regular file: its content's digest, taken after the stat above
+  // (racy_digest); a scan that finds the same stat compares it instead.
+  std::optional<std::string> digest;
 
   // A directory entry changes with what is in it (its times, size, links):
   // that is its own watch's business, as with inotify; only what the
@@ -79,12 +87,37 @@ struct PollBackend::Dir {
 
 namespace {
 
+// The SHA-256 of `path`'s content, if it is still the regular file `e`
+// describes before and after the read (no change in between that a stat
+// shows); nullopt otherwise, or when it cannot be read or is too large.
+// Read after `e` was taken: a change after `e` that no stat can show (same
+// clock tick, same size) is either in the digest, or after it, where a
+// later digest differs.
+std::optional<std::string> racy_digest(const std::string& path, const PollBackend::Entry& e) {
+  if (!S_ISREG(e.mode) || e.size > kDigestMax) return std::nullopt;
+  auto same = [&](int fd) {
+    struct stat st {};
+    return ::fstat(fd, &st) == 0 && st.st_dev == e.dev && st.st_ino == e.ino && st.st_size == e.size &&
+           ns_of(st.st_mtim) == e.mtime && ns_of(st.st_ctim) == e.ctime;
+  };
+  auto f = FileSha256::open(path);
+  if (!f || !same(f->fd())) return std::nullopt;
+  std::vector<unsigned char> buf(64 * 1024);
+  while (!f->done()) {
+    auto n = f->step(std::span(buf), buf.size());
+    if (!n) return std::nullopt;
+  }
+  if (!same(f->fd())) return std::nullopt;
+  return f->hex();
+}
+
 // The events of one directory's scan: `d` holds what was reported (it is
 // updated), `now` what is there. A change is reported when first seen
 // (kEntry, as inotify's IN_MODIFY) and, once quiet (its ctime kQuiet old:
-// no write since), as complete (kEntry | kClosedWrite); one found quiet
-// already is reported once, complete. A removal at once. `soon`: a change
-// waits to be quiet.
+// no write since), as complete (kEntry | kClosedWrite, with kSettled when
+// nothing changed since it was first seen); one found quiet already is
+// reported once, complete. A removal at once. `soon`: a change waits to be
+// quiet.
 void diff(PollBackend::Dir& d, PollBackend::Dir& now, int64_t started, std::vector<OwnedEvent>& out, bool& soon) {
   using B = Backend;
   for (auto it = d.entries.begin(); it != d.entries.end();) {
@@ -96,24 +129,44 @@ void diff(PollBackend::Dir& d, PollBackend::Dir& now, int64_t started, std::vect
     }
   }
   for (auto& [name, n] : now.entries) {
-    auto it = d.entries.find(name);
-    const bool fresh = it == d.entries.end();
-    if (!fresh && it->second.same(n) && !it->second.racy && !it->second.pending) continue;
-    PollBackend::Entry& was = fresh ? d.entries[name] : it->second;
     // A directory's ctime moves with what is made in it: it is never
     // waited for (made, replaced or chmod'ed: one event).
     const bool quiet = S_ISDIR(n.mode) || n.ctime < started - kQuietNs;
-    if (quiet) {
+    auto it = d.entries.find(name);
+    const bool fresh = it == d.entries.end();
+    if (!fresh && it->second.same(n)) {
+      PollBackend::Entry& was = it->second;
+      // The stat the same: unchanged, unless it was racy (taken within a
+      // tick of its ctime: a change in that tick keeping the size does not
+      // show), where the content decides. Once the clock is past that
+      // tick, a later change shows in the stat.
+      if (!was.racy || (was.digest && racy_digest(d.path + "/" + name, n) == was.digest)) {
+        if (was.racy && n.ctime < started - kRacyNs) {
+          was.racy = false;
+          was.digest.reset();
+        }
+        if (!was.pending) continue;
+        if (!quiet) {
+          soon = true;
+          continue;
+        }
+        // Complete now, and nothing changed since it was reported: a reader
+        // of changes has seen it (a trigger would run twice for one write).
+        out.push_back(OwnedEvent{d.handle, B::kEntry | B::kClosedWrite | B::kSettled, name, S_ISDIR(n.mode)});
+        was.pending = false;
+        continue;
+      }
+    }
+    PollBackend::Entry& was = fresh ? d.entries[name] : it->second;
+    was = n;
+    if (quiet) {  // older than a tick: not racy
       out.push_back(OwnedEvent{d.handle, B::kEntry | B::kClosedWrite, name, S_ISDIR(n.mode)});
-      was = n;
-      was.racy = false;  // quiet is older than a tick
       continue;
     }
-    if (fresh || !was.pending || !was.same(n)) {
-      out.push_back(OwnedEvent{d.handle, B::kEntry, name, S_ISDIR(n.mode)});
-    }
-    was = n;
+    out.push_back(OwnedEvent{d.handle, B::kEntry, name, S_ISDIR(n.mode)});
     was.pending = true;  // reported complete once quiet
+    was.racy = n.ctime >= started - kRacyNs;
+    if (was.racy) was.digest = racy_digest(d.path + "/" + name, n);
     soon = true;
   }
 }
@@ -197,7 +250,10 @@ Status PollBackend::adopt(int handle, const std::string& dir, bool follow_link) 
   auto d = list(dir, follow_link, err);
   if (!d) return os_error("opendir", dir, err);
   d->handle = handle;
-  for (auto& [name, e] : d->entries) e.racy = !S_ISDIR(e.mode) && e.ctime >= started - kRacyNs;
+  for (auto& [name, e] : d->entries) {
+    e.racy = !S_ISDIR(e.mode) && e.ctime >= started - kRacyNs;
+    if (e.racy) e.digest = racy_digest(dir + "/" + name, e);
+  }
   std::lock_guard lk(mu_);
   dirs_[handle] = std::move(d);
   return {};

@@ -10,12 +10,19 @@
 // - which change it was: a change is reported when a scan first sees it
 //   (kEntry, as IN_MODIFY), and again as complete (kEntry | kClosedWrite,
 //   as IN_CLOSE_WRITE) once it is quiet, its ctime 250 ms old (a scan
-//   comes again that soon); one already quiet is reported once, complete;
+//   comes again that soon), with kSettled when nothing changed in between
+//   (a reader of changes has had it); one already quiet is reported once,
+//   complete;
 // - what a directory entry's own times, size and links say: ignored, as
 //   inotify does (the change is inside it: its own watch's business);
 // - a change within one tick of the file system's clock that keeps the
-//   size: a file first listed with a ctime that recent is reported at the
-//   next scan, changed or not (as git's racy index entries);
+//   size: a file first listed with a ctime that recent (racy, as git's
+//   index entries) has its content's digest kept, and a scan that finds its
+//   stat unchanged compares the content instead, until the clock has moved
+//   on; one that cannot be read, or is over 1 MiB, is reported at the next
+//   scan, changed or not. (Reporting every racy file was a change nobody
+//   made: a trigger ran again after its start-up run for a file edited
+//   while the daemon was down, or just before a trigger.set.)
 // - where a moved directory went: a directory that is no longer the one at
 //   its path, or is gone, is reported kSelf | kGone, and its handle ends.
 // request_cookie is answered after a whole scan that started after it: a

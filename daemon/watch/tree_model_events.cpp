@@ -54,7 +54,9 @@ void TreeModel::on_events(const std::vector<OwnedEvent>& events, TreeReport& out
     const std::vector<std::string> dirs = h->second;
     for (const auto& dir : dirs) {
       if (!dirs_.count(dir)) continue;
-      if ((e.what & Backend::kEntry) != 0) {
+      if ((e.what & Backend::kSettled) != 0) {
+        // Reported when the poll first saw it; only complete now.
+      } else if ((e.what & Backend::kEntry) != 0) {
         on_entry(dir, e, out);
       } else if ((e.what & Backend::kSelf) != 0) {
         // Its parent's event (or its root's anchor) says the rest.

@@ -33,6 +33,12 @@ class Backend {
     // cannot leaves them out):
     kClosedWrite = 1u << 5,  // a writer closed it: what it wrote is complete
     kMovedIn = 1u << 6,      // it was renamed into the directory
+    // With kClosedWrite, from a polling backend: nothing changed since the
+    // entry was reported (kEntry, when a scan first saw the change); it is
+    // complete only now. A reader of content (StateWatch) reads it now; a
+    // reader of changes (TreeModel) has had it: inotify's IN_MODIFY and
+    // IN_CLOSE_WRITE of one write come together, polling's a scan apart.
+    kSettled = 1u << 7,
   };
   struct Event {
     int handle = -1;

@@ -8,13 +8,9 @@ import os
 import signal
 import time
 
-import pytest
-from conftest import PORTABLE
 from trigger_support import runs_of, set_recorder, settled, stdin_of, trigger, wait_until, write
 
 
-@pytest.mark.xfail(PORTABLE, strict=False,
-                   reason="open bug: on the polling backend the trigger runs more than once after a restart (issue 18 note)")
 def test_an_edit_made_while_the_daemon_was_down_runs_once_after_it_starts(start, tmp):
     d = start()
     c = d.client()
@@ -71,8 +67,6 @@ def test_a_run_cut_short_by_shutdown_runs_again_after_the_start(start, tmp):
     c.call("trigger.pause", {"name": "s"})
 
 
-@pytest.mark.xfail(PORTABLE, strict=False,
-                   reason="open bug: on the polling backend the trigger runs more than once after a restart (issue 18 note)")
 def test_pause_survives_a_restart(start, tmp):
     d = start()
     c = d.client()
