@@ -24,6 +24,17 @@ def poll(pred, timeout=10.0):
         time.sleep(0.01)
 
 
+def their_save(path):
+    """The text of another writer's save of state.json with a target
+    "theirs" added, and where its first half ends."""
+    with open(path, encoding="utf-8") as f:
+        doc = json.load(f)
+    doc["targets"]["theirs"] = {"last_sync": "2024-01-01T00:00:00", "status": "success", "scope": "all",
+                                "file_hashes": {}}
+    text = json.dumps(doc, indent=2)
+    return text, len(text) // 2
+
+
 @pytest.mark.parametrize("close", [True, False], ids=["closed", "left-open"])
 def test_a_save_in_two_halves_loses_nothing(daemon, close):
     path = os.path.join(daemon.state_dir, "state.json")
@@ -48,12 +59,7 @@ def test_a_save_in_two_halves_loses_nothing(daemon, close):
     t = threading.Thread(target=recorder)
     t.start()
     try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
-        doc["targets"]["theirs"] = {"last_sync": "2024-01-01T00:00:00", "status": "success", "scope": "all",
-                                    "file_hashes": {}}
-        text = json.dumps(doc, indent=2)
-        half = len(text) // 2
+        text, half = their_save(path)
         f = open(path, "w", encoding="utf-8")  # truncates, as `>` does
         f.write(text[:half])
         f.flush()
@@ -106,12 +112,7 @@ def test_a_change_sent_once_the_save_is_complete_is_applied(daemon, how):
     path = os.path.join(daemon.state_dir, "state.json")
     c = daemon.client(timeout=30)
     c.call("state.record", record_params("mine"))
-    with open(path, encoding="utf-8") as f:
-        doc = json.load(f)
-    doc["targets"]["theirs"] = {"last_sync": "2024-01-01T00:00:00", "status": "success", "scope": "all",
-                                "file_hashes": {}}
-    text = json.dumps(doc, indent=2)
-    half = len(text) // 2
+    text, half = their_save(path)
     with open(path, "w", encoding="utf-8") as f:  # truncates, as `>` does
         f.write(text[:half])
         f.flush()
