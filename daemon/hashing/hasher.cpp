@@ -8,6 +8,10 @@
 #include <cassert>
 #include <ctime>
 #include <exception>
+#include <memory>
+#include <span>
+#include <string>
+#include <system_error>
 
 #include "common/log.hpp"
 #include "common/sha256.hpp"
@@ -107,10 +111,25 @@ struct Hasher::Job {
 
 size_t Hasher::default_workers() { return std::max<size_t>(std::thread::hardware_concurrency(), 2); }
 
-Hasher::Hasher(size_t workers, size_t chunk_bytes) : chunk_(std::max<size_t>(chunk_bytes, 1)) {
-  workers = std::max<size_t>(workers, 1);
-  threads_.reserve(workers);
-  for (size_t i = 0; i < workers; ++i) threads_.emplace_back([this] { work(); });
+Hasher::Hasher(size_t workers, size_t chunk_bytes)
+    : chunk_(std::max<size_t>(chunk_bytes, 1)), workers_(std::max<size_t>(workers, 1)) {}
+
+void Hasher::start_locked() {
+  // The workers start with the first job, not with the daemon: a cold
+  // start (a client spawning the daemon for one ping) pays for no thread
+  // it does not use; docs/PERFORMANCE.md, "hsctl cold start". Fewer than
+  // asked for is fine; none at all fails the job's submit.
+  if (!threads_.empty()) return;
+  threads_.reserve(workers_);
+  for (size_t i = 0; i < workers_; ++i) {
+    try {
+      threads_.emplace_back([this] { work(); });
+    } catch (const std::system_error& e) {
+      log::error(std::string("hashing: cannot start a worker thread: ") + e.what());
+      if (threads_.empty()) throw;
+      break;
+    }
+  }
 }
 
 Hasher::~Hasher() {
@@ -162,6 +181,7 @@ void Hasher::submit_stats(const void* owner, CancelToken cancel, std::shared_ptr
 void Hasher::enqueue(std::unique_ptr<Job> job) {
   const void* owner = job->owner;
   std::lock_guard lk(mu_);
+  start_locked();
   owners_[owner].jobs.push_back(std::move(job));
   maybe_queue(owner);
 }
@@ -215,7 +235,12 @@ void Hasher::deliver(Job& job) {
 }
 
 void Hasher::work() {
-  std::vector<unsigned char> buf(std::min(chunk_, kMaxBuffer));
+  // Not zeroed: read() fills what is used. Zeroing a megabyte per worker
+  // was about half of the daemon's CPU time in a cold start (when workers
+  // started with the daemon), faulting in pages a small file never uses.
+  const size_t buf_size = std::min(chunk_, kMaxBuffer);
+  const auto buf_mem = std::make_unique_for_overwrite<unsigned char[]>(buf_size);
+  const std::span<unsigned char> buf(buf_mem.get(), buf_size);
   std::vector<std::unique_ptr<Job>> answers;
   std::unique_lock lk(mu_);
   for (;;) {

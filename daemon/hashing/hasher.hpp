@@ -110,7 +110,8 @@ class Hasher {
   /// Running jobs stop after their current slice. Safe from any thread.
   void cancel_all();
 
-  size_t workers() const { return threads_.size(); }
+  /// The worker threads asked for (they start with the first job).
+  size_t workers() const { return workers_; }
   /// The most workers seen in one job at once (tests, benchmarks).
   size_t peak_parallel() const { return peak_.load(std::memory_order_relaxed); }
 
@@ -124,6 +125,9 @@ class Hasher {
   };
 
   void work();
+  /// Under mu_: starts the workers if none runs yet; throws
+  /// std::system_error when not one can be started.
+  void start_locked();
   /// Takes mu_: puts `job` last in its owner's queue.
   void enqueue(std::unique_ptr<Job> job);
   /// Under mu_: queues `owner` for a worker if its front job has a slice
@@ -138,6 +142,7 @@ class Hasher {
   static void deliver(Job& job);
 
   const size_t chunk_;
+  const size_t workers_;
   std::mutex mu_;
   std::condition_variable ready_;
   // Owners with a slice to give (or an answer to send), in turn order.

@@ -1,6 +1,8 @@
 #include "daemon/watch/tree_watch.hpp"
 
 #include <boost/asio/post.hpp>
+#include <string>
+#include <system_error>
 
 #include "common/log.hpp"
 #include "daemon/watch/tree_scan.hpp"
@@ -20,8 +22,9 @@ TreeWatch::TreeWatch(asio::io_context& io, Config cfg, OnChange on_change)
   // The backend is only used from the worker from here on (add_dir,
   // remove, events_unreliable only read its descriptor's number), except
   // request_cookie and stop, on the loop; stop() joins the worker first.
+  // The worker starts with the first job (post_work): a daemon with no
+  // trigger runs no thread for them.
   model_ = std::make_unique<TreeModel>(backend_.get(), cfg_.max_watches);
-  worker_ = std::thread([this] { work(); });
 }
 
 TreeWatch::~TreeWatch() { stop(); }
@@ -30,12 +33,14 @@ void TreeWatch::stop() {
   if (stopped_) return;
   stopped_ = true;
   *alive_ = false;
+  std::thread worker;
   {
     std::lock_guard lk(mu_);
     quit_ = true;
+    worker = std::move(worker_);
   }
   cv_.notify_one();
-  if (worker_.joinable()) worker_.join();
+  if (worker.joinable()) worker.join();
   model_->release_all();
   if (backend_) backend_->stop();
   // A sync waiting for a cookie that will never come is answered now.
@@ -51,9 +56,26 @@ void TreeWatch::post_work(std::function<void()> job) {
   {
     std::lock_guard lk(mu_);
     if (quit_) return;
-    jobs_.push_back(std::move(job));
+    if (start_locked()) {
+      jobs_.push_back(std::move(job));
+      cv_.notify_one();
+      return;
+    }
   }
-  cv_.notify_one();
+  // No thread (the process is at its thread limit): the job runs here, on
+  // the loop, rather than never; nothing else touches the model meanwhile.
+  job();
+}
+
+bool TreeWatch::start_locked() {
+  if (worker_.joinable()) return true;
+  try {
+    worker_ = std::thread([this] { work(); });
+    return true;
+  } catch (const std::system_error& e) {
+    log::error(std::string("trigger watch: cannot start its thread: ") + e.what() + "; its work runs on the event loop");
+    return false;
+  }
 }
 
 void TreeWatch::to_loop(std::function<void()> fn) {

@@ -66,6 +66,9 @@ class TreeWatch {
 
  private:
   void post_work(std::function<void()> job);
+  /// Under mu_: starts the worker if it is not running yet; false when it
+  /// cannot be started.
+  bool start_locked();
   void to_loop(std::function<void()> fn);
   void work();
   void deliver(TreeReport report);

@@ -1,38 +1,63 @@
 #include "daemon/watch/worker.hpp"
 
 #include <boost/asio/post.hpp>
+#include <string>
+#include <system_error>
+
+#include "common/log.hpp"
 
 namespace hs::daemon::watch {
 
-Worker::Worker(boost::asio::io_context& io) : io_(io) {
-  thread_ = std::thread([this] { work(); });
-}
+Worker::Worker(boost::asio::io_context& io) : io_(io) {}
 
 Worker::~Worker() { stop(); }
 
 void Worker::stop() {
   *alive_ = false;
+  std::thread t;
   {
     std::lock_guard lk(mu_);
     quit_ = true;
+    t = std::move(thread_);
   }
   cv_.notify_one();
-  if (thread_.joinable()) thread_.join();
+  if (t.joinable()) t.join();
 }
 
 void Worker::post(std::function<void()> blocking, std::function<void()> then) {
+  std::function<void()> job = [this, blocking = std::move(blocking), then = std::move(then), alive = alive_] {
+    blocking();
+    if (!then) return;
+    boost::asio::post(io_, [then, alive] {
+      if (*alive) then();
+    });
+  };
   {
     std::lock_guard lk(mu_);
     if (quit_) return;
-    jobs_.push_back([this, blocking = std::move(blocking), then = std::move(then), alive = alive_] {
-      blocking();
-      if (!then) return;
-      boost::asio::post(io_, [then, alive] {
-        if (*alive) then();
-      });
-    });
+    if (start_locked()) {
+      jobs_.push_back(std::move(job));
+      cv_.notify_one();
+      return;
+    }
   }
-  cv_.notify_one();
+  // No thread (the process is at its thread limit): the job runs here, on
+  // the loop, rather than never, and the next post tries again.
+  job();
+}
+
+bool Worker::start_locked() {
+  // The thread starts with the first job, not with the daemon: a cold
+  // start (a client spawning the daemon for one call) pays for no thread
+  // it does not use; docs/PERFORMANCE.md, "hsctl cold start".
+  if (thread_.joinable()) return true;
+  try {
+    thread_ = std::thread([this] { work(); });
+    return true;
+  } catch (const std::system_error& e) {
+    log::error(std::string("cannot start a worker thread: ") + e.what() + "; its job runs on the event loop");
+    return false;
+  }
 }
 
 void Worker::work() {

@@ -30,6 +30,9 @@ class Worker {
   void stop();
 
  private:
+  /// Under mu_: starts the thread if it is not running yet; false when it
+  /// cannot be started.
+  bool start_locked();
   void work();
 
   boost::asio::io_context& io_;

@@ -409,3 +409,24 @@ def test_a_passed_in_socket_without_a_path_is_a_usage_error_not_an_unsafe_dir(tm
     assert r.returncode == 64, r.stderr
     assert "not a Unix socket with a path" in r.stderr and "0700" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_worker_threads_start_with_their_first_job(daemon, tmp):
+    """A daemon started for one call (hsctl's cold start) starts no hashing,
+    watching or trigger thread it does not use: each starts with its first
+    job (docs/PERFORMANCE.md, "hsctl cold start")."""
+    def threads():
+        return len(os.listdir("/proc/%d/task" % daemon.proc.pid))
+
+    c = daemon.client()
+    c.call("daemon.ping")
+    idle = threads()
+    path = os.path.join(tmp, "f")
+    with open(path, "w") as f:
+        f.write("x\n")
+    assert c.call("hash.files", {"paths": [path]}) == {path: hashlib.sha256(b"x\n").hexdigest()}
+    hashing = threads()
+    assert hashing > idle, (idle, hashing)
+    c.call("trigger.set", {"name": "t", "watch": [tmp], "command": ["/bin/true"]})
+    assert threads() > hashing, hashing
+    c.close()
