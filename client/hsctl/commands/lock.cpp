@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cmath>
 #include <boost/json.hpp>
 #include <cstring>
 #include <iostream>
@@ -154,8 +153,11 @@ Action setup_lock(CLI::App& sub, Context& ctx) {
   return [&ctx, a]() -> int {
     auto* c = ctx.client();
     if (c == nullptr) return ctx.last_error_code();
+    // Rounded to the nearest ms by hand (wait_s is in [0, 1e9], checked
+    // above): std::llround is hsctl's one use of libm, a shared library
+    // loaded, relocated and resolved at every start for it.
     const int64_t wait_ms =
-        a->wait_s < 0 ? harnesssync::kWaitForever : static_cast<int64_t>(std::llround(a->wait_s * 1000));
+        a->wait_s < 0 ? harnesssync::kWaitForever : static_cast<int64_t>(a->wait_s * 1000 + 0.5);
     auto r = c->lock_acquire(a->name, wait_ms, a->coalesce);
     if (!r) {
       const auto& e = r.error();
