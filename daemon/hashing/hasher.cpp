@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cerrno>
 #include <ctime>
 #include <exception>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "common/log.hpp"
 #include "common/sha256.hpp"
 #include "daemon/hashing/stat_cache.hpp"
+#include "daemon/watch/worker.hpp"
 
 namespace hs::daemon::hashing {
 namespace {
@@ -122,14 +124,11 @@ void Hasher::start_locked() {
   if (!threads_.empty()) return;
   threads_.reserve(workers_);
   for (size_t i = 0; i < workers_; ++i) {
-    try {
-      threads_.emplace_back([this] { work(); });
-    } catch (const std::system_error& e) {
-      log::error(std::string("hashing: cannot start a worker thread: ") + e.what());
-      if (threads_.empty()) throw;
-      break;
-    }
+    std::thread t;
+    if (!watch::start_once(t, [this] { work(); }, "a hashing worker")) break;
+    threads_.push_back(std::move(t));
   }
+  if (threads_.empty()) throw std::system_error(EAGAIN, std::generic_category(), "no hashing thread could start");
 }
 
 Hasher::~Hasher() {

@@ -1,11 +1,10 @@
 #include "daemon/watch/tree_watch.hpp"
 
 #include <boost/asio/post.hpp>
-#include <string>
-#include <system_error>
 
 #include "common/log.hpp"
 #include "daemon/watch/tree_scan.hpp"
+#include "daemon/watch/worker.hpp"
 
 namespace hs::daemon::watch {
 namespace asio = boost::asio;
@@ -67,16 +66,7 @@ void TreeWatch::post_work(std::function<void()> job) {
   job();
 }
 
-bool TreeWatch::start_locked() {
-  if (worker_.joinable()) return true;
-  try {
-    worker_ = std::thread([this] { work(); });
-    return true;
-  } catch (const std::system_error& e) {
-    log::error(std::string("trigger watch: cannot start its thread: ") + e.what() + "; its work runs on the event loop");
-    return false;
-  }
-}
+bool TreeWatch::start_locked() { return start_once(worker_, [this] { work(); }, "the trigger watch"); }
 
 void TreeWatch::to_loop(std::function<void()> fn) {
   asio::post(io_, [alive = alive_, fn = std::move(fn)] {

@@ -46,18 +46,22 @@ void Worker::post(std::function<void()> blocking, std::function<void()> then) {
   job();
 }
 
+bool start_once(std::thread& t, std::function<void()> body, std::string_view what) {
+  if (t.joinable()) return true;
+  try {
+    t = std::thread(std::move(body));
+    return true;
+  } catch (const std::system_error& e) {
+    log::error("cannot start " + std::string(what) + "'s thread: " + e.what());
+    return false;
+  }
+}
+
 bool Worker::start_locked() {
   // The thread starts with the first job, not with the daemon: a cold
   // start (a client spawning the daemon for one call) pays for no thread
   // it does not use; docs/PERFORMANCE.md, "hsctl cold start".
-  if (thread_.joinable()) return true;
-  try {
-    thread_ = std::thread([this] { work(); });
-    return true;
-  } catch (const std::system_error& e) {
-    log::error(std::string("cannot start a worker thread: ") + e.what() + "; its job runs on the event loop");
-    return false;
-  }
+  return start_once(thread_, [this] { work(); }, "a worker");
 }
 
 void Worker::work() {

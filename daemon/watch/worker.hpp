@@ -10,9 +10,15 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <thread>
 
 namespace hs::daemon::watch {
+
+/// Starts `t` running `body` unless it runs already. False when the OS
+/// refuses a thread (the process is at its limit), logged as `what`'s: the
+/// caller then does the work some other way rather than never.
+bool start_once(std::thread& t, std::function<void()> body, std::string_view what);
 
 class Worker {
  public:
