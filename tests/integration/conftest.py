@@ -229,6 +229,13 @@ def daemon(start):
     return start()
 
 
+def gave_up(resp):
+    """The daemon's answer when another writer's saves landed at every one of
+    its tries (docs/STATE.md, "A conflict"): code 1, nothing applied."""
+    err = resp.get("error")
+    return err is not None and err["code"] == 1 and "changed by another process at every try" in err["message"]
+
+
 def record_params(target, hashes=None, synced=1, skipped=0, failed=0, **extra):
     p = {"target": target, "scope": "all", "file_hashes": hashes or {}, "synced": synced,
          "skipped": skipped, "failed": failed}

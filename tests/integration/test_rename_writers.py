@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import record_params
+from conftest import gave_up, record_params
 
 
 def load_state(path):
@@ -52,13 +52,6 @@ def manager_save(state_dir, marker, mine=()):
         tmp = f.name
     os.replace(tmp, path)
     return window
-
-
-def gave_up(resp):
-    """The daemon's answer when another writer's saves landed at every one of
-    its tries (docs/STATE.md, "A conflict"): code 1, nothing applied."""
-    err = resp.get("error")
-    return err is not None and err["code"] == 1 and "changed by another process at every try" in err["message"]
 
 
 def traced(pid, *strace_args):
