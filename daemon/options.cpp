@@ -64,6 +64,9 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
                  "Write READY (or ERROR <reason>) to this fd when start-up ends (for clients that start the daemon)")
       ->check(CLI::Range(0, 1 << 20))
       ->type_name("FD");
+  app.add_flag("--detach", o.detach,
+               "Fork at start: this process exits 0 at once and the daemon runs on in a process group of its "
+               "own, not the starter's child (for clients that start the daemon; with --ready-fd)");
   app.add_option("--schema", o.schema,
                  "State file layout: 1 (version 1) or 2 (version 2 with accounts, as HarnessSync 0.1.4 "
                  "writes); default $HARNESSSYNC_SCHEMA, else 2")

@@ -19,6 +19,10 @@ struct Options {
   /// Readiness pipe for clients that start the daemon: "READY\n" is written
   /// once it listens, or "ERROR <reason>\n" when start-up fails; then closed.
   int ready_fd = -1;
+  /// Fork first thing: the process started exits 0 at once, and the daemon
+  /// runs on in a process group of its own, nobody's child (a client that
+  /// starts it with posix_spawn need not fork twice).
+  bool detach = false;
   /// The state file's layout (STATE.md "Layout 2"): 1 or 2. One rule,
   /// whoever starts the daemon: --schema, else $HARNESSSYNC_SCHEMA, else 2
   /// (HarnessSync 0.1.4's); clients never choose it for the user.

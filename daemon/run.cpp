@@ -12,7 +12,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
 #include <cerrno>
+#include <cstring>
 #include <memory>
+#include <string>
 
 #include "common/clock.hpp"
 #include "common/log.hpp"
@@ -269,6 +271,15 @@ int run(const Options& opts) {
   // Set before anything can fail, so that a failure report to a readiness
   // pipe whose reader went away costs EPIPE, not the process.
   ::signal(SIGPIPE, SIG_IGN);
+  if (opts.detach) {
+    // First thing, while this process has one thread and little memory to
+    // copy. The child keeps every descriptor (the readiness pipe too); the
+    // starter reaps the parent, which exits at once.
+    const pid_t pid = ::fork();
+    if (pid < 0) return fail(opts, exit_code::os_error, std::string("cannot detach: fork: ") + std::strerror(errno));
+    if (pid > 0) ::_exit(exit_code::ok);
+    ::setpgid(0, 0);  // leads its own group: kill -- -PID stops it alone
+  }
   auto dir = resolve_state_dir(opts.state_dir);
   if (!dir) return fail(opts, exit_code::usage, "cannot find the state dir: " + dir.error().message());
   auto socket_path = resolve_socket_path(opts.socket, *dir);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <spawn.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -24,28 +25,6 @@ namespace {
 
 Error spawn_error(Error::Kind kind, std::string message) { return make_error(kind, std::move(message)); }
 
-// The forked child reports a failed exec with this line and its errno in
-// decimal: formatting the reason (strerror) is not async-signal-safe, so the
-// parent does it.
-constexpr char kExecFailed[] = "EXEC-ERRNO ";
-
-// Writes "EXEC-ERRNO <err>\n" to fd with async-signal-safe calls only.
-void write_exec_errno(int fd, int err) {
-  char buf[sizeof kExecFailed + 16];
-  size_t n = 0;
-  for (const char* p = kExecFailed; *p != '\0'; ++p) buf[n++] = *p;
-  char digits[12];
-  size_t d = 0;
-  unsigned v = err < 0 ? 0u : static_cast<unsigned>(err);
-  do {
-    digits[d++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0 && d < sizeof digits);
-  while (d > 0) buf[n++] = digits[--d];
-  buf[n++] = '\n';
-  [[maybe_unused]] ssize_t w = ::write(fd, buf, n);
-}
-
 // The spawn lock serialises starters: whoever holds it is the only one that
 // may unlink the socket or start a daemon. Released when the fd closes.
 Result<hs::UniqueFd> take_spawn_lock(const std::string& path, Deadline deadline) {
@@ -64,7 +43,7 @@ Result<hs::UniqueFd> take_spawn_lock(const std::string& path, Deadline deadline)
 }
 
 // harnesssyncd next to this program (so a build tree or an install prefix
-// uses its own daemon), else the name alone for execvp's $PATH search.
+// uses its own daemon), else the name alone for posix_spawnp's $PATH search.
 std::string find_daemon(const std::string& configured) {
   if (!configured.empty()) return configured;
   char self[PATH_MAX];
@@ -110,69 +89,71 @@ int above_stdio(int fd) {
   return moved;
 }
 
-// Starts the daemon as a grandchild in a process group of its own: not our
-// child (no zombie, outlives us), out of reach of the signals a terminal
-// sends to our job (^C, ^Z, a hangup), stdio to the log.
+// Starts the daemon with `--detach`: the process we start forks first
+// thing and exits, so the daemon is not our child (no zombie when it exits
+// while we live on, as a library's host may) and leads a process group of
+// its own (kill -- -PID stops it alone), out of reach of the signals a
+// terminal sends to our job (^C, ^Z, a hangup); stdio to the log.
+//
+// posix_spawn, not fork: it copies none of our page tables (vfork), and is
+// safe in a multithreaded host. The double fork it replaces (us, then an
+// intermediate child) cost about 1 ms of a 6 ms cold start; the daemon's
+// own fork, made before it has threads or much memory, costs a fraction of
+// that (docs/PERFORMANCE.md, "hsctl cold start").
 //
 // Not in a session of its own (setsid), though: a new session is a new
 // scheduler autogroup, and on a busy machine every wake-up of a process in
-// a fresh autogroup waits for the other groups' slices, so the fork, the
+// a fresh autogroup waits for the other groups' slices, so the spawn, the
 // exec and the daemon's start-up each waited milliseconds (8 ms of a 10 ms
-// cold start; docs/PERFORMANCE.md, "hsctl cold start"). In our session the
-// start runs in our group, which has the CPU we are not using while we
-// wait. A hangup of the terminal signals only its session leader and its
-// foreground process group, never this one.
+// cold start). In our session the start runs in our group, which has the
+// CPU we are not using while we wait. A hangup of the terminal signals only
+// its session leader and its foreground process group, never this one.
 Result<Done> start_daemon(const SpawnPlan& plan, const std::string& log_path) {
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) return errno_error(Error::Kind::spawn_failed, "pipe", errno);
   hs::UniqueFd rd(pipefd[0]), wr(above_stdio(pipefd[1]));
   const std::string daemon = find_daemon(plan.daemon_path);
-  const std::string ready_fd = "3";
-  // Everything the child needs is prepared before fork: after it, only
-  // async-signal-safe calls.
   std::vector<std::string> args = {daemon, "--state-dir", plan.state_dir, "--socket", plan.socket_path,
-                                   "--ready-fd", ready_fd};
+                                   "--ready-fd", "3", "--detach"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (log_fd < 0) log_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
-  log_fd = above_stdio(log_fd);
-  int null_fd = above_stdio(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  hs::UniqueFd log(above_stdio(log_fd));
+  hs::UniqueFd null(above_stdio(::open("/dev/null", O_RDONLY | O_CLOEXEC)));
 
-  pid_t child = ::fork();
-  if (child < 0) {
-    ::close(log_fd);
-    ::close(null_fd);
-    return errno_error(Error::Kind::spawn_failed, "fork", errno);
-  }
-  if (child == 0) {
-    ::setpgid(0, 0);
-    if (::fork() != 0) ::_exit(0);  // the grandchild is adopted by init
-    ::setpgid(0, 0);                // and leads its own group: kill -- -PID stops it alone
-    ::dup2(null_fd, 0);
-    ::dup2(log_fd, 1);
-    ::dup2(log_fd, 2);
-    ::dup2(wr.get(), 3);  // dup2 clears O_CLOEXEC on the new descriptor
-    ::execvp(argv[0], argv.data());
-    write_exec_errno(3, errno);
-    ::_exit(127);
-  }
-  ::close(log_fd);
-  ::close(null_fd);
+  // Every descriptor is 4 or above (above_stdio), so no dup2 below
+  // overwrites one that a later one copies; dup2 clears O_CLOEXEC on the
+  // copy, and the originals close at exec.
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  ::posix_spawn_file_actions_init(&actions);
+  ::posix_spawn_file_actions_adddup2(&actions, null.get(), 0);
+  ::posix_spawn_file_actions_adddup2(&actions, log.get(), 1);
+  ::posix_spawn_file_actions_adddup2(&actions, log.get(), 2);
+  ::posix_spawn_file_actions_adddup2(&actions, wr.get(), 3);
+  ::posix_spawnattr_init(&attr);
+  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  ::posix_spawnattr_setpgroup(&attr, 0);
+  pid_t child = -1;
+  // glibc reports a failed exec here, with its errno.
+  const int rc = ::posix_spawnp(&child, argv[0], &actions, &attr, argv.data(), environ);
+  ::posix_spawnattr_destroy(&attr);
+  ::posix_spawn_file_actions_destroy(&actions);
+  log.reset();
+  null.reset();
   wr.reset();  // only the daemon (and the child, until it exits) holds the write end now: EOF means it is gone
-  // The child is reaped after the daemon's word, not before: waiting for it
-  // first would put one more wake-up on the way to READY.
+  if (rc != 0) return errno_error(Error::Kind::spawn_failed, "harnesssyncd could not start: cannot run " + daemon, rc);
+  // The child exits once it has forked the daemon. It is reaped after the
+  // daemon's word, not before: waiting for it first would put one more
+  // wake-up on the way to READY.
   auto ready = read_ready_line(rd.get(), plan.deadline);
   int status = 0;
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
   HS_TRY_ASSIGN(const std::string line, std::move(ready));
   if (line == "READY") return Done{};
-  if (line.rfind(kExecFailed, 0) == 0) {
-    int err = std::atoi(line.c_str() + sizeof kExecFailed - 1);
-    return errno_error(Error::Kind::spawn_failed, "harnesssyncd could not start: cannot run " + daemon, err);
-  }
   if (line.rfind("ERROR ", 0) == 0) return spawn_error(Error::Kind::spawn_failed, "harnesssyncd could not start: " + line.substr(6));
   return spawn_error(Error::Kind::spawn_failed, "harnesssyncd exited during start-up; see " + log_path);
 }

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <cstdio>
 #include <cstring>
+#include <string>
 
 #include "harnesssync/client.hpp"
 #include "tests/catch.hpp"
@@ -114,10 +116,44 @@ TEST_CASE("client: a daemon that cannot start is reported with its own reason", 
   auto missing = Client::connect(o);
   REQUIRE_FALSE(missing);
   CHECK(missing.error().kind == Error::Kind::spawn_failed);
-  // The child reports exec's errno; the parent words it (strerror is not
-  // async-signal-safe, so the forked child must not call it).
+  // posix_spawnp reports exec's errno.
   CHECK(missing.error().message ==
         "harnesssyncd could not start: cannot run " + (dir / "no-such-daemon") + ": No such file or directory");
+}
+
+TEST_CASE("client: an autostarted daemon is not the caller's child and leads a process group of its own",
+          "[client]") {
+  hs::test::TempDir dir;
+  ClientOptions o;
+  o.state_dir = dir / "state";
+  o.socket_path = dir / "hs.sock";
+  o.daemon_path = HS_DAEMON;
+  auto c = Client::connect(o);
+  REQUIRE(c);
+  auto info = c->call("daemon.info", json::object{});
+  REQUIRE(info);
+  const auto pid = static_cast<pid_t>(info->as_object().at("pid").to_number<int64_t>());
+  // /proc/PID/stat: "pid (comm) state ppid pgrp ..."; comm has no ')' here.
+  const std::string proc = "/proc/" + std::to_string(pid) + "/stat";
+  auto fields = [&proc](char& state, int& ppid, int& pgrp) {
+    std::string stat;
+    try {
+      stat = hs::test::slurp(proc);
+    } catch (const std::exception&) {
+      return false;  // gone
+    }
+    return std::sscanf(stat.c_str() + stat.rfind(')') + 1, " %c %d %d", &state, &ppid, &pgrp) == 3;
+  };
+  int ppid = 0, pgrp = 0;
+  char state = 0;
+  REQUIRE(fields(state, ppid, pgrp));
+  CHECK(ppid != ::getpid());  // no zombie of ours when it exits
+  CHECK(pgrp == pid);         // ^C to our job does not reach it
+  REQUIRE(c->call("daemon.shutdown", json::object{}));
+  // Gone (or a zombie of whoever adopted it) before the dir is removed.
+  for (int i = 0; i < 1000 && ::access(proc.c_str(), F_OK) == 0 && fields(state, ppid, pgrp) && state != 'Z'; ++i) {
+    ::usleep(10000);
+  }
 }
 
 TEST_CASE("client: a full backlog is waited on, never taken for a connection", "[client]") {
