@@ -12,7 +12,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
 #include <cerrno>
-#include <cstring>
 #include <memory>
 #include <string>
 
@@ -276,7 +275,7 @@ int run(const Options& opts) {
     // copy. The child keeps every descriptor (the readiness pipe too); the
     // starter reaps the parent, which exits at once.
     const pid_t pid = ::fork();
-    if (pid < 0) return fail(opts, exit_code::os_error, std::string("cannot detach: fork: ") + std::strerror(errno));
+    if (pid < 0) return fail(opts, exit_code::os_error, "cannot detach: " + os_error("fork", "", errno).message());
     if (pid > 0) ::_exit(exit_code::ok);
     ::setpgid(0, 0);  // leads its own group: kill -- -PID stops it alone
   }
