@@ -236,6 +236,17 @@ def gave_up(resp):
     return err is not None and err["code"] == 1 and "changed by another process at every try" in err["message"]
 
 
+def record_retrying(client, params, pause=0.0):
+    """state.record, sent again while the daemon gives up (gave_up: nothing
+    applied, and a client asks again). Returns the answer that was not a
+    refusal, and how many refusals came before it."""
+    refused = 0
+    while gave_up(resp := client.request("state.record", params)):
+        refused += 1
+        time.sleep(pause)
+    return resp, refused
+
+
 def record_params(target, hashes=None, synced=1, skipped=0, failed=0, **extra):
     p = {"target": target, "scope": "all", "file_hashes": hashes or {}, "synced": synced,
          "skipped": skipped, "failed": failed}

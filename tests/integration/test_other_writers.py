@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 
-from conftest import PORTABLE, gave_up, record_params
+from conftest import PORTABLE, record_params, record_retrying
 
 
 def external_save(state_dir, doc):
@@ -111,9 +111,8 @@ def test_interleaved_writers_lose_nothing(daemon):
         # On a loaded machine (a sanitizer build beside other jobs) the
         # writer's saves can land in every one of the daemon's tries: the
         # documented refusal, nothing applied, which a client sends again.
-        while gave_up(resp := c.request("state.record", record_params("d%03d" % i))):
-            refused += 1
-            time.sleep(0.01)
+        resp, n = record_retrying(c, record_params("d%03d" % i), pause=0.01)
+        refused += n
         assert "error" not in resp, resp
         time.sleep(0.002)
     out, _ = writer.communicate(timeout=120)

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import gave_up, record_params
+from conftest import record_params, record_retrying
 
 
 def load_state(path):
@@ -169,16 +169,14 @@ def test_interleaved_manager_saves_lose_nothing(daemon, delay_us):
                                   stderr=subprocess.PIPE, text=True)
         i, refused = 0, 0
         while writer.poll() is None:
-            r = c.request("state.record", record_params("d%04d" % i))
-            if gave_up(r):
-                # The writer landed a save in every one of the daemon's
-                # 16 tries (likely on a loaded machine, where strace's
-                # stop at every syscall makes each try far longer than the
-                # writer's pause): the change was refused, nothing applied,
-                # as docs/STATE.md says ("A conflict"). Not a loss: nothing
-                # was acknowledged. A client asks again.
-                refused += 1
-                continue
+            # The writer may land a save in every one of the daemon's 16
+            # tries (likely on a loaded machine, where strace's stop at
+            # every syscall makes each try far longer than the writer's
+            # pause): the change is refused, nothing applied, as
+            # docs/STATE.md says ("A conflict"). Not a loss: nothing was
+            # acknowledged. A client asks again.
+            r, n = record_retrying(c, record_params("d%04d" % i))
+            refused += n
             assert "error" not in r, r
             # Each acknowledged record is on disk when answered, unless the
             # writer's own save (which read the file before it) replaced it.
