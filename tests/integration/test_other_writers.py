@@ -59,7 +59,11 @@ def external_add(state_dir, target):
         return 0 if (old.st_ino, old.st_mtime_ns, old.st_size) == (st.st_ino, st.st_mtime_ns, st.st_size) else 1
 
 
-def poll(pred, timeout=2.0):
+def poll(pred, timeout=10.0):
+    """Waits for pred() to hold. Past the polling build's scan period: there
+    the state dir is scanned every 2 s (docs/STATE.md), so another writer's
+    save may be seen 2 s after it lands, and a 2 s wait lost that race on a
+    loaded machine."""
     deadline = time.monotonic() + timeout
     while True:
         v = pred()
